@@ -1,0 +1,27 @@
+//! Database schema migrations, one table per file, run in order on SQLite and PostgreSQL.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_organizations;
+mod m20261122_000002_create_users;
+mod m20261122_000003_create_sessions;
+mod m20261122_000004_create_refresh_tokens;
+mod m20261122_000005_create_companies;
+mod m20261122_000006_create_clients;
+mod m20261122_000007_create_policies;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_organizations::Migration),
+            Box::new(m20261122_000002_create_users::Migration),
+            Box::new(m20261122_000003_create_sessions::Migration),
+            Box::new(m20261122_000004_create_refresh_tokens::Migration),
+            Box::new(m20261122_000005_create_companies::Migration),
+            Box::new(m20261122_000006_create_clients::Migration),
+            Box::new(m20261122_000007_create_policies::Migration),
+        ]
+    }
+}

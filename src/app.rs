@@ -1,0 +1,80 @@
+//! `Application`: connects, migrates, builds the schema and the router, binds, and serves until told to stop.
+
+use std::{future::Future, net::SocketAddr};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Settings,
+    db::{self, DbMetrics},
+    graphql,
+    http::{self, HttpState},
+    state::AppState,
+};
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, runs migrations, and binds `BIND_ADDR` (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let metrics = DbMetrics::default();
+        let conn = db::connect(&settings, &metrics).await?;
+        db::migrate(&conn).await?;
+        let state = AppState::new(settings, conn, metrics);
+        Self::with_state(state).await
+    }
+
+    pub async fn with_state(state: AppState) -> anyhow::Result<Self> {
+        let mut builder = graphql::schema().data(state.clone());
+        if !state.settings.graphql_introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        let schema = builder.finish();
+        let router = http::router(HttpState { app: state.clone(), schema });
+        let addr = state.settings.bind_addr;
+        let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("BIND_ADDR: cannot bind {addr}: {e}"))?;
+        Ok(Application { listener, router, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,83 @@
+//! Who is calling: the `Principal` put into every request, and the roles of API.md.
+
+use async_graphql::Enum;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// What a user may do. Each role includes the rights of those before it.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Sees and writes only the clients they own and those clients' policies.
+    Agent,
+    /// Everything in the organization, plus companies and templates; reads the audit log.
+    Manager,
+    /// A manager who also manages users and API keys.
+    Admin,
+    /// Platform operator: spans every organization. Created only by the CLI.
+    Superadmin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "AGENT",
+            Role::Manager => "MANAGER",
+            Role::Admin => "ADMIN",
+            Role::Superadmin => "SUPERADMIN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "AGENT" => Some(Role::Agent),
+            "MANAGER" => Some(Role::Manager),
+            "ADMIN" => Some(Role::Admin),
+            "SUPERADMIN" => Some(Role::Superadmin),
+            _ => None,
+        }
+    }
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub role: Role,
+    /// The signed-in session (device) the access token belongs to.
+    pub session_id: Uuid,
+}
+
+impl Principal {
+    /// Fails with `FORBIDDEN` unless the caller has at least `role`.
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        if self.role >= role { Ok(()) } else { Err(AppError::forbidden()) }
+    }
+
+    pub fn is_superadmin(&self) -> bool {
+        self.role == Role::Superadmin
+    }
+
+    pub fn is_agent(&self) -> bool {
+        self.role == Role::Agent
+    }
+}
+
+/// The credentials state of a request, decided once by the transport.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    Anonymous,
+    Authenticated(Principal),
+    /// A token was sent but is invalid, expired or revoked; operations needing a user answer `UNAUTHENTICATED`.
+    Invalid(String),
+}
+
+/// Facts about the HTTP request that operations record (sessions, audit).
+#[derive(Clone, Debug, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,91 @@
+//! Sign-in queries and mutations.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+
+use super::{
+    service::{self, Issued},
+    types::{AuthPayload, LoginInput, RegisterInput, Session},
+};
+use crate::{context::ContextExt, entities::session, error::AppError, ids, users::types::User};
+
+impl From<Issued> for AuthPayload {
+    fn from(i: Issued) -> Self {
+        AuthPayload {
+            access_token: i.access_token,
+            refresh_token: i.refresh_token,
+            expires_in: i.expires_in,
+            user: User(i.user),
+            session: Session { model: i.session, issued: true },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AuthQuery;
+
+#[Object]
+impl AuthQuery {
+    /// The caller's live sessions (signed-in devices), newest first.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let p = ctx.principal()?;
+        let rows = crate::scope::own_sessions(p)
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .order_by_desc(session::Column::CreatedAt)
+            .all(&ctx.state().db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(Session::new).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Creates an organization and its first ADMIN, and signs them in. The role is never chosen by the caller.
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload> {
+        Ok(service::register(ctx.state(), input, &ctx.meta()).await?.into())
+    }
+
+    /// Signs in. Wrong e-mail, wrong password and deactivated account all answer `UNAUTHENTICATED` alike.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload> {
+        Ok(service::login(ctx.state(), input, &ctx.meta()).await?.into())
+    }
+
+    /// Exchanges a refresh token for new tokens. The old one dies; using it again revokes the session.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        Ok(service::refresh(ctx.state(), &refresh_token, &ctx.meta()).await?.into())
+    }
+
+    /// Ends the current session; its tokens stop working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        let p = ctx.principal()?;
+        service::revoke_sessions(ctx.state(), &[p.session_id]).await?;
+        Ok(true)
+    }
+
+    /// Ends every session of the caller, this one included.
+    async fn logout_all(&self, ctx: &Context<'_>) -> Result<bool> {
+        let p = ctx.principal()?;
+        service::revoke_user_sessions(ctx.state(), p.user_id, None).await?;
+        Ok(true)
+    }
+
+    /// Ends one of the caller's sessions (`NOT_FOUND` for anyone else's).
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Session")?;
+        let found = crate::scope::own_sessions(p)
+            .filter(session::Column::Id.eq(key))
+            .one(&ctx.state().db)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("Session"))?;
+        service::revoke_sessions(ctx.state(), &[found.id]).await?;
+        Ok(true)
+    }
+}

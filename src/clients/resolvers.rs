@@ -1,0 +1,72 @@
+//! Client queries and mutations.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    service,
+    types::{Client, ClientFilter, ClientOrder, CreateClientInput, UpdateClientInput},
+};
+use crate::{
+    context::ContextExt,
+    entities::client,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+    scope,
+};
+
+#[derive(Default)]
+pub struct ClientQuery;
+
+#[Object]
+impl ClientQuery {
+    /// The clients the caller may read: an AGENT's own, the organization's for MANAGER and up.
+    #[allow(clippy::too_many_arguments)]
+    async fn clients(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ClientFilter>,
+        order_by: Option<Vec<ClientOrder>>,
+    ) -> Result<Conn<Client>> {
+        let p = ctx.principal()?;
+        let q = service::list(p, filter, order_by)?;
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Client).await?)
+    }
+
+    /// One client by ID (`NOT_FOUND` when the caller may not read it).
+    async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Client>> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Client")?;
+        let m = scope::one(&ctx.state().db, scope::clients(p), client::Column::Id, key, "Client").await?;
+        Ok(Some(Client(m)))
+    }
+}
+
+#[derive(Default)]
+pub struct ClientMutation;
+
+#[Object]
+impl ClientMutation {
+    /// Adds a client. Everyone signed in may; an AGENT becomes its owner.
+    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
+        let p = ctx.principal()?;
+        Ok(Client(service::create(&ctx.state().db, p, input).await?))
+    }
+
+    /// Changes a client the caller may write (an AGENT's own; any in the organization for MANAGER and up).
+    async fn update_client(&self, ctx: &Context<'_>, input: UpdateClientInput) -> Result<Client> {
+        let p = ctx.principal()?;
+        Ok(Client(service::update(&ctx.state().db, p, input).await?))
+    }
+
+    /// Deletes a client that has no policies; one with policies is a `CONFLICT`.
+    async fn delete_client(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Client")?;
+        service::delete(&ctx.state().db, p, key).await?;
+        Ok(true)
+    }
+}

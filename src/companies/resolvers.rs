@@ -1,0 +1,76 @@
+//! Company queries and mutations.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    service,
+    types::{Company, CompanyFilter, CompanyOrder, CreateCompanyInput, UpdateCompanyInput},
+};
+use crate::{
+    auth::principal::Role,
+    context::ContextExt,
+    entities::company,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+    scope,
+};
+
+#[derive(Default)]
+pub struct CompanyQuery;
+
+#[Object]
+impl CompanyQuery {
+    /// The insurers of the caller's organization. Everyone signed in may read them.
+    #[allow(clippy::too_many_arguments)]
+    async fn companies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<CompanyFilter>,
+        order_by: Option<Vec<CompanyOrder>>,
+    ) -> Result<Conn<Company>> {
+        let p = ctx.principal()?;
+        let q = service::list(p, filter, order_by);
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Company).await?)
+    }
+
+    /// One insurer by ID (`NOT_FOUND` outside the caller's organization).
+    async fn company(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Company>> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Company")?;
+        let m = scope::one(&ctx.state().db, scope::companies(p), company::Column::Id, key, "Company").await?;
+        Ok(Some(Company(m)))
+    }
+}
+
+#[derive(Default)]
+pub struct CompanyMutation;
+
+#[Object]
+impl CompanyMutation {
+    /// Adds an insurer (MANAGER and up). A code already used in the organization is a `CONFLICT`.
+    async fn create_company(&self, ctx: &Context<'_>, input: CreateCompanyInput) -> Result<Company> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        Ok(Company(service::create(&ctx.state().db, p, input).await?))
+    }
+
+    /// Changes an insurer (MANAGER and up).
+    async fn update_company(&self, ctx: &Context<'_>, input: UpdateCompanyInput) -> Result<Company> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        Ok(Company(service::update(&ctx.state().db, p, input).await?))
+    }
+
+    /// Deletes an insurer that has no policies (MANAGER and up); one with policies is a `CONFLICT`.
+    async fn delete_company(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let key = ids::decode(&id, "Company")?;
+        service::delete(&ctx.state().db, p, key).await?;
+        Ok(true)
+    }
+}

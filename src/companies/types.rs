@@ -1,0 +1,155 @@
+//! GraphQL types of companies.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    entities::{company, policy},
+    ids,
+    pagination::{Conn, OrderDirection},
+    policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
+};
+use sea_orm::ColumnTrait;
+
+/// How the brokerage talks to the insurer's systems.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ApiMode {
+    /// No integration: documents and exchanges are manual.
+    #[default]
+    None,
+    /// A simulated integration, for testing.
+    Mock,
+    /// The insurer's REST API at `apiEndpoint`.
+    Rest,
+}
+
+impl ApiMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiMode::None => "NONE",
+            ApiMode::Mock => "MOCK",
+            ApiMode::Rest => "REST",
+        }
+    }
+    pub fn parse(s: &str) -> ApiMode {
+        match s {
+            "MOCK" => ApiMode::Mock,
+            "REST" => ApiMode::Rest,
+            _ => ApiMode::None,
+        }
+    }
+}
+
+/// An insurer the brokerage places policies with.
+pub struct Company(pub company::Model);
+
+#[Object]
+impl Company {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Company", self.0.id)
+    }
+    /// The insurer's name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Short code, unique in the organization (e.g. `AXA`).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// Where to write to the insurer.
+    async fn contact_email(&self) -> Option<&str> {
+        self.0.contact_email.as_deref()
+    }
+    /// The insurer's phone number.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Postal address.
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    /// How the brokerage talks to the insurer's systems.
+    async fn api_mode(&self) -> ApiMode {
+        ApiMode::parse(&self.0.api_mode)
+    }
+    /// The insurer's API base URL, when `apiMode` is `REST`.
+    async fn api_endpoint(&self) -> Option<&str> {
+        self.0.api_endpoint.as_deref()
+    }
+    /// When the company was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the company was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The policies placed with this insurer that the caller may read.
+    #[allow(clippy::too_many_arguments)]
+    async fn policies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PolicyFilter>,
+        order_by: Option<Vec<PolicyOrder>>,
+    ) -> async_graphql::Result<Conn<Policy>> {
+        let within = policy::Column::CompanyId.eq(self.0.id);
+        policies::resolvers::connection(ctx, Some(within), first, after, last, before, filter, order_by).await
+    }
+}
+
+/// Creates a company. `name` and `code` are required.
+#[derive(InputObject)]
+pub struct CreateCompanyInput {
+    pub name: String,
+    pub code: String,
+    pub contact_email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    #[graphql(default)]
+    pub api_mode: ApiMode,
+    pub api_endpoint: Option<String>,
+}
+
+/// Changes a company: the fields given are set, the others kept.
+#[derive(InputObject)]
+pub struct UpdateCompanyInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub code: Option<String>,
+    pub contact_email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub api_mode: Option<ApiMode>,
+    pub api_endpoint: Option<String>,
+}
+
+/// Narrows the list of companies.
+#[derive(InputObject, Default)]
+pub struct CompanyFilter {
+    /// Case-insensitive text in the name, code or contact e-mail.
+    pub search: Option<String>,
+    pub api_mode: Option<ApiMode>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// What companies can be sorted by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CompanyOrderField {
+    Name,
+    Code,
+    CreatedAt,
+}
+
+/// One sort key for companies.
+#[derive(InputObject)]
+pub struct CompanyOrder {
+    pub field: CompanyOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}

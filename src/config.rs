@@ -1,0 +1,194 @@
+//! Typed settings, read once at start from the environment (and `.env`).
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+
+/// A secret value that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub redis_url: Option<Secret>,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: Secret,
+    pub workers: usize,
+    pub public_base_url: Option<String>,
+    pub rate_limit_rpm: u32,
+    pub login_attempts_per_minute: u32,
+    pub ws_init_timeout_secs: u64,
+    pub graphql_introspection: bool,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    /// How long a session check is trusted before the database is asked again.
+    pub session_cache_secs: u64,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub log_json: bool,
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any lookup (tests pass a map). A bad value fails with the variable's name.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => bail!("APP_ENV must be `development` or `production`, not `{other}`"),
+        };
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&data_dir)
+                    .with_context(|| format!("DATA_DIR: cannot create {}", data_dir.display()))?;
+                format!("sqlite://{}/monassurance.db?mode=rwc", data_dir.display())
+            }
+        };
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
+            bail!("DATABASE_URL must be a sqlite:// or postgres:// URL");
+        }
+        let jwt_secret = match (get("JWT_SECRET"), app_env) {
+            (Some(s), _) if s.len() >= 32 => s,
+            (Some(_), _) => bail!("JWT_SECRET must be at least 32 bytes long"),
+            (None, AppEnv::Production) => bail!("JWT_SECRET is required when APP_ENV=production (at least 32 bytes)"),
+            (None, AppEnv::Development) => dev_jwt_secret(&data_dir)?,
+        };
+        let introspection_default = app_env == AppEnv::Development;
+        Ok(Settings {
+            app_env,
+            database_url: Secret::new(database_url),
+            redis_url: get("REDIS_URL").map(Secret::new),
+            bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000".parse()?)?,
+            jwt_secret: Secret::new(jwt_secret),
+            workers: parse(&get, "WORKERS", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))?,
+            public_base_url: get("PUBLIC_BASE_URL").map(|s| s.trim_end_matches('/').to_string()),
+            rate_limit_rpm: parse(&get, "RATE_LIMIT_RPM", 1200)?,
+            login_attempts_per_minute: parse(&get, "LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
+            ws_init_timeout_secs: parse(&get, "WS_INIT_TIMEOUT_SECS", 10)?,
+            graphql_introspection: parse(&get, "GRAPHQL_INTROSPECTION", introspection_default)?,
+            access_token_ttl_secs: parse(&get, "ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
+            refresh_token_ttl_secs: parse(&get, "REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            session_cache_secs: parse(&get, "SESSION_CACHE_SECS", 5)?,
+            max_body_bytes: parse(&get, "MAX_BODY_BYTES", 2 * 1024 * 1024)?,
+            max_batch: parse(&get, "MAX_BATCH", 10)?,
+            log_json: get("LOG_FORMAT").as_deref() == Some("json"),
+            data_dir,
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose().starts_with("sqlite:")
+    }
+}
+
+fn parse<T: std::str::FromStr>(get: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: fmt::Display,
+{
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|e| anyhow::anyhow!("{name}: invalid value `{v}`: {e}")),
+    }
+}
+
+/// In development, a random secret generated once and kept in the data directory.
+fn dev_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("dev_jwt_secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim().to_string();
+        if s.len() >= 32 {
+            return Ok(s);
+        }
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("DATA_DIR: cannot create {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    std::fs::write(&path, &secret).with_context(|| format!("DATA_DIR: cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn production_without_jwt_secret_names_the_variable() {
+        let dir = std::env::temp_dir().join(format!("ma-cfg-{}", uuid::Uuid::new_v4()));
+        let err = settings(&[("APP_ENV", "production"), ("DATA_DIR", dir.to_str().unwrap())]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused() {
+        let err = settings(&[("JWT_SECRET", "short"), ("DATABASE_URL", "sqlite::memory:")]).unwrap_err();
+        assert!(err.to_string().contains("JWT_SECRET"));
+    }
+
+    #[test]
+    fn dev_secret_is_generated_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!("ma-cfg-{}", uuid::Uuid::new_v4()));
+        let a = settings(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        let b = settings(&[("DATA_DIR", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(a.jwt_secret.expose(), b.jwt_secret.expose());
+        assert!(a.jwt_secret.expose().len() >= 32);
+        assert!(a.is_sqlite());
+        assert_eq!(a.bind_addr.to_string(), "127.0.0.1:8000");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_number_names_its_variable() {
+        let err = settings(&[("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", &"x".repeat(40)), ("WORKERS", "many")])
+            .unwrap_err();
+        assert!(err.to_string().contains("WORKERS"));
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+}

@@ -1,0 +1,42 @@
+//! Small accessors resolvers use: `ctx.state()`, `ctx.principal()?`, `ctx.meta()`.
+
+use async_graphql::Context;
+
+use crate::{
+    auth::principal::{Auth, Principal, RequestMeta},
+    error::{AppError, AppResult},
+    loaders::Loaders,
+    state::AppState,
+};
+
+pub trait ContextExt {
+    fn state(&self) -> &AppState;
+    /// The authenticated caller, or `UNAUTHENTICATED`.
+    fn principal(&self) -> AppResult<&Principal>;
+    fn meta(&self) -> RequestMeta;
+    /// The request's DataLoaders (bound to the principal), or `UNAUTHENTICATED`.
+    fn loaders(&self) -> AppResult<&Loaders>;
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &AppState {
+        self.data_unchecked::<AppState>()
+    }
+
+    fn principal(&self) -> AppResult<&Principal> {
+        match self.data_opt::<Auth>() {
+            Some(Auth::Authenticated(p)) => Ok(p),
+            Some(Auth::Invalid(reason)) => Err(AppError::Unauthenticated(reason.clone())),
+            _ => Err(AppError::unauthenticated()),
+        }
+    }
+
+    fn meta(&self) -> RequestMeta {
+        self.data_opt::<RequestMeta>().cloned().unwrap_or_default()
+    }
+
+    fn loaders(&self) -> AppResult<&Loaders> {
+        self.principal()?;
+        self.data_opt::<Loaders>().ok_or_else(AppError::unauthenticated)
+    }
+}

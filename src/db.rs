@@ -1,0 +1,70 @@
+//! The database connection: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL, with statement metrics.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+use crate::config::Settings;
+
+/// Counts SQL statements sent by this process (exposed on `/metrics`).
+#[derive(Clone, Default, Debug)]
+pub struct DbMetrics {
+    pub statements: Arc<AtomicU64>,
+    pub failed: Arc<AtomicU64>,
+}
+
+impl DbMetrics {
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+}
+
+pub async fn connect(settings: &Settings, metrics: &DbMetrics) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(settings.database_url.expose().to_string());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5));
+    if settings.is_sqlite() {
+        opts.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .create_if_missing(true)
+        });
+    } else {
+        opts.max_connections(20).min_connections(1);
+    }
+    let mut db = Database::connect(opts).await.context("DATABASE_URL: cannot connect to the database")?;
+    let (statements, failed) = (metrics.statements.clone(), metrics.failed.clone());
+    db.set_metric_callback(move |info| {
+        statements.fetch_add(1, Ordering::Relaxed);
+        if info.failed {
+            failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if info.elapsed > Duration::from_millis(200) {
+            tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+        }
+    });
+    Ok(db)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migration::Migrator::up(db, None).await.context("running migrations")?;
+    Ok(())
+}
+
+/// True when the database answers a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    let stmt = sea_orm::Statement::from_string(db.get_database_backend(), "SELECT 1");
+    tokio::time::timeout(Duration::from_secs(2), db.execute_raw(stmt)).await.map(|r| r.is_ok()).unwrap_or(false)
+}

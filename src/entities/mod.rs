@@ -1,0 +1,8 @@
+//! Plain sea-orm entities, one per table; GraphQL types are built from them, never derived on them.
+pub mod client;
+pub mod company;
+pub mod organization;
+pub mod policy;
+pub mod refresh_token;
+pub mod session;
+pub mod user;

@@ -1,0 +1,159 @@
+//! One error type for the whole service, mapped to the codes of API.md.
+
+use async_graphql::ErrorExtensions;
+
+/// Every failure a client can see. The `Display` text is what the client reads.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    BadInput {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    /// A `BAD_USER_INPUT` error about one input field (`field` is the input path, e.g. `input.email`).
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadInput { message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        AppError::BadInput { message: message.into(), field: None }
+    }
+
+    /// A `CONFLICT`, e.g. a value that must be unique is taken.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict { message: message.into(), field: None }
+    }
+
+    /// A `CONFLICT` about one input field.
+    pub fn conflict_on(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Conflict { message: message.into(), field: Some(field.into()) }
+    }
+
+    pub fn unauthenticated() -> Self {
+        AppError::Unauthenticated("authentication required".into())
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("you are not allowed to do this".into())
+    }
+
+    /// The `extensions.code` of API.md.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Db(e) if is_unique_violation(e) => "CONFLICT",
+            AppError::Db(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// What the client reads. Internal errors are logged with their chain and shown generically.
+    fn client_message(&self) -> String {
+        match self {
+            AppError::Db(e) if is_unique_violation(e) => "this value is already taken".into(),
+            AppError::Db(e) => {
+                tracing::error!(error = %e, "database error");
+                "internal server error".into()
+            }
+            AppError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                "internal server error".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// True when a database error is a unique-constraint violation (SQLite or PostgreSQL).
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// True when a database error is a foreign-key violation (SQLite or PostgreSQL).
+pub fn is_foreign_key_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        let code = e.code();
+        let mut err = async_graphql::Error::new(e.client_message()).extend_with(|_, ext| ext.set("code", code));
+        match &e {
+            AppError::BadInput { field: Some(field), .. } | AppError::Conflict { field: Some(field), .. } => {
+                err = err.extend_with(|_, ext| ext.set("field", field.as_str()));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                let secs = *retry_after_secs;
+                err = err.extend_with(|_, ext| ext.set("retryAfter", secs));
+            }
+            _ => {}
+        }
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(e: AppError) -> String {
+        let err: async_graphql::Error = e.into();
+        let ext = err.extensions.expect("extensions set");
+        match ext.get("code") {
+            Some(async_graphql::Value::String(s)) => s.clone(),
+            other => panic!("no code: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_variant_maps_to_its_code() {
+        assert_eq!(code_of(AppError::unauthenticated()), "UNAUTHENTICATED");
+        assert_eq!(code_of(AppError::forbidden()), "FORBIDDEN");
+        assert_eq!(code_of(AppError::NotFound("policy")), "NOT_FOUND");
+        assert_eq!(code_of(AppError::invalid("input.email", "bad")), "BAD_USER_INPUT");
+        assert_eq!(code_of(AppError::conflict("x")), "CONFLICT");
+        assert_eq!(code_of(AppError::RateLimited { retry_after_secs: 3 }), "RATE_LIMITED");
+        assert_eq!(code_of(AppError::Internal(anyhow::anyhow!("boom"))), "INTERNAL_SERVER_ERROR");
+        assert_eq!(code_of(AppError::Db(sea_orm::DbErr::Custom("x".into()))), "INTERNAL_SERVER_ERROR");
+    }
+
+    #[test]
+    fn bad_input_carries_its_field() {
+        let err: async_graphql::Error = AppError::invalid("input.premium", "must be positive").into();
+        let ext = err.extensions.unwrap();
+        assert_eq!(ext.get("field"), Some(&async_graphql::Value::String("input.premium".into())));
+    }
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let err: async_graphql::Error =
+            AppError::Db(sea_orm::DbErr::Custom("SELECT secret FROM users at /etc/x".into())).into();
+        assert_eq!(err.message, "internal server error");
+    }
+}

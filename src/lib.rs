@@ -1,0 +1,36 @@
+//! MonAssurance: the back office of an insurance brokerage, as one GraphQL API.
+//!
+//! A tour of the modules:
+//! - `config`: typed settings from the environment; `telemetry`: logging.
+//! - `db`: connection (SQLite or PostgreSQL) and statement metrics; `entities`: sea-orm rows.
+//! - `app`: build, bind and serve; `http`: axum routes (GraphQL over HTTP, health, metrics).
+//! - `graphql`: the merged schema and the `Node` interface; `context`: resolver accessors.
+//! - `auth`, `users`, `organizations`, `companies`, `clients`, `policies`: one folder per domain.
+//! - `scope`: tenant scoping, the one place that says who sees which rows; `loaders`: DataLoaders.
+//! - `pagination`, `ids`, `validation`, `text`, `scalars`: shared GraphQL plumbing.
+//! - `seams`: rate limiting, caching and event fan-out behind traits; `error`: the one error type.
+
+pub mod app;
+pub mod auth;
+pub mod clients;
+pub mod companies;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod entities;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod loaders;
+pub mod organizations;
+pub mod pagination;
+pub mod policies;
+pub mod scalars;
+pub mod scope;
+pub mod seams;
+pub mod state;
+pub mod telemetry;
+pub mod text;
+pub mod users;
+pub mod validation;

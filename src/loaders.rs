@@ -1,0 +1,87 @@
+//! Per-request DataLoaders: nested objects load in one scoped statement per type and page.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, ColumnTrait, Select};
+use uuid::Uuid;
+
+use crate::{
+    auth::principal::Principal,
+    entities::{client, company, organization, user},
+    error::AppError,
+    scope,
+};
+
+/// A row with a primary key.
+pub trait Keyed {
+    fn key(&self) -> Uuid;
+}
+
+macro_rules! keyed {
+    ($($m:path),*) => { $(impl Keyed for $m { fn key(&self) -> Uuid { self.id } })* };
+}
+keyed!(company::Model, client::Model, user::Model, organization::Model);
+
+/// Loads rows of `E` by key, always through the caller's scope.
+pub struct ScopedLoader<E: EntityTrait> {
+    db: DatabaseConnection,
+    scoped: Select<E>,
+    id_col: E::Column,
+}
+
+impl<E> Loader<Uuid> for ScopedLoader<E>
+where
+    E: EntityTrait,
+    E::Model: Keyed + Clone + Send + Sync + 'static,
+    E::Column: Send + Sync,
+    Select<E>: Send + Sync,
+{
+    type Value = E::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+        let rows = self
+            .scoped
+            .clone()
+            .filter(self.id_col.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        Ok(rows.into_iter().map(|m| (m.key(), m)).collect())
+    }
+}
+
+/// The loaders of one request, bound to its principal.
+pub struct Loaders {
+    pub companies: DataLoader<ScopedLoader<company::Entity>>,
+    pub clients: DataLoader<ScopedLoader<client::Entity>>,
+    pub users: DataLoader<ScopedLoader<user::Entity>>,
+    pub organizations: DataLoader<ScopedLoader<organization::Entity>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, p: &Principal) -> Self {
+        fn dl<E>(db: &DatabaseConnection, scoped: Select<E>, id_col: E::Column) -> DataLoader<ScopedLoader<E>>
+        where
+            E: EntityTrait,
+            ScopedLoader<E>: Loader<Uuid>,
+        {
+            DataLoader::new(ScopedLoader { db: db.clone(), scoped, id_col }, tokio::spawn)
+        }
+        Loaders {
+            companies: dl(db, scope::companies(p), company::Column::Id),
+            clients: dl(db, scope::clients(p), client::Column::Id),
+            users: dl(db, scope::users(p), user::Column::Id),
+            organizations: dl(db, scope::organizations(p), organization::Column::Id),
+        }
+    }
+}
+
+/// Turns a loader failure into the client-facing error.
+pub fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
+    match Arc::try_unwrap(e) {
+        Ok(e) => e.into(),
+        Err(shared) => AppError::Internal(anyhow::anyhow!("{shared}")).into(),
+    }
+}

@@ -1,0 +1,4 @@
+//! Organizations: the tenants. Every row of business data belongs to one.
+
+pub mod resolvers;
+pub mod types;

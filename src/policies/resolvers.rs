@@ -1,0 +1,104 @@
+//! Policy queries and mutations, and the policy connection nested under companies and clients.
+
+use async_graphql::{Context, ID, Object, Result};
+use sea_orm::{QueryFilter, sea_query::SimpleExpr};
+
+use super::{
+    service,
+    types::{CreatePolicyInput, Policy, PolicyFilter, PolicyOrder, PolicyStatus, UpdatePolicyInput},
+};
+use crate::{
+    context::ContextExt,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+};
+
+/// A page of the policies the caller may read, optionally narrowed by `within`
+/// (e.g. `policy::Column::CompanyId.eq(id)` under `Company.policies`).
+#[allow(clippy::too_many_arguments)]
+pub async fn connection(
+    ctx: &Context<'_>,
+    within: Option<SimpleExpr>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    filter: Option<PolicyFilter>,
+    order_by: Option<Vec<PolicyOrder>>,
+) -> Result<Conn<Policy>> {
+    let p = ctx.principal()?;
+    let mut q = service::list(p, filter, order_by)?;
+    if let Some(cond) = within {
+        q = q.filter(cond);
+    }
+    Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?)
+}
+
+#[derive(Default)]
+pub struct PolicyQuery;
+
+#[Object]
+impl PolicyQuery {
+    /// The policies the caller may read: an AGENT's own clients', the organization's for everyone else.
+    #[allow(clippy::too_many_arguments)]
+    async fn policies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<PolicyFilter>,
+        order_by: Option<Vec<PolicyOrder>>,
+    ) -> Result<Conn<Policy>> {
+        connection(ctx, None, first, after, last, before, filter, order_by).await
+    }
+
+    /// One policy by ID (`NOT_FOUND` when the caller may not read it).
+    async fn policy(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Policy>> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Policy")?;
+        Ok(Some(Policy(service::get(&ctx.state().db, p, key).await?)))
+    }
+
+    /// One policy by its number (`NOT_FOUND` when the caller may read none with that number).
+    async fn policy_by_number(&self, ctx: &Context<'_>, number: String) -> Result<Option<Policy>> {
+        let p = ctx.principal()?;
+        Ok(Some(Policy(service::by_number(&ctx.state().db, p, &number).await?)))
+    }
+}
+
+#[derive(Default)]
+pub struct PolicyMutation;
+
+#[Object]
+impl PolicyMutation {
+    /// Creates a policy for a client the caller may write, with an insurer of the client's organization.
+    /// It starts as `DRAFT` (default) or `ACTIVE`. A number already used in the organization is a `CONFLICT`.
+    async fn create_policy(&self, ctx: &Context<'_>, input: CreatePolicyInput) -> Result<Policy> {
+        let p = ctx.principal()?;
+        Ok(Policy(service::create(&ctx.state().db, p, input).await?))
+    }
+
+    /// Changes a policy the caller may write; a status change must follow the life cycle.
+    async fn update_policy(&self, ctx: &Context<'_>, input: UpdatePolicyInput) -> Result<Policy> {
+        let p = ctx.principal()?;
+        Ok(Policy(service::update(&ctx.state().db, p, input).await?))
+    }
+
+    /// Moves a policy along its life cycle: DRAFT → ACTIVE | CANCELLED; ACTIVE → SUSPENDED | CANCELLED | EXPIRED;
+    /// SUSPENDED → ACTIVE | CANCELLED | EXPIRED. CANCELLED and EXPIRED are final; the same status changes nothing.
+    async fn set_policy_status(&self, ctx: &Context<'_>, id: ID, status: PolicyStatus) -> Result<Policy> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Policy")?;
+        Ok(Policy(service::set_status(&ctx.state().db, p, key, status).await?))
+    }
+
+    /// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
+    async fn delete_policy(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Policy")?;
+        service::delete(&ctx.state().db, p, key).await?;
+        Ok(true)
+    }
+}

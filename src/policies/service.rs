@@ -1,0 +1,255 @@
+//! Policy logic: writes, the status life cycle and list queries, always within the caller's scope.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+};
+use uuid::Uuid;
+
+use super::{
+    rules,
+    types::{CreatePolicyInput, PolicyFilter, PolicyOrder, PolicyOrderField, PolicyStatus, UpdatePolicyInput},
+};
+use crate::{
+    auth::principal::Principal,
+    entities::{client, company, policy},
+    error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
+    ids, scope,
+    text::{ilike, like_pattern},
+    validation::{Money, currency},
+};
+
+/// One policy the caller may read (`NOT_FOUND` otherwise).
+pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<policy::Model> {
+    scope::one(db, scope::policies(p), policy::Column::Id, id, "Policy").await
+}
+
+/// One policy by its number (`NOT_FOUND` when the caller may read none). Numbers are unique per
+/// organization; a SUPERADMIN, who spans organizations, gets the one of their own organization first.
+pub async fn by_number(db: &impl ConnectionTrait, p: &Principal, number: &str) -> AppResult<policy::Model> {
+    let mut q = scope::policies(p).filter(policy::Column::Number.eq(number.trim()));
+    if p.is_superadmin() {
+        q = q.order_by_desc(policy::Column::OrganizationId.eq(p.org_id));
+    }
+    q.order_by_asc(policy::Column::Id).one(db).await?.ok_or(AppError::NotFound("Policy"))
+}
+
+/// A client the caller may write, in organization `org` when one is required.
+async fn client_for(db: &impl ConnectionTrait, p: &Principal, id: Uuid, org: Option<Uuid>) -> AppResult<client::Model> {
+    let c = scope::one(db, scope::clients(p), client::Column::Id, id, "Client").await?;
+    match org {
+        Some(org) if c.organization_id != org => Err(AppError::NotFound("Client")),
+        _ => Ok(c),
+    }
+}
+
+/// A company of organization `org` the caller may read.
+async fn company_in(db: &impl ConnectionTrait, p: &Principal, id: Uuid, org: Uuid) -> AppResult<company::Model> {
+    let c = scope::one(db, scope::companies(p), company::Column::Id, id, "Company").await?;
+    if c.organization_id == org { Ok(c) } else { Err(AppError::NotFound("Company")) }
+}
+
+pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreatePolicyInput) -> AppResult<policy::Model> {
+    let client_id = ids::decode_input(&input.client_id, "Client", "input.clientId")?;
+    let company_id = ids::decode_input(&input.company_id, "Company", "input.companyId")?;
+    let number = rules::number(&input.number, "input.number")?;
+    let product_name = rules::product_name(&input.product_name, "input.productName")?;
+    rules::initial_status(input.status, "input.status")?;
+    let premium = Money::parse(input.premium, "input.premium")?;
+    let currency = currency(&input.currency, "input.currency")?;
+    rules::date_range(input.effective_date.0, input.expiry_date.0, "input.expiryDate")?;
+    let coverage = rules::coverage(input.coverage.map(|j| j.0), "input.coverage")?;
+
+    let client = client_for(db, p, client_id, None).await?;
+    let company = company_in(db, p, company_id, client.organization_id).await?;
+    let now = Utc::now();
+    let model = policy::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(client.organization_id),
+        number: Set(number),
+        client_id: Set(client.id),
+        company_id: Set(company.id),
+        product_name: Set(product_name),
+        product_type: Set(input.product_type.as_str().to_string()),
+        status: Set(input.status.as_str().to_string()),
+        premium_cents: Set(premium.cents),
+        currency: Set(currency),
+        effective_date: Set(input.effective_date.0),
+        expiry_date: Set(input.expiry_date.0),
+        coverage: Set(coverage),
+        created_by: Set(Some(p.user_id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    model.insert(db).await.map_err(write_error)
+}
+
+pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
+    let id = ids::decode(&input.id, "Policy")?;
+    let existing = get(db, p, id).await?;
+    let current = PolicyStatus::of(&existing)?;
+    let org = existing.organization_id;
+    let (old_effective, old_expiry) = (existing.effective_date, existing.expiry_date);
+    let mut m: policy::ActiveModel = existing.into();
+
+    if let Some(v) = &input.number {
+        m.number = Set(rules::number(v, "input.number")?);
+    }
+    if let Some(v) = &input.product_name {
+        m.product_name = Set(rules::product_name(v, "input.productName")?);
+    }
+    if let Some(t) = input.product_type {
+        m.product_type = Set(t.as_str().to_string());
+    }
+    let status_changes = match input.status {
+        Some(to) if rules::transition(current, to, "input.status")? => {
+            m.status = Set(to.as_str().to_string());
+            true
+        }
+        _ => false,
+    };
+    if let Some(v) = input.premium {
+        m.premium_cents = Set(Money::parse(v, "input.premium")?.cents);
+    }
+    if let Some(v) = &input.currency {
+        m.currency = Set(currency(v, "input.currency")?);
+    }
+    if input.effective_date.is_some() || input.expiry_date.is_some() {
+        let effective = input.effective_date.map_or(old_effective, |d| d.0);
+        let expiry = input.expiry_date.map_or(old_expiry, |d| d.0);
+        let field = if input.expiry_date.is_some() { "input.expiryDate" } else { "input.effectiveDate" };
+        rules::date_range(effective, expiry, field)?;
+        m.effective_date = Set(effective);
+        m.expiry_date = Set(expiry);
+    }
+    if input.coverage.is_some() {
+        m.coverage = Set(rules::coverage(input.coverage.map(|j| j.0), "input.coverage")?);
+    }
+    if let Some(raw) = &input.client_id {
+        let key = ids::decode_input(raw, "Client", "input.clientId")?;
+        m.client_id = Set(client_for(db, p, key, Some(org)).await?.id);
+    }
+    if let Some(raw) = &input.company_id {
+        let key = ids::decode_input(raw, "Company", "input.companyId")?;
+        m.company_id = Set(company_in(db, p, key, org).await?.id);
+    }
+    m.updated_at = Set(Utc::now());
+    save(db, m, status_changes.then_some(current)).await
+}
+
+/// Moves a policy along its life cycle; the same status is a no-op, a forbidden move `BAD_USER_INPUT`.
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    id: Uuid,
+    status: PolicyStatus,
+) -> AppResult<policy::Model> {
+    let existing = get(db, p, id).await?;
+    let current = PolicyStatus::of(&existing)?;
+    if !rules::transition(current, status, "status")? {
+        return Ok(existing);
+    }
+    let mut m: policy::ActiveModel = existing.into();
+    m.status = Set(status.as_str().to_string());
+    m.updated_at = Set(Utc::now());
+    save(db, m, Some(current)).await
+}
+
+/// Writes changes. With `expected_status`, the row is only written while it still has that status,
+/// so two concurrent moves cannot both pass the life-cycle check (the loser gets a `CONFLICT`).
+async fn save(
+    db: &impl ConnectionTrait,
+    m: policy::ActiveModel,
+    expected_status: Option<PolicyStatus>,
+) -> AppResult<policy::Model> {
+    let result = match expected_status {
+        None => m.update(db).await,
+        Some(s) => policy::Entity::update(m).validate()?.filter(policy::Column::Status.eq(s.as_str())).exec(db).await,
+    };
+    match result {
+        Err(DbErr::RecordNotUpdated) => {
+            Err(AppError::conflict("the policy changed while it was being updated; reload it and try again"))
+        }
+        other => other.map_err(write_error),
+    }
+}
+
+/// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
+pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<()> {
+    let existing = get(db, p, id).await?;
+    policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
+        if is_foreign_key_violation(&e) {
+            AppError::conflict("this policy still has documents")
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// The scoped, filtered and ordered list query (created newest first by default, `id` last).
+pub fn list(
+    p: &Principal,
+    filter: Option<PolicyFilter>,
+    order: Option<Vec<PolicyOrder>>,
+) -> AppResult<Select<policy::Entity>> {
+    let f = filter.unwrap_or_default();
+    let mut q = scope::policies(p);
+    if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pat = like_pattern(s);
+        q = q.filter(
+            Condition::any()
+                .add(ilike(policy::Column::Number, &pat))
+                .add(ilike(policy::Column::ProductName, &pat)),
+        );
+    }
+    if let Some(s) = f.status {
+        q = q.filter(policy::Column::Status.eq(s.as_str()));
+    }
+    if let Some(list) = f.statuses.filter(|l| !l.is_empty()) {
+        q = q.filter(policy::Column::Status.is_in(list.iter().map(|s| s.as_str())));
+    }
+    if let Some(t) = f.product_type {
+        q = q.filter(policy::Column::ProductType.eq(t.as_str()));
+    }
+    if let Some(raw) = &f.company_id {
+        q = q.filter(policy::Column::CompanyId.eq(ids::decode_input(raw, "Company", "filter.companyId")?));
+    }
+    if let Some(raw) = &f.client_id {
+        q = q.filter(policy::Column::ClientId.eq(ids::decode_input(raw, "Client", "filter.clientId")?));
+    }
+    if let Some(d) = f.effective_from {
+        q = q.filter(policy::Column::EffectiveDate.gte(d.0));
+    }
+    if let Some(d) = f.effective_to {
+        q = q.filter(policy::Column::EffectiveDate.lte(d.0));
+    }
+    if let Some(d) = f.expiring_before {
+        q = q.filter(policy::Column::ExpiryDate.lt(d.0));
+    }
+    let orders = order.unwrap_or_default();
+    if orders.is_empty() {
+        q = q.order_by_desc(policy::Column::CreatedAt);
+    }
+    for o in orders {
+        let col = match o.field {
+            PolicyOrderField::Number => policy::Column::Number,
+            PolicyOrderField::EffectiveDate => policy::Column::EffectiveDate,
+            PolicyOrderField::ExpiryDate => policy::Column::ExpiryDate,
+            PolicyOrderField::Premium => policy::Column::PremiumCents,
+            PolicyOrderField::Status => policy::Column::Status,
+            PolicyOrderField::CreatedAt => policy::Column::CreatedAt,
+        };
+        q = q.order_by(col, o.direction.into());
+    }
+    Ok(q.order_by_asc(policy::Column::Id))
+}
+
+/// A taken number is a `CONFLICT` on `input.number`; anything else stays a database error.
+fn write_error(e: DbErr) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::conflict_on("input.number", "a policy with this number already exists")
+    } else {
+        e.into()
+    }
+}

@@ -1,0 +1,286 @@
+//! GraphQL types of policies.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::{
+    clients::types::Client,
+    companies::types::Company,
+    context::ContextExt,
+    entities::policy,
+    error::{AppError, AppResult},
+    ids,
+    loaders::loader_error,
+    pagination::OrderDirection,
+    scalars::Date,
+    validation::Money,
+};
+
+/// Where a policy is in its life cycle. `CANCELLED` and `EXPIRED` are final.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum PolicyStatus {
+    /// Being prepared; not yet in force. Can become `ACTIVE` or `CANCELLED`.
+    #[default]
+    Draft,
+    /// In force. Can become `SUSPENDED`, `CANCELLED` or `EXPIRED`.
+    Active,
+    /// Temporarily not in force. Can become `ACTIVE` again, `CANCELLED` or `EXPIRED`.
+    Suspended,
+    /// Ended before its term (final).
+    Cancelled,
+    /// Ended at its term (final).
+    Expired,
+}
+
+impl PolicyStatus {
+    /// The stored (and GraphQL) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyStatus::Draft => "DRAFT",
+            PolicyStatus::Active => "ACTIVE",
+            PolicyStatus::Suspended => "SUSPENDED",
+            PolicyStatus::Cancelled => "CANCELLED",
+            PolicyStatus::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PolicyStatus> {
+        match s {
+            "DRAFT" => Some(PolicyStatus::Draft),
+            "ACTIVE" => Some(PolicyStatus::Active),
+            "SUSPENDED" => Some(PolicyStatus::Suspended),
+            "CANCELLED" => Some(PolicyStatus::Cancelled),
+            "EXPIRED" => Some(PolicyStatus::Expired),
+            _ => None,
+        }
+    }
+
+    /// The status of a stored row; an unknown value is a data error, never guessed.
+    pub fn of(m: &policy::Model) -> AppResult<PolicyStatus> {
+        PolicyStatus::parse(&m.status)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("policy {} has unknown status {:?}", m.id, m.status)))
+    }
+}
+
+/// The line of business a policy belongs to.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ProductType {
+    /// Motor insurance.
+    Auto,
+    /// Home and property insurance.
+    Home,
+    /// Health insurance.
+    Health,
+    /// Life insurance.
+    Life,
+    /// Travel insurance.
+    Travel,
+    /// Business (commercial) insurance.
+    Business,
+    /// Anything else.
+    #[default]
+    Other,
+}
+
+impl ProductType {
+    /// The stored (and GraphQL) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductType::Auto => "AUTO",
+            ProductType::Home => "HOME",
+            ProductType::Health => "HEALTH",
+            ProductType::Life => "LIFE",
+            ProductType::Travel => "TRAVEL",
+            ProductType::Business => "BUSINESS",
+            ProductType::Other => "OTHER",
+        }
+    }
+
+    /// Parses the stored spelling; anything unknown reads as `OTHER`.
+    pub fn parse(s: &str) -> ProductType {
+        match s {
+            "AUTO" => ProductType::Auto,
+            "HOME" => ProductType::Home,
+            "HEALTH" => ProductType::Health,
+            "LIFE" => ProductType::Life,
+            "TRAVEL" => ProductType::Travel,
+            "BUSINESS" => ProductType::Business,
+            _ => ProductType::Other,
+        }
+    }
+}
+
+/// An insurance policy: a client's contract with an insurer.
+pub struct Policy(pub policy::Model);
+
+#[Object]
+impl Policy {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("Policy", self.0.id)
+    }
+    /// The policy number, unique in the organization (e.g. `AUTO/2026/0042`).
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// The insurer's name for the product (e.g. `Tous risques`).
+    async fn product_name(&self) -> &str {
+        &self.0.product_name
+    }
+    /// The line of business.
+    async fn product_type(&self) -> ProductType {
+        ProductType::parse(&self.0.product_type)
+    }
+    /// Where the policy is in its life cycle.
+    async fn status(&self) -> async_graphql::Result<PolicyStatus> {
+        Ok(PolicyStatus::of(&self.0)?)
+    }
+    /// The premium, exact to the hundredth, as a decimal string (e.g. `"125000.50"`).
+    async fn premium(&self) -> Decimal {
+        Money::to_decimal(self.0.premium_cents)
+    }
+    /// ISO 4217 code of the premium's currency (e.g. `XAF`).
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// The first day the policy covers.
+    async fn effective_date(&self) -> Date {
+        Date(self.0.effective_date)
+    }
+    /// The day the policy ends (after `effectiveDate`).
+    async fn expiry_date(&self) -> Date {
+        Date(self.0.expiry_date)
+    }
+    /// What the policy covers: a free-form JSON object (guarantees, limits, deductibles…).
+    async fn coverage(&self) -> Json<serde_json::Value> {
+        Json(self.0.coverage.clone())
+    }
+    /// The policy holder.
+    async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Client>> {
+        let found = ctx.loaders()?.clients.load_one(self.0.client_id).await.map_err(loader_error)?;
+        Ok(found.map(Client))
+    }
+    /// The insurer.
+    async fn company(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Company>> {
+        let found = ctx.loaders()?.companies.load_one(self.0.company_id).await.map_err(loader_error)?;
+        Ok(found.map(Company))
+    }
+    /// When the policy was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the policy was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Creates a policy for a client with an insurer of the same organization.
+#[derive(InputObject)]
+pub struct CreatePolicyInput {
+    /// The policy number: letters, digits, `-`, `_`, `/` and `.`, at most 64 characters; unique in the organization.
+    pub number: String,
+    /// The policy holder (a client the caller may write).
+    pub client_id: ID,
+    /// The insurer (a company of the client's organization).
+    pub company_id: ID,
+    /// The insurer's name for the product, at most 200 characters.
+    pub product_name: String,
+    /// The line of business.
+    #[graphql(default)]
+    pub product_type: ProductType,
+    /// The initial status: `DRAFT` or `ACTIVE`.
+    #[graphql(default)]
+    pub status: PolicyStatus,
+    /// The premium: positive, at most two decimal places.
+    pub premium: Decimal,
+    /// ISO 4217 code of the premium's currency.
+    #[graphql(default = "XAF")]
+    pub currency: String,
+    /// The first day the policy covers.
+    pub effective_date: Date,
+    /// The day the policy ends; must be after `effectiveDate`.
+    pub expiry_date: Date,
+    /// What the policy covers: a JSON object. Defaults to `{}`.
+    pub coverage: Option<Json<serde_json::Value>>,
+}
+
+/// Changes a policy: the fields given are set, the others kept.
+#[derive(InputObject)]
+pub struct UpdatePolicyInput {
+    /// The policy to change.
+    pub id: ID,
+    /// A new policy number, unique in the organization.
+    pub number: Option<String>,
+    /// Another policy holder, among the clients the caller may write in the policy's organization.
+    pub client_id: Option<ID>,
+    /// Another insurer of the policy's organization.
+    pub company_id: Option<ID>,
+    /// A new product name.
+    pub product_name: Option<String>,
+    /// A new line of business.
+    pub product_type: Option<ProductType>,
+    /// A new status; only the moves of the life cycle are allowed (see `PolicyStatus`).
+    pub status: Option<PolicyStatus>,
+    /// A new premium: positive, at most two decimal places.
+    pub premium: Option<Decimal>,
+    /// A new ISO 4217 currency code.
+    pub currency: Option<String>,
+    /// A new first day of cover.
+    pub effective_date: Option<Date>,
+    /// A new end day; must stay after `effectiveDate`.
+    pub expiry_date: Option<Date>,
+    /// A new coverage object (replaces the old one whole).
+    pub coverage: Option<Json<serde_json::Value>>,
+}
+
+/// Narrows the list of policies. All the criteria given must hold.
+#[derive(InputObject, Default)]
+pub struct PolicyFilter {
+    /// Case-insensitive text in the number or the product name.
+    pub search: Option<String>,
+    /// Only policies in this status.
+    pub status: Option<PolicyStatus>,
+    /// Only policies in one of these statuses (an empty list does not narrow).
+    pub statuses: Option<Vec<PolicyStatus>>,
+    /// Only this line of business.
+    pub product_type: Option<ProductType>,
+    /// Only policies with this insurer.
+    pub company_id: Option<ID>,
+    /// Only policies of this client.
+    pub client_id: Option<ID>,
+    /// Only policies effective on or after this day.
+    pub effective_from: Option<Date>,
+    /// Only policies effective on or before this day.
+    pub effective_to: Option<Date>,
+    /// Only policies expiring strictly before this day.
+    pub expiring_before: Option<Date>,
+}
+
+/// What policies can be sorted by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PolicyOrderField {
+    /// The policy number (as text).
+    Number,
+    /// The first day of cover.
+    EffectiveDate,
+    /// The end day.
+    ExpiryDate,
+    /// The premium amount (regardless of currency).
+    Premium,
+    /// The status (by its name).
+    Status,
+    /// Creation time (the default, newest first).
+    CreatedAt,
+}
+
+/// One sort key for policies.
+#[derive(InputObject)]
+pub struct PolicyOrder {
+    /// What to sort by.
+    pub field: PolicyOrderField,
+    /// Ascending unless told otherwise.
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}

@@ -1,0 +1,81 @@
+//! Custom GraphQL scalars of the public contract: `Date` (`YYYY-MM-DD`).
+
+use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
+use chrono::NaiveDate;
+
+/// A calendar date without time zone, written `YYYY-MM-DD` (e.g. `2026-01-31`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub NaiveDate);
+
+impl Date {
+    /// Parses exactly `YYYY-MM-DD` (four-digit year, zero-padded month and day) into a real date.
+    pub fn parse_str(s: &str) -> Option<Date> {
+        let b = s.as_bytes();
+        let shape_ok = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        if !shape_ok {
+            return None;
+        }
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Date)
+    }
+}
+
+impl From<NaiveDate> for Date {
+    fn from(d: NaiveDate) -> Self {
+        Date(d)
+    }
+}
+
+impl From<Date> for NaiveDate {
+    fn from(d: Date) -> Self {
+        d.0
+    }
+}
+
+impl std::fmt::Display for Date {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+/// A calendar date without time zone, written `YYYY-MM-DD` (e.g. `2026-01-31`).
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => Date::parse_str(s)
+                .ok_or_else(|| InputValueError::custom(format!("`{s}` is not a date in the form YYYY-MM-DD"))),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        matches!(value, Value::String(s) if Date::parse_str(s).is_some())
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_only_in_iso_form() {
+        assert_eq!(Date::parse_str("2026-01-31").map(|d| d.to_string()).as_deref(), Some("2026-01-31"));
+        for bad in ["", "2026-1-31", "2026-02-30", "31/01/2026", "2026-01-31T00:00:00", "+2026-01-3", "２026-01-31"] {
+            assert!(Date::parse_str(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_scalar_rejects_non_strings_and_round_trips() {
+        assert!(<Date as ScalarType>::parse(Value::from(20260131)).is_err());
+        let d = <Date as ScalarType>::parse(Value::String("2024-02-29".into())).unwrap();
+        assert_eq!(ScalarType::to_value(&d), Value::String("2024-02-29".into()));
+    }
+}

@@ -1,0 +1,76 @@
+//! Tenant scoping: the one place that says which rows a caller may see.
+//! Every query of tenant data (DataLoaders too) starts from one of these functions.
+
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select, sea_query::Query};
+use uuid::Uuid;
+
+use crate::{
+    auth::principal::Principal,
+    entities::{client, company, organization, policy, session, user},
+    error::{AppError, AppResult},
+};
+
+/// Users of the caller's organization (every organization for SUPERADMIN).
+pub fn users(p: &Principal) -> Select<user::Entity> {
+    org(user::Entity::find(), p, user::Column::OrganizationId)
+}
+
+/// The caller's organization (every one for SUPERADMIN).
+pub fn organizations(p: &Principal) -> Select<organization::Entity> {
+    org(organization::Entity::find(), p, organization::Column::Id)
+}
+
+/// Companies (insurers) of the caller's organization.
+pub fn companies(p: &Principal) -> Select<company::Entity> {
+    org(company::Entity::find(), p, company::Column::OrganizationId)
+}
+
+/// Clients the caller may read: an AGENT's own, the organization's for everyone else.
+pub fn clients(p: &Principal) -> Select<client::Entity> {
+    let q = org(client::Entity::find(), p, client::Column::OrganizationId);
+    if p.is_agent() { q.filter(client::Column::OwnerId.eq(p.user_id)) } else { q }
+}
+
+/// Policies the caller may read: those of the clients they may read.
+pub fn policies(p: &Principal) -> Select<policy::Entity> {
+    let q = org(policy::Entity::find(), p, policy::Column::OrganizationId);
+    if p.is_agent() {
+        let own_clients = Query::select()
+            .column(client::Column::Id)
+            .from(client::Entity)
+            .and_where(client::Column::OwnerId.eq(p.user_id))
+            .to_owned();
+        q.filter(policy::Column::ClientId.in_subquery(own_clients))
+    } else {
+        q
+    }
+}
+
+/// The caller's own sessions.
+pub fn own_sessions(p: &Principal) -> Select<session::Entity> {
+    session::Entity::find().filter(session::Column::UserId.eq(p.user_id))
+}
+
+fn org<E: EntityTrait>(q: Select<E>, p: &Principal, col: impl ColumnTrait) -> Select<E> {
+    if p.is_superadmin() { q } else { q.filter(col.eq(p.org_id)) }
+}
+
+/// Fetches one row by key through a scoped select; anything outside the scope is `NOT_FOUND`.
+pub async fn one<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    scoped: Select<E>,
+    id_col: impl ColumnTrait,
+    id: Uuid,
+    what: &'static str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+{
+    scoped.filter(id_col.eq(id)).one(db).await?.ok_or(AppError::NotFound(what))
+}
+
+/// Condition helper for lists: the keys in `ids` within a scoped select.
+pub fn by_ids<E: EntityTrait>(scoped: Select<E>, id_col: impl ColumnTrait, ids: &[Uuid]) -> Select<E> {
+    scoped.filter(Condition::all().add(id_col.is_in(ids.iter().copied())))
+}
+

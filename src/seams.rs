@@ -1,0 +1,177 @@
+//! Seams for scale-out: rate limiting, caching and event fan-out behind small traits.
+//! The in-memory implementations serve one process; Redis ones come with scale-out.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use futures_util::{Stream, StreamExt};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+
+/// The answer of a rate limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    Limited { retry_after: Duration },
+}
+
+/// Counts hits per key in a window.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Records one hit on `key` and says whether it is within `limit` per `window`.
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision;
+    /// Forgets a key (e.g. after a successful login).
+    async fn reset(&self, key: &str);
+}
+
+/// A short-lived key/value cache (session checks, persisted queries).
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> Option<Vec<u8>>;
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    async fn delete(&self, key: &str);
+}
+
+/// Publishes JSON events on topics and streams them to subscribers.
+pub trait EventBus: Send + Sync {
+    fn publish(&self, topic: &str, payload: serde_json::Value);
+    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>>;
+}
+
+/// Fixed-window counters in process memory; entries expire with their window.
+#[derive(Default)]
+pub struct MemoryRateLimiter {
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+#[async_trait]
+impl RateLimiter for MemoryRateLimiter {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
+        let now = Instant::now();
+        let mut map = self.windows.lock().expect("rate limiter lock");
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+        }
+        let entry = map.entry(key.to_string()).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        if entry.1 >= limit {
+            let retry_after = window.saturating_sub(now.duration_since(entry.0));
+            return RateDecision::Limited { retry_after: retry_after.max(Duration::from_secs(1)) };
+        }
+        entry.1 += 1;
+        RateDecision::Allowed
+    }
+
+    async fn reset(&self, key: &str) {
+        self.windows.lock().expect("rate limiter lock").remove(key);
+    }
+}
+
+/// A TTL map in process memory.
+#[derive(Default)]
+pub struct MemoryCache {
+    entries: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut map = self.entries.lock().expect("cache lock");
+        match map.get(key) {
+            Some((expires, v)) if *expires > Instant::now() => Some(v.clone()),
+            Some(_) => {
+                map.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let now = Instant::now();
+        let mut map = self.entries.lock().expect("cache lock");
+        if map.len() > 100_000 {
+            map.retain(|_, (expires, _)| *expires > now);
+        }
+        map.insert(key.to_string(), (now + ttl, value));
+    }
+
+    async fn delete(&self, key: &str) {
+        self.entries.lock().expect("cache lock").remove(key);
+    }
+}
+
+/// One broadcast channel per topic, in process memory.
+pub struct MemoryEventBus {
+    topics: Mutex<HashMap<String, broadcast::Sender<serde_json::Value>>>,
+}
+
+impl Default for MemoryEventBus {
+    fn default() -> Self {
+        MemoryEventBus { topics: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl EventBus for MemoryEventBus {
+    fn publish(&self, topic: &str, payload: serde_json::Value) {
+        let mut topics = self.topics.lock().expect("event bus lock");
+        if let Some(tx) = topics.get(topic) {
+            if tx.send(payload).is_err() {
+                topics.remove(topic);
+            }
+        }
+    }
+
+    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
+        let rx = {
+            let mut topics = self.topics.lock().expect("event bus lock");
+            topics.entry(topic.to_string()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
+        };
+        Box::pin(BroadcastStream::new(rx).filter_map(|r| async move { r.ok() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rate_limiter_refuses_past_the_limit_and_says_when_to_retry() {
+        let rl = MemoryRateLimiter::default();
+        for _ in 0..3 {
+            assert_eq!(rl.hit("k", 3, Duration::from_secs(60)).await, RateDecision::Allowed);
+        }
+        match rl.hit("k", 3, Duration::from_secs(60)).await {
+            RateDecision::Limited { retry_after } => assert!(retry_after <= Duration::from_secs(60)),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        rl.reset("k").await;
+        assert_eq!(rl.hit("k", 3, Duration::from_secs(60)).await, RateDecision::Allowed);
+    }
+
+    #[tokio::test]
+    async fn cache_entries_expire() {
+        let c = MemoryCache::default();
+        c.set("a", b"1".to_vec(), Duration::from_millis(0)).await;
+        assert_eq!(c.get("a").await, None);
+        c.set("b", b"2".to_vec(), Duration::from_secs(60)).await;
+        assert_eq!(c.get("b").await, Some(b"2".to_vec()));
+        c.delete("b").await;
+        assert_eq!(c.get("b").await, None);
+    }
+
+    #[tokio::test]
+    async fn event_bus_delivers_to_subscribers_of_the_topic() {
+        let bus = MemoryEventBus::default();
+        let mut sub = bus.subscribe("job:1");
+        bus.publish("job:2", serde_json::json!({"n": 0}));
+        bus.publish("job:1", serde_json::json!({"n": 1}));
+        assert_eq!(sub.next().await, Some(serde_json::json!({"n": 1})));
+    }
+}

@@ -1,0 +1,85 @@
+//! User queries and mutations.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{
+    service,
+    types::{CreateUserInput, UpdateUserInput, User, UserFilter, UserOrder},
+};
+use crate::{
+    auth::principal::Role,
+    context::ContextExt,
+    entities::user,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+    scope,
+};
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User> {
+        let p = ctx.principal()?;
+        Ok(User(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, p.user_id, "User").await?))
+    }
+
+    /// The users of the organization (ADMIN).
+    #[allow(clippy::too_many_arguments)]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<UserFilter>,
+        order_by: Option<Vec<UserOrder>>,
+    ) -> Result<Conn<User>> {
+        let p = ctx.principal()?;
+        p.require(Role::Admin)?;
+        let q = service::list(p, filter, order_by);
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), User).await?)
+    }
+
+    /// One user by ID (ADMIN, or the user themselves).
+    async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "User")?;
+        if key != p.user_id {
+            p.require(Role::Admin)?;
+        }
+        Ok(Some(User(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, key, "User").await?)))
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Creates a user in the caller's organization (ADMIN).
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
+        let p = ctx.principal()?;
+        p.require(Role::Admin)?;
+        Ok(User(service::create(&ctx.state().db, p, input).await?))
+    }
+
+    /// Changes a user's e-mail, name or role (ADMIN).
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<User> {
+        let p = ctx.principal()?;
+        p.require(Role::Admin)?;
+        Ok(User(service::update(ctx.state(), p, input).await?))
+    }
+
+    /// Deactivates a user (ADMIN): they cannot sign in, and their tokens stop working at once.
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let p = ctx.principal()?;
+        p.require(Role::Admin)?;
+        let key = ids::decode(&id, "User")?;
+        service::deactivate(ctx.state(), p, key).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,101 @@
+//! GraphQL types of users.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    auth::principal::Role,
+    context::ContextExt,
+    entities::user,
+    ids,
+    loaders::loader_error,
+    organizations::types::Organization,
+    pagination::OrderDirection,
+};
+
+/// A person who signs in.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+#[Object]
+impl User {
+    /// Opaque global ID.
+    pub async fn id(&self) -> ID {
+        ids::encode("User", self.0.id)
+    }
+    /// Sign-in e-mail, unique across the platform.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// The person's name.
+    async fn full_name(&self) -> &str {
+        &self.0.full_name
+    }
+    /// What the user may do.
+    async fn role(&self) -> Role {
+        Role::parse(&self.0.role).unwrap_or(Role::Agent)
+    }
+    /// False once deactivated: a deactivated user cannot sign in and their tokens stop working.
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the account was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The organization the user belongs to.
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        let loaded = ctx.loaders()?.organizations.load_one(self.0.organization_id).await.map_err(loader_error)?;
+        Ok(loaded.map(Organization))
+    }
+}
+
+/// Creates a user in the caller's organization (ADMIN).
+#[derive(InputObject)]
+pub struct CreateUserInput {
+    pub email: String,
+    pub full_name: String,
+    /// At least 10 characters, and not the e-mail address.
+    pub password: String,
+    /// AGENT, MANAGER or ADMIN (SUPERADMIN is created only by the command line).
+    #[graphql(default_with = "Role::Agent")]
+    pub role: Role,
+}
+
+/// Changes a user: the fields given are set, the others kept.
+#[derive(InputObject)]
+pub struct UpdateUserInput {
+    pub id: ID,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+}
+
+/// Narrows the list of users.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    /// Case-insensitive text in the e-mail or name.
+    pub search: Option<String>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
+/// What users can be sorted by.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserOrderField {
+    Email,
+    FullName,
+    CreatedAt,
+}
+
+/// One sort key for users.
+#[derive(InputObject)]
+pub struct UserOrder {
+    pub field: UserOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
