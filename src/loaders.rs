@@ -10,6 +10,7 @@ use crate::{
     auth::principal::Principal,
     entities::{client, company, organization, user},
     error::AppError,
+    policies::nested::{PolicyCounts, PolicyPages},
     scope,
 };
 
@@ -58,6 +59,10 @@ pub struct Loaders {
     pub clients: DataLoader<ScopedLoader<client::Entity>>,
     pub users: DataLoader<ScopedLoader<user::Entity>>,
     pub organizations: DataLoader<ScopedLoader<organization::Entity>>,
+    /// First pages of `Client.policies` / `Company.policies`.
+    pub policy_pages: Arc<DataLoader<PolicyPages>>,
+    /// `totalCount` of those nested lists.
+    pub policy_counts: Arc<DataLoader<PolicyCounts>>,
 }
 
 impl Loaders {
@@ -74,6 +79,8 @@ impl Loaders {
             clients: dl(db, scope::clients(p), client::Column::Id),
             users: dl(db, scope::users(p), user::Column::Id),
             organizations: dl(db, scope::organizations(p), organization::Column::Id),
+            policy_pages: Arc::new(DataLoader::new(PolicyPages { db: db.clone(), principal: p.clone() }, tokio::spawn)),
+            policy_counts: Arc::new(DataLoader::new(PolicyCounts { db: db.clone(), principal: p.clone() }, tokio::spawn)),
         }
     }
 }

@@ -51,6 +51,35 @@ impl TotalCount {
     }
 }
 
+impl TotalCount {
+    /// A count computed by `f` only when the client selects `totalCount`.
+    pub fn lazy<F, Fut>(f: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<u64>> + Send + 'static,
+    {
+        TotalCount(Arc::new(move || Box::pin(f())))
+    }
+}
+
+/// Builds a connection from nodes that start at `offset`.
+pub fn page_of<N: async_graphql::OutputType>(
+    nodes: Vec<N>,
+    offset: u64,
+    has_previous: bool,
+    has_next: bool,
+    total: TotalCount,
+) -> Conn<N> {
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
+    conn.edges.extend(nodes.into_iter().enumerate().map(|(i, n)| Edge::new(encode_cursor(offset + i as u64), n)));
+    conn
+}
+
+/// The page size a client asked for with `first` (default and cap applied).
+pub fn first_size(first: Option<i32>) -> AppResult<u64> {
+    Ok(page_size(first, "first")?.unwrap_or(DEFAULT_PAGE))
+}
+
 /// The paging arguments of a connection field, as the client sent them.
 #[derive(Debug, Clone, Default)]
 pub struct PageArgs {
@@ -110,12 +139,11 @@ where
         Some(c) => Some(decode_cursor(c, "before")?),
         None => None,
     };
-    let count_select = select.clone();
-    let count_db = db.clone();
-    let total = TotalCount(Arc::new(move || {
+    let (count_select, count_db) = (select.clone(), db.clone());
+    let total = TotalCount::lazy(move || {
         let (s, db) = (count_select.clone(), count_db.clone());
-        Box::pin(async move { Ok(s.count(&db).await?) })
-    }));
+        async move { Ok(s.count(&db).await?) }
+    });
 
     let (offset, has_previous, has_next, rows) = if first.is_some() || last.is_none() {
         let mut limit = first.unwrap_or(DEFAULT_PAGE);
@@ -147,10 +175,7 @@ where
         let rows = if limit == 0 { Vec::new() } else { select.offset(offset).limit(limit).all(db).await? };
         (offset, offset > 0, args.before.is_some(), rows)
     };
-    let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
-    conn.edges
-        .extend(rows.into_iter().enumerate().map(|(i, m)| Edge::new(encode_cursor(offset + i as u64), to_node(m))));
-    Ok(conn)
+    Ok(page_of(rows.into_iter().map(to_node).collect(), offset, has_previous, has_next, total))
 }
 
 #[cfg(test)]

@@ -2,11 +2,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::ColumnTrait;
 
 use crate::{
     context::ContextExt,
-    entities::{client, policy},
+    entities::client,
     ids,
     loaders::loader_error,
     pagination::{Conn, OrderDirection},
@@ -109,8 +108,8 @@ impl Client {
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
     ) -> async_graphql::Result<Conn<Policy>> {
-        let within = policy::Column::ClientId.eq(self.0.id);
-        policies::resolvers::connection(ctx, Some(within), first, after, last, before, filter, order_by).await
+        let parent = (policies::resolvers::Parent::Client, self.0.id);
+        policies::resolvers::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
 }
 

@@ -4,12 +4,11 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    entities::{company, policy},
+    entities::company,
     ids,
     pagination::{Conn, OrderDirection},
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
 };
-use sea_orm::ColumnTrait;
 
 /// How the brokerage talks to the insurer's systems.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -97,8 +96,8 @@ impl Company {
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
     ) -> async_graphql::Result<Conn<Policy>> {
-        let within = policy::Column::CompanyId.eq(self.0.id);
-        policies::resolvers::connection(ctx, Some(within), first, after, last, before, filter, order_by).await
+        let parent = (policies::resolvers::Parent::Company, self.0.id);
+        policies::resolvers::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod resolvers;
 pub mod rules;
+pub mod nested;
 pub mod service;
 pub mod types;

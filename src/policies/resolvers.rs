@@ -1,7 +1,8 @@
 //! Policy queries and mutations, and the policy connection nested under companies and clients.
 
 use async_graphql::{Context, ID, Object, Result};
-use sea_orm::{QueryFilter, sea_query::SimpleExpr};
+use sea_orm::{ColumnTrait, QueryFilter};
+use uuid::Uuid;
 
 use super::{
     service,
@@ -10,15 +11,20 @@ use super::{
 use crate::{
     context::ContextExt,
     ids,
-    pagination::{Conn, PageArgs, paginate},
+    error::AppError,
+    loaders::loader_error,
+    pagination::{Conn, PageArgs, TotalCount, first_size, page_of, paginate},
 };
 
-/// A page of the policies the caller may read, optionally narrowed by `within`
-/// (e.g. `policy::Column::CompanyId.eq(id)` under `Company.policies`).
+pub use super::nested::{FirstPage, Parent};
+
+/// A page of the policies the caller may read, optionally those of one parent (`Client.policies`,
+/// `Company.policies`). A parent's plain first page goes through a DataLoader, so a page of parents
+/// costs one statement for all their policies.
 #[allow(clippy::too_many_arguments)]
 pub async fn connection(
     ctx: &Context<'_>,
-    within: Option<SimpleExpr>,
+    parent: Option<(Parent, Uuid)>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
@@ -27,9 +33,31 @@ pub async fn connection(
     order_by: Option<Vec<PolicyOrder>>,
 ) -> Result<Conn<Policy>> {
     let p = ctx.principal()?;
+    let plain = after.is_none() && before.is_none() && last.is_none() && filter.is_none();
+    if let (Some((parent, id)), true, None) = (parent, plain, order_by.as_ref().filter(|o| !o.is_empty())) {
+        let take = first_size(first)?;
+        let loaders = ctx.loaders()?;
+        let mut rows = loaders
+            .policy_pages
+            .load_one(FirstPage { parent, id, take: take + 1 })
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let has_next = rows.len() as u64 > take;
+        rows.truncate(take as usize);
+        let counts = loaders.policy_counts.clone();
+        let total = TotalCount::lazy(move || {
+            let counts = counts.clone();
+            async move {
+                let n = counts.load_one((parent, id)).await.map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+                Ok(n.unwrap_or(0))
+            }
+        });
+        return Ok(page_of(rows.into_iter().map(Policy).collect(), 0, false, has_next, total));
+    }
     let mut q = service::list(p, filter, order_by)?;
-    if let Some(cond) = within {
-        q = q.filter(cond);
+    if let Some((parent, id)) = parent {
+        q = q.filter(parent.column().eq(id));
     }
     Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?)
 }
