@@ -118,7 +118,9 @@ pub fn sdl() -> String {
     schema().finish().sdl()
 }
 
-/// Gives parse and validation errors their `extensions.code`.
+/// Gives parse and validation errors their `extensions.code`: a wrong argument or variable value is
+/// `BAD_USER_INPUT`, a too deep or too complex query `QUERY_TOO_COMPLEX`, anything else invalid
+/// `GRAPHQL_VALIDATION_FAILED`.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
@@ -162,7 +164,7 @@ impl Extension for ErrorCodesExtension {
                 .map(|e| {
                     let code = if e.message.contains("too complex") || e.message.contains("too deep") {
                         "QUERY_TOO_COMPLEX"
-                    } else if e.message.contains("ariable") {
+                    } else if e.message.starts_with("Invalid value for argument") {
                         "BAD_USER_INPUT"
                     } else {
                         "GRAPHQL_VALIDATION_FAILED"

@@ -2,11 +2,12 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
+use sea_orm::EntityTrait;
 
 use crate::{
     auth::principal::Role,
     context::ContextExt,
-    entities::user,
+    entities::{organization, user},
     ids,
     loaders::loader_error,
     organizations::types::Organization,
@@ -49,8 +50,16 @@ impl User {
     }
     /// The organization the user belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
-        let loaded = ctx.loaders()?.organizations.load_one(self.0.organization_id).await.map_err(loader_error)?;
-        Ok(loaded.map(Organization))
+        if let Ok(loaders) = ctx.loaders() {
+            let loaded = loaders.organizations.load_one(self.0.organization_id).await.map_err(loader_error)?;
+            return Ok(loaded.map(Organization));
+        }
+        // Signing in (register, login, refresh): the user is the caller, reading their own organization.
+        let org = organization::Entity::find_by_id(self.0.organization_id)
+            .one(&ctx.state().db)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(org.map(Organization))
     }
 }
 
