@@ -68,11 +68,11 @@ impl NodeQuery {
                 Node::Organization(Organization(scope::one(db, scope::organizations(p), organization::Column::Id, key, "Node").await?))
             }
             "User" => {
-                let u = scope::one(db, scope::users(p), user::Column::Id, key, "Node").await?;
-                if u.id != p.user_id {
-                    p.require(Role::Admin)?;
+                // Below ADMIN, a caller reads only themselves.
+                if key != p.user_id && p.role < Role::Admin {
+                    return Err(not_found().into());
                 }
-                Node::User(User(u))
+                Node::User(User(scope::one(db, scope::users(p), user::Column::Id, key, "Node").await?))
             }
             "Session" => {
                 use sea_orm::{ColumnTrait, QueryFilter};
