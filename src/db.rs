@@ -51,6 +51,7 @@ pub async fn connect(settings: &Settings, metrics: &DbMetrics) -> anyhow::Result
         if info.failed {
             failed.fetch_add(1, Ordering::Relaxed);
         }
+        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "SQL");
         if info.elapsed > Duration::from_millis(200) {
             tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
         }

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use async_graphql::{
     Context, EmptySubscription, ErrorExtensions, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder,
     ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
+    PathSegment, QueryPathNode, QueryPathSegment,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve, NextValidation,
+        ResolveInfo,
+    },
     parser::types::ExecutableDocument,
 };
 
@@ -118,18 +122,67 @@ pub fn sdl() -> String {
     schema().finish().sdl()
 }
 
-/// Gives parse and validation errors their `extensions.code`: a wrong argument or variable value is
+/// Makes errors follow the GraphQL specification: a failed nullable field answers `null` (async-graphql
+/// would drop the key), and parse and validation errors get their `extensions.code`: a wrong argument or variable value is
 /// `BAD_USER_INPUT`, a too deep or too complex query `QUERY_TOO_COMPLEX`, anything else invalid
 /// `GRAPHQL_VALIDATION_FAILED`.
 pub struct ErrorCodes;
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
+        Arc::new(ErrorCodesExtension::default())
     }
 }
 
-struct ErrorCodesExtension;
+/// One per request: the field errors turned into `null`, added back to the response at the end.
+#[derive(Default)]
+struct ErrorCodesExtension {
+    nulled: std::sync::Mutex<Vec<ServerError>>,
+    operation_name: std::sync::Mutex<Option<String>>,
+}
+
+/// A required variable (non-null, no default) that is missing or null is a request error, refused
+/// before execution (async-graphql would only fail the fields that use it).
+fn check_required_variables(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> ServerResult<()> {
+    use async_graphql::parser::types::DocumentOperations;
+    let op = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    let Some(op) = op else { return Ok(()) };
+    for def in &op.node.variable_definitions {
+        let def = &def.node;
+        let required = !def.var_type.node.nullable && def.default_value.is_none();
+        let given = variables.get(&def.name.node).is_some_and(|v| *v != async_graphql::Value::Null);
+        if required && !given {
+            return Err(ServerError::new(
+                format!("Variable \"${}\" of required type \"{}\" was not provided.", def.name.node, def.var_type.node),
+                Some(def.name.pos),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn path_of(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
+    let mut segments: Vec<PathSegment> = Vec::new();
+    let mut current = Some(node);
+    while let Some(n) = current {
+        segments.push(match n.segment {
+            QueryPathSegment::Name(name) => PathSegment::Field(name.to_string()),
+            QueryPathSegment::Index(i) => PathSegment::Index(i),
+        });
+        current = n.parent;
+    }
+    segments.reverse();
+    segments
+}
 
 fn with_code(e: ServerError, code: &'static str) -> ServerError {
     let mut err = e;
@@ -143,6 +196,38 @@ fn with_code(e: ServerError, code: &'static str) -> ServerError {
 
 #[async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let mut resp = next.run(ctx, operation_name).await;
+        let nulled = std::mem::take(&mut *self.nulled.lock().unwrap_or_else(|e| e.into_inner()));
+        resp.errors.extend(nulled);
+        resp
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<async_graphql::Value>> {
+        let nullable = !info.return_type.ends_with('!');
+        let path_node = info.path_node;
+        match next.run(ctx, info).await {
+            Err(mut e) if nullable => {
+                if e.path.is_empty() {
+                    e.path = path_of(path_node);
+                }
+                self.nulled.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                Ok(Some(async_graphql::Value::Null))
+            }
+            other => other,
+        }
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -150,7 +235,20 @@ impl Extension for ErrorCodesExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))
+        let doc = next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+        let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        check_required_variables(&doc, name.as_deref(), variables).map_err(|e| with_code(e, "BAD_USER_INPUT"))?;
+        Ok(doc)
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: async_graphql::extensions::NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        *self.operation_name.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        next.run(ctx, request).await
     }
 
     async fn validation(

@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, ColumnTrait, Select};
 use uuid::Uuid;
 
@@ -53,12 +53,16 @@ where
     }
 }
 
+/// A loader whose rows are kept for the rest of the request, so a list can fetch its children's
+/// parents in one statement up front (`prefetch`) and each child then finds its parent loaded.
+pub type Cached<E> = DataLoader<ScopedLoader<E>, HashMapCache>;
+
 /// The loaders of one request, bound to its principal.
 pub struct Loaders {
-    pub companies: DataLoader<ScopedLoader<company::Entity>>,
-    pub clients: DataLoader<ScopedLoader<client::Entity>>,
-    pub users: DataLoader<ScopedLoader<user::Entity>>,
-    pub organizations: DataLoader<ScopedLoader<organization::Entity>>,
+    pub companies: Cached<company::Entity>,
+    pub clients: Cached<client::Entity>,
+    pub users: Cached<user::Entity>,
+    pub organizations: Cached<organization::Entity>,
     /// First pages of `Client.policies` / `Company.policies`.
     pub policy_pages: Arc<DataLoader<PolicyPages>>,
     /// `totalCount` of those nested lists.
@@ -67,12 +71,12 @@ pub struct Loaders {
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, p: &Principal) -> Self {
-        fn dl<E>(db: &DatabaseConnection, scoped: Select<E>, id_col: E::Column) -> DataLoader<ScopedLoader<E>>
+        fn dl<E>(db: &DatabaseConnection, scoped: Select<E>, id_col: E::Column) -> Cached<E>
         where
             E: EntityTrait,
             ScopedLoader<E>: Loader<Uuid>,
         {
-            DataLoader::new(ScopedLoader { db: db.clone(), scoped, id_col }, tokio::spawn)
+            DataLoader::with_cache(ScopedLoader { db: db.clone(), scoped, id_col }, tokio::spawn, HashMapCache::default())
         }
         Loaders {
             companies: dl(db, scope::companies(p), company::Column::Id),
@@ -91,4 +95,19 @@ pub fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
         Ok(e) => e.into(),
         Err(shared) => AppError::Internal(anyhow::anyhow!("{shared}")).into(),
     }
+}
+
+/// Loads the rows behind `keys` in one statement, ahead of the fields that will ask for them one by one.
+pub async fn prefetch<E>(loader: &Cached<E>, keys: impl IntoIterator<Item = Uuid>) -> async_graphql::Result<()>
+where
+    E: EntityTrait,
+    ScopedLoader<E>: Loader<Uuid, Error = Arc<AppError>>,
+{
+    let mut keys: Vec<Uuid> = keys.into_iter().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    if !keys.is_empty() {
+        loader.load_many(keys).await.map_err(loader_error)?;
+    }
+    Ok(())
 }

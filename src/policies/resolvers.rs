@@ -12,7 +12,7 @@ use crate::{
     context::ContextExt,
     ids,
     error::AppError,
-    loaders::loader_error,
+    loaders::{loader_error, prefetch},
     pagination::{Conn, PageArgs, TotalCount, first_size, page_of, paginate},
 };
 
@@ -59,7 +59,31 @@ pub async fn connection(
     if let Some((parent, id)) = parent {
         q = q.filter(parent.column().eq(id));
     }
-    Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?)
+    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?;
+    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0)).await?;
+    Ok(conn)
+}
+
+/// When the page's nodes ask for their client or company, loads them all in one statement each.
+async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
+    let look = ctx.look_ahead();
+    let wants = |field: &str| {
+        look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
+    };
+    let (client, company) = (wants("client"), wants("company"));
+    if !client && !company {
+        return Ok(());
+    }
+    let loaders = ctx.loaders()?;
+    let rows: Vec<_> = rows.collect();
+    let clients = async {
+        if client { prefetch(&loaders.clients, rows.iter().map(|r| r.client_id)).await } else { Ok(()) }
+    };
+    let companies = async {
+        if company { prefetch(&loaders.companies, rows.iter().map(|r| r.company_id)).await } else { Ok(()) }
+    };
+    let (a, b) = futures_util::join!(clients, companies);
+    a.and(b)
 }
 
 #[derive(Default)]

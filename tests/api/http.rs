@@ -1,1 +1,385 @@
-//! (tests to come)
+//! GraphQL over HTTP, spoken raw: methods, media types and status codes of the GraphQL-over-HTTP
+//! specification, body and batch limits, request ids, health, metrics and GraphiQL; and errors
+//! that never leak internals.
+
+use std::time::Duration;
+
+use reqwest::{
+    Response, StatusCode,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// Headers from `(name, value)` pairs; names in lower case.
+fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for &(name, value) in pairs {
+        h.insert(HeaderName::from_static(name), HeaderValue::from_str(value).expect("a header value"));
+    }
+    h
+}
+
+fn header(resp: &Response, name: &str) -> Option<String> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn content_type(resp: &Response) -> String {
+    header(resp, "content-type").unwrap_or_default()
+}
+
+/// POSTs `body` to `/graphql` as `application/json`, accepting `accept`.
+async fn post_json(app: &TestApp, accept: &str, body: &Value) -> Response {
+    app.post_raw("/graphql", headers(&[("content-type", JSON), ("accept", accept)]), body.to_string()).await
+}
+
+async fn get(app: &TestApp, path: &str, extra: &[(&'static str, &str)]) -> Response {
+    app.client.get(app.url(path)).headers(headers(extra)).send().await.expect("request sent")
+}
+
+/// Fails when a client-facing body shows SQL, driver names, source paths or panics.
+fn assert_no_leak(body: &Value) {
+    let text = body.to_string().to_lowercase();
+    for needle in ["select ", "insert ", " from ", "sqlite", "sqlx", "postgres", "sea_orm", "src/", ".rs:", "panicked"] {
+        assert!(!text.contains(needle), "the answer leaks {needle:?}: {body:#}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods and media types
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_query_over_get_answers_200_json() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/graphql?query=%7B__typename%7D", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(content_type(&resp).starts_with(JSON), "{}", content_type(&resp));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_405_with_allow_post() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/graphql?query=mutation%20%7B%20logout%20%7D", &[]).await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&resp, "allow").as_deref(), Some("POST"));
+
+    // Also when the mutation is picked by name out of a document that holds a query too.
+    let resp = get(
+        &app,
+        "/graphql?query=query%20A%20%7B%20__typename%20%7D%20mutation%20B%20%7B%20logout%20%7D&operationName=B",
+        &[],
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&resp, "allow").as_deref(), Some("POST"));
+}
+
+#[tokio::test]
+async fn post_bodies_must_be_json() {
+    let app = spawn_app().await;
+    let query = json!({"query": "{ __typename }"}).to_string();
+
+    let resp = app.post_raw("/graphql", headers(&[("content-type", "text/plain")]), query.clone()).await;
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "text/plain");
+
+    let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+    let resp = app.post_raw("/graphql", form, "query=%7B__typename%7D").await;
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "a form");
+
+    let resp = app.post_raw("/graphql", HeaderMap::new(), query.clone()).await;
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "no content type");
+
+    let resp = app.post_raw("/graphql", headers(&[("content-type", "application/json; charset=utf-8")]), query).await;
+    assert_eq!(resp.status(), StatusCode::OK, "JSON with a UTF-8 charset");
+}
+
+#[tokio::test]
+async fn an_unparseable_json_body_is_400() {
+    let app = spawn_app().await;
+    let resp = app.post_raw("/graphql", headers(&[("content-type", JSON)]), "{\"query\": ").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.expect("a JSON error body");
+    assert!(body["errors"][0]["message"].is_string(), "{body:#}");
+
+    let resp = app.post_raw("/graphql", headers(&[("content-type", JSON)]), "\"just a string\"").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "JSON that is not a request");
+}
+
+#[tokio::test]
+async fn a_body_over_two_mebibytes_is_413_and_never_hangs() {
+    let app = spawn_app().await;
+    let pad = "x".repeat(3 * 1024 * 1024);
+    let body = json!({"query": "{ __typename }", "variables": {"pad": pad}}).to_string();
+    let send = app.client.post(app.url("/graphql")).headers(headers(&[("content-type", JSON)])).body(body).send();
+    match tokio::time::timeout(Duration::from_secs(30), send).await.expect("the server answers or closes, never hangs") {
+        Ok(resp) => assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        // API.md allows closing the connection instead of reading the rest.
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+
+    // The server still answers, and a body under the limit goes through.
+    let resp = get(&app, "/health", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let pad = "x".repeat(1024 * 1024);
+    let resp = post_json(&app, JSON, &json!({"query": "{ __typename }", "variables": {"pad": pad}})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_batch_answers_an_array_of_results_in_order() {
+    let app = spawn_app().await;
+    let batch = json!([
+        {"query": "{ __typename }"},
+        {"query": "query One { a: __typename } query Two { b: __typename }", "operationName": "Two"}
+    ]);
+    let resp = post_json(&app, JSON, &batch).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    let results = body.as_array().unwrap_or_else(|| panic!("an array: {body:#}"));
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["data"]["__typename"], "Query");
+    assert_eq!(results[1]["data"]["b"], "Query");
+
+    let ten = Value::Array((0..10).map(|_| json!({"query": "{ __typename }"})).collect());
+    let resp = post_json(&app, JSON, &ten).await;
+    assert_eq!(resp.status(), StatusCode::OK, "ten operations are allowed");
+    assert_eq!(resp.json::<Value>().await.unwrap().as_array().map(Vec::len), Some(10));
+}
+
+#[tokio::test]
+async fn a_batch_of_more_than_ten_or_none_is_400() {
+    let app = spawn_app().await;
+    let eleven = Value::Array((0..11).map(|_| json!({"query": "{ __typename }"})).collect());
+    let resp = post_json(&app, JSON, &eleven).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    let resp = post_json(&app, JSON, &json!([])).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "an empty batch");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status codes and content negotiation
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn with_graphql_response_json_request_errors_are_400_without_data() {
+    let app = spawn_app().await;
+    for (query, expected) in [("{", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")] {
+        let resp = post_json(&app, GRAPHQL_RESPONSE, &json!({"query": query})).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(content_type(&resp).starts_with(GRAPHQL_RESPONSE), "{query}: {}", content_type(&resp));
+        let body: Value = resp.json().await.unwrap();
+        assert!(body.get("data").is_none(), "{query}: no data key expected in {body:#}");
+        assert_eq!(code(&body), expected, "{query}");
+    }
+
+    // A variable of the wrong type is a request error too.
+    let bad_variable = json!({"query": "query($n: Int!) { policies(first: $n) { totalCount } }", "variables": {"n": "three"}});
+    let resp = post_json(&app, GRAPHQL_RESPONSE, &bad_variable).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body:#}");
+    assert!(body["errors"][0]["extensions"]["code"].is_string(), "{body:#}");
+}
+
+#[tokio::test]
+async fn with_graphql_response_json_a_missing_required_variable_is_400_without_data() {
+    // GraphQL-over-HTTP: a request that fails variable coercion is a request error (API.md: 400, no data).
+    let app = spawn_app().await;
+    let missing = json!({"query": "query($n: Int!) { policies(first: $n) { totalCount } }"});
+    let resp = post_json(&app, GRAPHQL_RESPONSE, &missing).await;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body:#}");
+    assert!(body.get("data").is_none(), "{body:#}");
+    assert!(body["errors"][0]["extensions"]["code"].is_string(), "{body:#}");
+}
+
+#[tokio::test]
+async fn with_plain_json_request_errors_are_200() {
+    let app = spawn_app().await;
+    for (query, expected) in [("{", "GRAPHQL_PARSE_FAILED"), ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED")] {
+        let resp = post_json(&app, JSON, &json!({"query": query})).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{query}");
+        assert!(content_type(&resp).starts_with(JSON), "{query}: {}", content_type(&resp));
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_field_error_is_200_even_with_graphql_response_json() {
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&admin.token)
+        .headers(headers(&[("accept", GRAPHQL_RESPONSE)]))
+        .json(&json!({"query": "{ policy(id: \"not-an-id\") { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["policy"], Value::Null, "{body:#}");
+    assert_eq!(code(&body), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_response_content_type_follows_accept() {
+    let app = spawn_app().await;
+    let query = json!({"query": "{ __typename }"});
+    for (accept, expected) in [
+        (GRAPHQL_RESPONSE, GRAPHQL_RESPONSE),
+        (JSON, JSON),
+        ("*/*", JSON),
+        ("application/graphql-response+json, application/json;q=0.9", GRAPHQL_RESPONSE),
+        ("application/graphql-response+json;q=0.5, application/json", JSON),
+    ] {
+        let resp = post_json(&app, accept, &query).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{accept}");
+        assert!(content_type(&resp).starts_with(expected), "Accept {accept}: got {}", content_type(&resp));
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["data"]["__typename"], "Query", "{accept}");
+    }
+
+    let resp = get(&app, "/graphql?query=%7B__typename%7D", &[("accept", GRAPHQL_RESPONSE)]).await;
+    assert!(content_type(&resp).starts_with(GRAPHQL_RESPONSE), "GET: {}", content_type(&resp));
+
+    let resp = post_json(&app, "text/csv", &query).await;
+    assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE, "nothing acceptable");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request ids
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_request_id_is_echoed_back() {
+    let app = spawn_app().await;
+    let h = headers(&[("content-type", JSON), ("x-request-id", "abc-123")]);
+    let resp = app.post_raw("/graphql", h, json!({"query": "{ __typename }"}).to_string()).await;
+    assert_eq!(header(&resp, "x-request-id").as_deref(), Some("abc-123"));
+}
+
+#[tokio::test]
+async fn a_request_id_is_generated_when_none_is_sent() {
+    let app = spawn_app().await;
+    let first = post_json(&app, JSON, &json!({"query": "{ __typename }"})).await;
+    let second = get(&app, "/health", &[]).await;
+    let (a, b) = (header(&first, "x-request-id"), header(&second, "x-request-id"));
+    assert!(a.as_deref().is_some_and(|id| !id.is_empty()), "{a:?}");
+    assert!(b.as_deref().is_some_and(|id| !id.is_empty()), "{b:?}");
+    assert_ne!(a, b, "each request gets its own id");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health, metrics, GraphiQL
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/health", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn readiness_reports_the_database() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/health/ready", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["database"], true, "{body:#}");
+    assert_eq!(body["status"], "ok", "{body:#}");
+    assert!(body["storage"].is_boolean(), "{body:#}");
+    assert!(body.get("redis").is_some(), "{body:#}");
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_with_the_statement_counter() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/metrics", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(content_type(&resp).starts_with("text/plain"), "{}", content_type(&resp));
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("db_statements_total"), "{text}");
+    let before = app.statements().await;
+    app.register("acme", "admin@acme.test").await;
+    assert!(app.statements().await > before, "statements are counted");
+}
+
+#[tokio::test]
+async fn the_root_serves_graphiql() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/", &[]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(content_type(&resp).starts_with("text/html"), "{}", content_type(&resp));
+    assert!(resp.text().await.unwrap().to_lowercase().contains("graphiql"));
+}
+
+#[tokio::test]
+async fn get_graphql_asking_for_html_serves_graphiql() {
+    let app = spawn_app().await;
+    let resp = get(&app, "/graphql", &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")]).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(content_type(&resp).starts_with("text/html"), "{}", content_type(&resp));
+    assert!(resp.text().await.unwrap().to_lowercase().contains("graphiql"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error hygiene
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_malformed_id_is_not_found_and_leaks_nothing() {
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let company = app.create_company(&admin, "AXA").await;
+
+    let lookups = [
+        r#"{ policy(id: "not-an-id") { id } }"#.to_string(),
+        r#"{ client(id: "not-an-id") { id } }"#.to_string(),
+        r#"{ company(id: "not-an-id") { id } }"#.to_string(),
+        r#"{ node(id: "not-an-id") { id } }"#.to_string(),
+        r#"{ policy(id: "") { id } }"#.to_string(),
+        r#"mutation { deletePolicy(id: "not-an-id") }"#.to_string(),
+        r#"mutation { setPolicyStatus(id: "not-an-id", status: ACTIVE) { id } }"#.to_string(),
+        // Another type's ID is not a policy either.
+        format!(r#"{{ policy(id: "{company}") {{ id }} }}"#),
+    ];
+    for query in &lookups {
+        let body = app.as_(&admin, query, json!({})).await;
+        assert_eq!(code(&body), "NOT_FOUND", "{query}: {body:#}");
+        assert_no_leak(&body);
+    }
+
+    // A malformed ID inside an input or a filter is the client's mistake, named by its field.
+    let body = app.as_(&admin, r#"{ policies(filter: {companyId: "not-an-id"}) { totalCount } }"#, json!({})).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body:#}");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "filter.companyId");
+    assert_no_leak(&body);
+    let input = policy_input("P-1", "not-an-id", &company);
+    let body = app
+        .as_(&admin, "mutation($i: CreatePolicyInput!) { createPolicy(input: $i) { id } }", json!({"i": input}))
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body:#}");
+    assert_no_leak(&body);
+
+    // Nothing in these answers is an internal error.
+    let body = app.as_(&admin, r#"{ policy(id: "not-an-id") { id } }"#, json!({})).await;
+    assert_ne!(code(&body), "INTERNAL_SERVER_ERROR");
+}
