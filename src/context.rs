@@ -3,6 +3,7 @@
 use async_graphql::Context;
 
 use crate::{
+    audit::service::Actor,
     auth::principal::{Auth, Principal, RequestMeta},
     error::{AppError, AppResult},
     loaders::Loaders,
@@ -14,6 +15,8 @@ pub trait ContextExt {
     /// The authenticated caller, or `UNAUTHENTICATED`.
     fn principal(&self) -> AppResult<&Principal>;
     fn meta(&self) -> RequestMeta;
+    /// The caller as the audit trail records them.
+    fn actor(&self) -> AppResult<Actor>;
     /// The request's DataLoaders (bound to the principal), or `UNAUTHENTICATED`.
     fn loaders(&self) -> AppResult<&Loaders>;
 }
@@ -33,6 +36,10 @@ impl ContextExt for Context<'_> {
 
     fn meta(&self) -> RequestMeta {
         self.data_opt::<RequestMeta>().cloned().unwrap_or_default()
+    }
+
+    fn actor(&self) -> AppResult<Actor> {
+        Ok(Actor::of(self.principal()?, self.meta()))
     }
 
     fn loaders(&self) -> AppResult<&Loaders> {

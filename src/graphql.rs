@@ -15,8 +15,10 @@ use async_graphql::{
 };
 
 use crate::{
+    api_keys::resolvers::{ApiKeyMutation, ApiKeyQuery},
+    audit::resolvers::AuditQuery,
     auth::{
-        principal::Role,
+        principal::{Auth, Role},
         resolvers::{AuthMutation, AuthQuery},
         types::Session,
     },
@@ -99,11 +101,21 @@ impl NodeQuery {
 
 /// Every query.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, AuthQuery, UserQuery, OrganizationQuery, CompanyQuery, ClientQuery, PolicyQuery);
+pub struct Query(
+    NodeQuery,
+    AuthQuery,
+    UserQuery,
+    OrganizationQuery,
+    ApiKeyQuery,
+    AuditQuery,
+    CompanyQuery,
+    ClientQuery,
+    PolicyQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, CompanyMutation, ClientMutation, PolicyMutation);
+pub struct Mutation(AuthMutation, UserMutation, ApiKeyMutation, CompanyMutation, ClientMutation, PolicyMutation);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -141,6 +153,36 @@ struct ErrorCodesExtension {
     operation_name: std::sync::Mutex<Option<String>>,
 }
 
+/// The operation a document will run, when it can be told.
+fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    use async_graphql::parser::types::DocumentOperations;
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    }
+}
+
+/// A read-only API key may not run mutations: refused before anything runs.
+fn check_write_scope(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument, operation_name: Option<&str>) -> ServerResult<()> {
+    use async_graphql::parser::types::OperationType;
+    let Some(op) = selected_operation(doc, operation_name) else { return Ok(()) };
+    if op.node.ty != OperationType::Mutation {
+        return Ok(());
+    }
+    match ctx.data_opt::<Auth>() {
+        Some(Auth::Authenticated(p)) if !p.may_write() => Err(with_code(
+            ServerError::new("this API key has the read scope only; mutations need the write scope", Some(op.pos)),
+            "FORBIDDEN",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A required variable (non-null, no default) that is missing or null is a request error, refused
 /// before execution (async-graphql would only fail the fields that use it).
 fn check_required_variables(
@@ -148,14 +190,7 @@ fn check_required_variables(
     operation_name: Option<&str>,
     variables: &Variables,
 ) -> ServerResult<()> {
-    use async_graphql::parser::types::DocumentOperations;
-    let op = match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    let Some(op) = op else { return Ok(()) };
+    let Some(op) = selected_operation(doc, operation_name) else { return Ok(()) };
     for def in &op.node.variable_definitions {
         let def = &def.node;
         let required = !def.var_type.node.nullable && def.default_value.is_none();
@@ -238,6 +273,7 @@ impl Extension for ErrorCodesExtension {
         let doc = next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
         let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
         check_required_variables(&doc, name.as_deref(), variables).map_err(|e| with_code(e, "BAD_USER_INPUT"))?;
+        check_write_scope(ctx, &doc, name.as_deref())?;
         Ok(doc)
     }
 

@@ -5,12 +5,14 @@
 //! - `db`: connection (SQLite or PostgreSQL) and statement metrics; `entities`: sea-orm rows.
 //! - `app`: build, bind and serve; `http`: axum routes (GraphQL over HTTP, health, metrics).
 //! - `graphql`: the merged schema and the `Node` interface; `context`: resolver accessors.
-//! - `auth`, `users`, `organizations`, `companies`, `clients`, `policies`: one folder per domain.
+//! - `auth`, `api_keys`, `audit`, `users`, `organizations`, `companies`, `clients`, `policies`: one folder per domain.
 //! - `scope`: tenant scoping, the one place that says who sees which rows; `loaders`: DataLoaders.
 //! - `pagination`, `ids`, `validation`, `text`, `scalars`: shared GraphQL plumbing.
 //! - `seams`: rate limiting, caching and event fan-out behind traits; `error`: the one error type.
 
+pub mod api_keys;
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod companies;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
+    api_keys::service::UsageThrottle,
     auth::jwt::JwtKeys,
     config::Settings,
     db::DbMetrics,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub cache: Arc<dyn Cache>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub events: Arc<dyn EventBus>,
+    /// Throttles `ApiKey.lastUsedAt` writes.
+    pub api_key_usage: Arc<UsageThrottle>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             cache: Arc::new(MemoryCache::default()),
             rate_limiter: Arc::new(MemoryRateLimiter::default()),
             events: Arc::new(MemoryEventBus::default()),
+            api_key_usage: Arc::new(UsageThrottle::default()),
         }
     }
 }

@@ -8,6 +8,9 @@ mod m20261122_000004_create_refresh_tokens;
 mod m20261122_000005_create_companies;
 mod m20261122_000006_create_clients;
 mod m20261122_000007_create_policies;
+mod m20261122_000008_create_api_keys;
+mod m20261122_000009_create_password_resets;
+mod m20261122_000010_create_audit_logs;
 
 pub struct Migrator;
 
@@ -22,6 +25,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_companies::Migration),
             Box::new(m20261122_000006_create_clients::Migration),
             Box::new(m20261122_000007_create_policies::Migration),
+            Box::new(m20261122_000008_create_api_keys::Migration),
+            Box::new(m20261122_000009_create_password_resets::Migration),
+            Box::new(m20261122_000010_create_audit_logs::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 pub mod jwt;
 pub mod password;
 pub mod principal;
+pub mod recovery;
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -46,8 +46,18 @@ pub struct Principal {
     pub user_id: Uuid,
     pub org_id: Uuid,
     pub role: Role,
-    /// The signed-in session (device) the access token belongs to.
-    pub session_id: Uuid,
+    /// The signed-in session (device) the access token belongs to; `None` for an API key.
+    pub session_id: Option<Uuid>,
+    /// Set when the caller is an integration using an API key.
+    pub api_key: Option<ApiKeyGrant>,
+}
+
+/// What an API key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiKeyGrant {
+    pub id: Uuid,
+    /// The `write` scope: mutations are allowed.
+    pub write: bool,
 }
 
 impl Principal {
@@ -62,6 +72,16 @@ impl Principal {
 
     pub fn is_agent(&self) -> bool {
         self.role == Role::Agent
+    }
+
+    /// The caller's session, or `FORBIDDEN` for an API key (which has none).
+    pub fn session(&self) -> AppResult<Uuid> {
+        self.session_id.ok_or_else(|| AppError::Forbidden("API keys have no session; sign in as a user".into()))
+    }
+
+    /// True when the caller may run mutations (any user, or an API key with the `write` scope).
+    pub fn may_write(&self) -> bool {
+        self.api_key.is_none_or(|k| k.write)
     }
 }
 

@@ -2,13 +2,15 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, TransactionTrait};
+use serde_json::json;
 
 use super::{
+    recovery,
     service::{self, Issued},
     types::{AuthPayload, LoginInput, RegisterInput, Session},
 };
-use crate::{context::ContextExt, entities::session, error::AppError, ids, users::types::User};
+use crate::{audit::service as audit, context::ContextExt, entities::session, error::AppError, ids, users::types::User};
 
 impl From<Issued> for AuthPayload {
     fn from(i: Issued) -> Self {
@@ -64,14 +66,44 @@ impl AuthMutation {
     /// Ends the current session; its tokens stop working at once.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
         let p = ctx.principal()?;
-        service::revoke_sessions(ctx.state(), &[p.session_id]).await?;
+        let session = p.session()?;
+        let state = ctx.state();
+        let txn = state.db.begin().await.map_err(AppError::from)?;
+        service::revoke_sessions(state, &txn, &[session]).await?;
+        audit::record(&txn, &ctx.actor()?, "auth.logout", Some(("Session", session)), json!({})).await?;
+        txn.commit().await.map_err(AppError::from)?;
         Ok(true)
     }
 
     /// Ends every session of the caller, this one included.
     async fn logout_all(&self, ctx: &Context<'_>) -> Result<bool> {
         let p = ctx.principal()?;
-        service::revoke_user_sessions(ctx.state(), p.user_id, None).await?;
+        p.session()?;
+        let state = ctx.state();
+        let txn = state.db.begin().await.map_err(AppError::from)?;
+        let ended = service::revoke_user_sessions(state, &txn, p.user_id, None).await?;
+        let info = json!({"sessions": ended});
+        audit::record(&txn, &ctx.actor()?, "auth.logout_all", Some(("User", p.user_id)), info).await?;
+        txn.commit().await.map_err(AppError::from)?;
+        Ok(true)
+    }
+
+    /// Changes the caller's password (the current one is required); the caller's other sessions end.
+    async fn change_password(&self, ctx: &Context<'_>, current_password: String, new_password: String) -> Result<bool> {
+        let p = ctx.principal()?;
+        recovery::change(ctx.state(), p, current_password, new_password, &ctx.meta()).await?;
+        Ok(true)
+    }
+
+    /// Sends a password-reset code to `email` if an account has it. The answer is `true` either way.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        recovery::request_reset(ctx.state(), &email, &ctx.meta()).await?;
+        Ok(true)
+    }
+
+    /// Sets a new password with a reset code (single use, 15 minutes); every session of the user ends.
+    async fn reset_password(&self, ctx: &Context<'_>, token: String, new_password: String) -> Result<bool> {
+        recovery::reset(ctx.state(), &token, new_password, &ctx.meta()).await?;
         Ok(true)
     }
 
@@ -85,7 +117,11 @@ impl AuthMutation {
             .await
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("Session"))?;
-        service::revoke_sessions(ctx.state(), &[found.id]).await?;
+        let state = ctx.state();
+        let txn = state.db.begin().await.map_err(AppError::from)?;
+        service::revoke_sessions(state, &txn, &[found.id]).await?;
+        audit::record(&txn, &ctx.actor()?, "auth.revoke_session", Some(("Session", found.id)), json!({})).await?;
+        txn.commit().await.map_err(AppError::from)?;
         Ok(true)
     }
 }

@@ -6,6 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
     sea_query::Expr,
 };
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 use uuid::Uuid;
@@ -16,7 +17,9 @@ use super::{
     types::{LoginInput, RegisterInput},
 };
 use crate::{
+    audit::service::{self as audit, Actor},
     entities::{organization, refresh_token, session, user},
+    seams::RateDecision,
     error::{AppError, AppResult},
     state::AppState,
     validation::{Email, optional_text, required_text},
@@ -31,7 +34,7 @@ pub struct Issued {
     pub session: session::Model,
 }
 
-fn sha256_hex(s: &str) -> String {
+pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -132,6 +135,9 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
     .await
     .map_err(|e| email_conflict(e))?;
     let issued = open_session(state, &txn, &user, None, meta).await?;
+    let actor = Actor::anonymous(meta.clone(), Some(org.id), Some(user.id));
+    let info = json!({"organization": org.name, "slug": org.slug, "email": user.email});
+    audit::record(&txn, &actor, "auth.register", Some(("Organization", org.id)), info).await?;
     txn.commit().await?;
     Ok(issued)
 }
@@ -149,16 +155,45 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
     let denied = || AppError::Unauthenticated("invalid e-mail or password".into());
     let email = input.email.trim().to_lowercase();
     let device_name = optional_text(input.device_name.as_deref(), "input.deviceName", 100)?;
+    throttle_login(state, &email, meta).await?;
     let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
     let ok = password::verify(input.password, found.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match found {
         Some(u) if ok && u.is_active => u,
-        _ => return Err(denied()),
+        other => {
+            let (org, who) = other.map(|u| (Some(u.organization_id), Some(u.id))).unwrap_or((None, None));
+            let actor = Actor::anonymous(meta.clone(), org, who);
+            audit::record(&state.db, &actor, "auth.login_failed", who.map(|id| ("User", id)), json!({"email": email})).await?;
+            return Err(denied());
+        }
     };
     let txn = state.db.begin().await?;
     let issued = open_session(state, &txn, &user, device_name, meta).await?;
+    let actor = Actor::anonymous(meta.clone(), Some(user.organization_id), Some(user.id));
+    let info = json!({"sessionId": issued.session.id.to_string(), "deviceName": issued.session.device_name});
+    audit::record(&txn, &actor, "auth.login", Some(("User", user.id)), info).await?;
     txn.commit().await?;
     Ok(issued)
+}
+
+/// Login attempts per account (`LOGIN_ATTEMPTS_PER_MINUTE`) and per address (six times that), per
+/// minute. Windows expire, so an attacker's attempts never lock an account out for long.
+async fn throttle_login(state: &AppState, email: &str, meta: &RequestMeta) -> AppResult<()> {
+    let per_account = state.settings.login_attempts_per_minute;
+    if per_account == 0 {
+        return Ok(());
+    }
+    let minute = Duration::from_secs(60);
+    let mut checks = vec![(format!("login:account:{email}"), per_account)];
+    if let Some(ip) = &meta.ip {
+        checks.push((format!("login:ip:{ip}"), per_account.saturating_mul(6)));
+    }
+    for (key, limit) in checks {
+        if let RateDecision::Limited { retry_after } = state.rate_limiter.hit(&key, limit, minute).await {
+            return Err(AppError::RateLimited { retry_after_secs: retry_after.as_secs().max(1) });
+        }
+    }
+    Ok(())
 }
 
 /// Rotates a refresh token. A token used twice revokes its whole session (family).
@@ -181,7 +216,12 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
         .await?;
     if marked.rows_affected == 0 {
         txn.rollback().await?;
-        revoke_sessions(state, &[current.session_id]).await?;
+        revoke_sessions(state, &state.db, &[current.session_id]).await?;
+        if let Some(s) = session::Entity::find_by_id(current.session_id).one(&state.db).await? {
+            let actor = Actor::anonymous(meta.clone(), Some(s.organization_id), Some(s.user_id));
+            let info = json!({"sessionId": s.id.to_string()});
+            audit::record(&state.db, &actor, "auth.refresh_token_reused", Some(("Session", s.id)), info).await?;
+        }
         tracing::warn!(session_id = %current.session_id, "refresh token reuse: session family revoked");
         return Err(AppError::Unauthenticated("refresh token already used; the session was revoked".into()));
     }
@@ -212,12 +252,14 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
         s.ip = Set(meta.ip.clone());
     }
     let session = s.update(&txn).await?;
+    let actor = Actor::anonymous(meta.clone(), Some(user.organization_id), Some(user.id));
+    audit::record(&txn, &actor, "auth.refresh", Some(("Session", session.id)), json!({})).await?;
     txn.commit().await?;
     issue(state, &user, session, new_token)
 }
 
 /// Revokes sessions now, in the database and in the session cache.
-pub async fn revoke_sessions(state: &AppState, ids: &[Uuid]) -> AppResult<u64> {
+pub async fn revoke_sessions(state: &AppState, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -225,7 +267,7 @@ pub async fn revoke_sessions(state: &AppState, ids: &[Uuid]) -> AppResult<u64> {
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Id.is_in(ids.iter().copied()))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(&state.db)
+        .exec(db)
         .await?;
     for id in ids {
         state.cache.delete(&cache_key(*id)).await;
@@ -234,17 +276,22 @@ pub async fn revoke_sessions(state: &AppState, ids: &[Uuid]) -> AppResult<u64> {
 }
 
 /// Revokes every live session of a user (optionally keeping one).
-pub async fn revoke_user_sessions(state: &AppState, user_id: Uuid, keep: Option<Uuid>) -> AppResult<u64> {
+pub async fn revoke_user_sessions(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> AppResult<u64> {
     let live: Vec<Uuid> = session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|s| s.id)
         .filter(|id| Some(*id) != keep)
         .collect();
-    revoke_sessions(state, &live).await
+    revoke_sessions(state, db, &live).await
 }
 
 fn cache_key(session_id: Uuid) -> String {
@@ -290,7 +337,7 @@ struct CachedPrincipal {
 
 impl CachedPrincipal {
     fn into_principal(self, session_id: Uuid) -> Principal {
-        Principal { user_id: self.user_id, org_id: self.org_id, role: self.role, session_id }
+        Principal { user_id: self.user_id, org_id: self.org_id, role: self.role, session_id: Some(session_id), api_key: None }
     }
 }
 

@@ -88,6 +88,6 @@ impl Session {
     }
     /// True for the session of the token making this request.
     async fn current(&self, ctx: &Context<'_>) -> bool {
-        self.issued || ctx.principal().map(|p| p.session_id == self.model.id).unwrap_or(false)
+        self.issued || ctx.principal().map(|p| p.session_id == Some(self.model.id)).unwrap_or(false)
     }
 }

@@ -6,7 +6,10 @@ use super::{
     service,
     types::{Client, ClientFilter, ClientOrder, CreateClientInput, UpdateClientInput},
 };
+use serde_json::json;
+
 use crate::{
+    audit::service::Audited,
     context::ContextExt,
     entities::client,
     ids,
@@ -53,20 +56,28 @@ impl ClientMutation {
     /// Adds a client. Everyone signed in may; an AGENT becomes its owner.
     async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
         let p = ctx.principal()?;
-        Ok(Client(service::create(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::create(tx.db(), p, input).await?;
+        tx.commit("client.create", Some(("Client", m.id)), json!({"kind": m.kind, "owner": m.owner_id.to_string()})).await?;
+        Ok(Client(m))
     }
 
     /// Changes a client the caller may write (an AGENT's own; any in the organization for MANAGER and up).
     async fn update_client(&self, ctx: &Context<'_>, input: UpdateClientInput) -> Result<Client> {
         let p = ctx.principal()?;
-        Ok(Client(service::update(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::update(tx.db(), p, input).await?;
+        tx.commit("client.update", Some(("Client", m.id)), json!({"owner": m.owner_id.to_string()})).await?;
+        Ok(Client(m))
     }
 
     /// Deletes a client that has no policies; one with policies is a `CONFLICT`.
     async fn delete_client(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let p = ctx.principal()?;
         let key = ids::decode(&id, "Client")?;
-        service::delete(&ctx.state().db, p, key).await?;
+        let tx = Audited::begin(ctx).await?;
+        service::delete(tx.db(), p, key).await?;
+        tx.commit("client.delete", Some(("Client", key)), json!({})).await?;
         Ok(true)
     }
 }

@@ -6,7 +6,10 @@ use super::{
     service,
     types::{Company, CompanyFilter, CompanyOrder, CreateCompanyInput, UpdateCompanyInput},
 };
+use serde_json::json;
+
 use crate::{
+    audit::service::Audited,
     auth::principal::Role,
     context::ContextExt,
     entities::company,
@@ -55,14 +58,20 @@ impl CompanyMutation {
     async fn create_company(&self, ctx: &Context<'_>, input: CreateCompanyInput) -> Result<Company> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
-        Ok(Company(service::create(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::create(tx.db(), p, input).await?;
+        tx.commit("company.create", Some(("Company", m.id)), json!({"name": m.name, "code": m.code})).await?;
+        Ok(Company(m))
     }
 
     /// Changes an insurer (MANAGER and up).
     async fn update_company(&self, ctx: &Context<'_>, input: UpdateCompanyInput) -> Result<Company> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
-        Ok(Company(service::update(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::update(tx.db(), p, input).await?;
+        tx.commit("company.update", Some(("Company", m.id)), json!({"name": m.name, "code": m.code})).await?;
+        Ok(Company(m))
     }
 
     /// Deletes an insurer that has no policies (MANAGER and up); one with policies is a `CONFLICT`.
@@ -70,7 +79,9 @@ impl CompanyMutation {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
         let key = ids::decode(&id, "Company")?;
-        service::delete(&ctx.state().db, p, key).await?;
+        let tx = Audited::begin(ctx).await?;
+        service::delete(tx.db(), p, key).await?;
+        tx.commit("company.delete", Some(("Company", key)), json!({})).await?;
         Ok(true)
     }
 }

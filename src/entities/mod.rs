@@ -1,7 +1,11 @@
 //! Plain sea-orm entities, one per table; GraphQL types are built from them, never derived on them.
+pub mod api_key;
+pub mod audit_log;
 pub mod client;
 pub mod company;
 pub mod organization;
+pub mod outbox;
+pub mod password_reset;
 pub mod policy;
 pub mod refresh_token;
 pub mod session;

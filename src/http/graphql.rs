@@ -5,14 +5,13 @@ use std::net::SocketAddr;
 
 use async_graphql::{
     BatchRequest, Request as GqlRequest, Response as GqlResponse, Variables,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value, json};
 
@@ -83,10 +82,17 @@ async fn request_context(s: &HttpState, headers: &HeaderMap, peer: Option<Socket
 pub async fn credentials(s: &HttpState, value: &str) -> Auth {
     let value = value.trim();
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Auth::Invalid("unsupported authorization scheme; use `Bearer <accessToken>`".into());
-    }
-    match auth::authenticate(&s.app, token.trim()).await {
+    let token = token.trim();
+    let result = if token.is_empty() {
+        return Auth::Invalid("empty credentials".into());
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        auth::authenticate(&s.app, token).await
+    } else if scheme.eq_ignore_ascii_case("apikey") {
+        crate::api_keys::service::authenticate(&s.app, token).await
+    } else {
+        return Auth::Invalid("unsupported authorization scheme; use `Bearer <accessToken>` or `ApiKey <key>`".into());
+    };
+    match result {
         Ok(p) => Auth::Authenticated(p),
         Err(e) => Auth::Invalid(e.to_string()),
     }
@@ -124,25 +130,89 @@ fn respond(media: MediaType, status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body.to_string()).into_response()
 }
 
+fn error_code(e: &async_graphql::ServerError) -> Option<String> {
+    match e.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The seconds to wait when an operation was refused for its rate, if one was.
+fn retry_after(resp: &GqlResponse) -> Option<u64> {
+    resp.errors.iter().find(|e| error_code(e).as_deref() == Some("RATE_LIMITED")).map(|e| {
+        match e.extensions.as_ref().and_then(|x| x.get("retryAfter")) {
+            Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or(1),
+            _ => 1,
+        }
+    })
+}
+
+/// The status of a single response: 429 when rate limited; with `application/graphql-response+json`,
+/// a request error (no `data`) is 400, or 403 when the caller may not run it.
+fn status_of(media: MediaType, resp: &GqlResponse) -> StatusCode {
+    if retry_after(resp).is_some() {
+        return StatusCode::TOO_MANY_REQUESTS;
+    }
+    if media == MediaType::GraphqlResponse && is_request_error(resp) {
+        let forbidden = resp.errors.iter().any(|e| error_code(e).as_deref() == Some("FORBIDDEN"));
+        return if forbidden { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+    }
+    StatusCode::OK
+}
+
+fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
+    resp
+}
+
 async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest, auth: Auth, meta: RequestMeta) -> Response {
+    if let Some(refused) = rate_limit(s, &auth, &meta).await {
+        return refused;
+    }
     match batch {
         BatchRequest::Single(req) => {
             let resp = s.schema.execute(with_context(req, s, &auth, &meta)).await;
-            let status = if media == MediaType::GraphqlResponse && is_request_error(&resp) {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            respond(media, status, to_json(resp))
+            let (status, wait) = (status_of(media, &resp), retry_after(&resp));
+            with_retry_after(respond(media, status, to_json(resp)), wait)
         }
         BatchRequest::Batch(reqs) => {
             let mut out = Vec::with_capacity(reqs.len());
+            let mut wait = None;
             for req in reqs {
-                out.push(to_json(s.schema.execute(with_context(req, s, &auth, &meta)).await));
+                let resp = s.schema.execute(with_context(req, s, &auth, &meta)).await;
+                wait = wait.max(retry_after(&resp));
+                out.push(to_json(resp));
             }
-            respond(media, StatusCode::OK, Value::Array(out))
+            let status = if wait.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+            with_retry_after(respond(media, status, Value::Array(out)), wait)
         }
     }
+}
+
+/// `RATE_LIMIT_RPM` requests a minute per user, API key or (anonymous) address, over the whole API.
+async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Response> {
+    let limit = s.app.settings.rate_limit_rpm;
+    if limit == 0 {
+        return None;
+    }
+    let key = match auth {
+        Auth::Authenticated(p) => match p.api_key {
+            Some(k) => format!("rpm:key:{}", k.id),
+            None => format!("rpm:user:{}", p.user_id),
+        },
+        _ => format!("rpm:ip:{}", meta.ip.as_deref().unwrap_or("-")),
+    };
+    let decision = s.app.rate_limiter.hit(&key, limit, std::time::Duration::from_secs(60)).await;
+    let crate::seams::RateDecision::Limited { retry_after } = decision else { return None };
+    let secs = retry_after.as_secs().max(1);
+    let body = json!({"errors": [{
+        "message": format!("too many requests; retry in {secs} s"),
+        "extensions": {"code": "RATE_LIMITED", "retryAfter": secs}
+    }]});
+    let resp = (StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string());
+    Some(with_retry_after(resp.into_response(), Some(secs)))
 }
 
 /// Checks the shape of one GraphQL-over-HTTP request object and builds the request.
@@ -252,7 +322,7 @@ pub async fn get_graphql(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if wants_html && !params.contains_key("query") {
-        return graphiql().await.into_response();
+        return super::graphiql::page().await.into_response();
     }
     let Some(media) = negotiate(&headers) else {
         return error_body(StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json", "BAD_USER_INPUT");
@@ -285,11 +355,6 @@ pub async fn get_graphql(
     }
     let (auth, meta) = request_context(&s, &headers, Some(peer)).await;
     execute(&s, media, BatchRequest::Single(req), auth, meta).await
-}
-
-/// `GET /`: the GraphiQL playground.
-pub async fn graphiql() -> impl IntoResponse {
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! axum routes: GraphQL over HTTP, health, metrics, GraphiQL.
 
+pub mod graphiql;
+pub mod audit_csv;
 pub mod graphql;
 pub mod health;
 
@@ -29,10 +31,12 @@ pub fn router(state: HttpState) -> Router {
     let limit = state.app.settings.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
-        .route("/", get(graphql::graphiql))
+        .route("/", get(graphiql::page))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/health", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
+        .route("/audit-logs.csv", get(audit_csv::export))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -8,7 +8,10 @@ use super::{
     service,
     types::{CreatePolicyInput, Policy, PolicyFilter, PolicyOrder, PolicyStatus, UpdatePolicyInput},
 };
+use serde_json::json;
+
 use crate::{
+    audit::service::Audited,
     context::ContextExt,
     ids,
     error::AppError,
@@ -129,13 +132,19 @@ impl PolicyMutation {
     /// It starts as `DRAFT` (default) or `ACTIVE`. A number already used in the organization is a `CONFLICT`.
     async fn create_policy(&self, ctx: &Context<'_>, input: CreatePolicyInput) -> Result<Policy> {
         let p = ctx.principal()?;
-        Ok(Policy(service::create(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::create(tx.db(), p, input).await?;
+        tx.commit("policy.create", Some(("Policy", m.id)), summary(&m)).await?;
+        Ok(Policy(m))
     }
 
     /// Changes a policy the caller may write; a status change must follow the life cycle.
     async fn update_policy(&self, ctx: &Context<'_>, input: UpdatePolicyInput) -> Result<Policy> {
         let p = ctx.principal()?;
-        Ok(Policy(service::update(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::update(tx.db(), p, input).await?;
+        tx.commit("policy.update", Some(("Policy", m.id)), summary(&m)).await?;
+        Ok(Policy(m))
     }
 
     /// Moves a policy along its life cycle: DRAFT → ACTIVE | CANCELLED; ACTIVE → SUSPENDED | CANCELLED | EXPIRED;
@@ -143,14 +152,24 @@ impl PolicyMutation {
     async fn set_policy_status(&self, ctx: &Context<'_>, id: ID, status: PolicyStatus) -> Result<Policy> {
         let p = ctx.principal()?;
         let key = ids::decode(&id, "Policy")?;
-        Ok(Policy(service::set_status(&ctx.state().db, p, key, status).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::set_status(tx.db(), p, key, status).await?;
+        tx.commit("policy.set_status", Some(("Policy", m.id)), json!({"number": m.number, "status": m.status})).await?;
+        Ok(Policy(m))
     }
 
     /// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
     async fn delete_policy(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let p = ctx.principal()?;
         let key = ids::decode(&id, "Policy")?;
-        service::delete(&ctx.state().db, p, key).await?;
+        let tx = Audited::begin(ctx).await?;
+        service::delete(tx.db(), p, key).await?;
+        tx.commit("policy.delete", Some(("Policy", key)), json!({})).await?;
         Ok(true)
     }
+}
+
+/// What the audit trail keeps of a policy write.
+fn summary(m: &crate::entities::policy::Model) -> serde_json::Value {
+    json!({"number": m.number, "status": m.status, "premiumCents": m.premium_cents, "currency": m.currency})
 }

@@ -6,7 +6,11 @@ use super::{
     service,
     types::{CreateUserInput, UpdateUserInput, User, UserFilter, UserOrder},
 };
+use serde_json::json;
+
 use crate::{
+    audit::service::Audited,
+    auth::service as auth,
     auth::principal::Role,
     context::ContextExt,
     entities::user,
@@ -64,14 +68,23 @@ impl UserMutation {
     async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> Result<User> {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
-        Ok(User(service::create(&ctx.state().db, p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let m = service::create(tx.db(), p, input).await?;
+        tx.commit("user.create", Some(("User", m.id)), json!({"email": m.email, "role": m.role})).await?;
+        Ok(User(m))
     }
 
     /// Changes a user's e-mail, name or role (ADMIN).
     async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<User> {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
-        Ok(User(service::update(ctx.state(), p, input).await?))
+        let tx = Audited::begin(ctx).await?;
+        let before = ids::decode(&input.id, "User")?;
+        let m = service::update(tx.db(), p, input).await?;
+        tx.commit("user.update", Some(("User", before)), json!({"email": m.email, "role": m.role})).await?;
+        // A role change applies to live tokens at once.
+        auth::forget_cached_sessions(ctx.state(), m.id).await?;
+        Ok(User(m))
     }
 
     /// Deactivates a user (ADMIN): they cannot sign in, and their tokens stop working at once.
@@ -79,7 +92,9 @@ impl UserMutation {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let key = ids::decode(&id, "User")?;
-        service::deactivate(ctx.state(), p, key).await?;
+        let tx = Audited::begin(ctx).await?;
+        let m = service::deactivate(ctx.state(), tx.db(), p, key).await?;
+        tx.commit("user.deactivate", Some(("User", m.id)), json!({"email": m.email})).await?;
         Ok(true)
     }
 }

@@ -57,9 +57,13 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateUserI
     .map_err(email_conflict)
 }
 
-pub async fn update(state: &AppState, p: &Principal, input: UpdateUserInput) -> AppResult<user::Model> {
+pub async fn update(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    input: UpdateUserInput,
+) -> AppResult<user::Model> {
     let id = ids::decode(&input.id, "User")?;
-    let existing = scope::one(&state.db, scope::users(p), user::Column::Id, id, "User").await?;
+    let existing = scope::one(db, scope::users(p), user::Column::Id, id, "User").await?;
     let mut m: user::ActiveModel = existing.clone().into();
     if let Some(e) = &input.email {
         m.email = Set(Email::parse(e, "input.email")?.into_inner());
@@ -77,16 +81,12 @@ pub async fn update(state: &AppState, p: &Principal, input: UpdateUserInput) -> 
         m.role = Set(assignable(p, role, "input.role")?.as_str().into());
     }
     m.updated_at = Set(Utc::now());
-    let updated = m.update(&state.db).await.map_err(email_conflict)?;
-    if updated.role != existing.role {
-        auth::forget_cached_sessions(state, updated.id).await?;
-    }
-    Ok(updated)
+    m.update(db).await.map_err(email_conflict)
 }
 
 /// Deactivates a user: they cannot sign in and every session ends at once.
-pub async fn deactivate(state: &AppState, p: &Principal, id: Uuid) -> AppResult<user::Model> {
-    let existing = scope::one(&state.db, scope::users(p), user::Column::Id, id, "User").await?;
+pub async fn deactivate(state: &AppState, db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<user::Model> {
+    let existing = scope::one(db, scope::users(p), user::Column::Id, id, "User").await?;
     if existing.id == p.user_id {
         return Err(AppError::invalid("id", "you cannot deactivate yourself"));
     }
@@ -96,8 +96,8 @@ pub async fn deactivate(state: &AppState, p: &Principal, id: Uuid) -> AppResult<
     let mut m: user::ActiveModel = existing.into();
     m.is_active = Set(false);
     m.updated_at = Set(Utc::now());
-    let updated = m.update(&state.db).await?;
-    auth::revoke_user_sessions(state, updated.id, None).await?;
+    let updated = m.update(db).await?;
+    auth::revoke_user_sessions(state, db, updated.id, None).await?;
     Ok(updated)
 }
 

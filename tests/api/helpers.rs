@@ -11,6 +11,8 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The app's own database, for reading what has no API (the outbox).
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -58,7 +60,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DATA_DIR".into(), dir.path().display().to_string());
-    vars.insert("DATABASE_URL".into(), database_url(dir.path()).await);
+    let db_url = database_url(dir.path()).await;
+    vars.insert("DATABASE_URL".into(), db_url.clone());
     vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
     vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
     vars.insert("WORKERS".into(), "0".into());
@@ -69,7 +72,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), _dir: dir }
+    TestApp { address, client: reqwest::Client::new(), database_url: db_url, _dir: dir }
 }
 
 impl TestApp {
@@ -142,6 +145,14 @@ impl TestApp {
         let agent = self.create_user(&admin, &format!("agent@{name}.test"), "AGENT").await;
         let agent2 = self.create_user(&admin, &format!("agent2@{name}.test"), "AGENT").await;
         Org { admin, manager, agent, agent2 }
+    }
+
+    /// Runs one SQL query on the app's database and returns the first column of each row as text.
+    pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let db = Database::connect(&self.database_url).await.expect("connect to the test database");
+        let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect("query");
+        rows.iter().map(|r| r.try_get_by_index::<String>(0).expect("a text column")).collect()
     }
 
     /// The `db_statements_total` counter of `/metrics`.

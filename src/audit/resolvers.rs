@@ -1,0 +1,35 @@
+//! Audit queries.
+
+use async_graphql::{Context, Object, Result};
+
+use super::{
+    service,
+    types::{AuditLog, AuditLogFilter},
+};
+use crate::{
+    auth::principal::Role,
+    context::ContextExt,
+    pagination::{Conn, PageArgs, paginate},
+};
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The organization's audit trail, newest first (MANAGER and up). Also as CSV: `GET /audit-logs.csv`.
+    async fn audit_logs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AuditLogFilter>,
+    ) -> Result<Conn<AuditLog>> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let q = service::list(p, filter)?;
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), AuditLog).await?)
+    }
+}

@@ -1,0 +1,139 @@
+//! Passwords: reset by e-mail (single-use token, 15 minutes) and change (needs the current one).
+
+use chrono::{Duration as ChronoDuration, Utc};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
+use serde_json::json;
+use std::time::Duration;
+use uuid::Uuid;
+
+use super::{
+    password,
+    principal::{Principal, RequestMeta},
+    service::{revoke_user_sessions, sha256_hex},
+};
+use crate::{
+    audit::service::{self as audit, Actor},
+    entities::{outbox, password_reset, user},
+    error::{AppError, AppResult},
+    seams::RateDecision,
+    state::AppState,
+};
+
+const RESET_TTL_MINUTES: i64 = 15;
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+/// Queues a reset message when the account exists. The answer and the work done look the same
+/// either way, so the mutation tells nobody whether an e-mail is registered.
+pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) -> AppResult<()> {
+    let email = email.trim().to_lowercase();
+    let token = new_token();
+    let token_hash = sha256_hex(&token);
+    // At most 5 requests per account per 15 minutes; more are silently dropped.
+    let within_limit = matches!(
+        state.rate_limiter.hit(&format!("reset:{email}"), 5, Duration::from_secs(15 * 60)).await,
+        RateDecision::Allowed
+    );
+    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
+    let Some(u) = found.filter(|u| u.is_active && within_limit) else {
+        // Same shape of work as the real path: hash a token and wait for a write's worth of time.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        return Ok(());
+    };
+    let now = Utc::now();
+    let link = match &state.settings.public_base_url {
+        Some(base) => format!("{base}/reset-password?token={token}"),
+        None => format!("/reset-password?token={token}"),
+    };
+    let txn = state.db.begin().await?;
+    password_reset::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(u.id),
+        token_hash: Set(token_hash),
+        created_at: Set(now),
+        expires_at: Set(now + ChronoDuration::minutes(RESET_TTL_MINUTES)),
+        used_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let message = outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set("password_reset".into()),
+        recipient: Set(u.email.clone()),
+        subject: Set("Reset your MonAssurance password".into()),
+        body: Set(format!(
+            "Hello {},\n\nTo choose a new password, open {link}\nor use this code with resetPassword: {token}\n\n\
+             It works once, for {RESET_TTL_MINUTES} minutes. If you did not ask for it, ignore this message.\n",
+            u.full_name
+        )),
+        created_at: Set(now),
+        sent_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let actor = Actor::anonymous(meta.clone(), Some(u.organization_id), Some(u.id));
+    audit::record(&txn, &actor, "auth.password_reset_requested", Some(("User", u.id)), json!({})).await?;
+    txn.commit().await?;
+    tracing::info!(outbox_id = %message.id, recipient = %u.email, "password reset message queued in the outbox");
+    Ok(())
+}
+
+/// Sets a new password with a reset token; every session of the user ends.
+pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &RequestMeta) -> AppResult<()> {
+    let invalid = || AppError::invalid("token", "this reset code is invalid or has expired");
+    let now = Utc::now();
+    let row = password_reset::Entity::find()
+        .filter(password_reset::Column::TokenHash.eq(sha256_hex(token.trim())))
+        .one(&state.db)
+        .await?
+        .filter(|r| r.used_at.is_none() && r.expires_at > now)
+        .ok_or_else(invalid)?;
+    let u = user::Entity::find_by_id(row.user_id).one(&state.db).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
+    password::check_policy(&new_password, &u.email, "newPassword")?;
+    let hash = password::hash(new_password).await?;
+    let txn = state.db.begin().await?;
+    // Spend the token only if nobody did meanwhile.
+    let spent = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, Expr::value(now))
+        .filter(password_reset::Column::Id.eq(row.id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected == 0 {
+        return Err(invalid());
+    }
+    let mut m: user::ActiveModel = u.clone().into();
+    m.password_hash = Set(hash);
+    m.updated_at = Set(now);
+    m.update(&txn).await?;
+    let actor = Actor::anonymous(meta.clone(), Some(u.organization_id), Some(u.id));
+    audit::record(&txn, &actor, "auth.password_reset", Some(("User", u.id)), json!({})).await?;
+    revoke_user_sessions(state, &txn, u.id, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Changes the caller's password; their other sessions end, this one stays.
+pub async fn change(state: &AppState, p: &Principal, current: String, new_password: String, meta: &RequestMeta) -> AppResult<()> {
+    let session = p.session()?;
+    let u = user::Entity::find_by_id(p.user_id).one(&state.db).await?.ok_or_else(AppError::unauthenticated)?;
+    if !password::verify(current, Some(u.password_hash.clone())).await? {
+        return Err(AppError::invalid("currentPassword", "the current password is wrong"));
+    }
+    password::check_policy(&new_password, &u.email, "newPassword")?;
+    let hash = password::hash(new_password).await?;
+    let txn = state.db.begin().await?;
+    let mut m: user::ActiveModel = u.clone().into();
+    m.password_hash = Set(hash);
+    m.updated_at = Set(Utc::now());
+    m.update(&txn).await?;
+    audit::record(&txn, &Actor::of(p, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
+    revoke_user_sessions(state, &txn, u.id, Some(session)).await?;
+    txn.commit().await?;
+    Ok(())
+}
