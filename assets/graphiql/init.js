@@ -11,30 +11,30 @@
 
   var defaultHeaders = '{\n  "Authorization": "' + PLACEHOLDER + '"\n}';
   var defaultQuery = [
-    '# Welcome to the MonAssurance GraphQL API.',
+    '# MonAssurance GraphQL',
     '#',
-    '# 1. Sign in: uncomment the mutation below (select it, Ctrl-/), fill in your e-mail',
-    '#    and password, and run it (Ctrl-Enter, or the play button).',
-    '# 2. Copy `accessToken` from the result into the Headers tab below, in place of',
-    '#    <accessToken>. HTTP requests send it as the Authorization header; subscriptions',
-    '#    send it in connection_init, over the WebSocket at /graphql (graphql-transport-ws).',
-    '# 3. Then ask for what you need: the Docs button (top left) lists every query,',
-    '#    mutation and subscription.',
+    '# 1. Sign in: uncomment the mutation below (select it,',
+    '#    Ctrl-/), put in your e-mail and password, and run',
+    '#    it (Ctrl-Enter, or the play button).',
+    '# 2. Paste `accessToken` into the Headers tab below, in',
+    '#    place of <accessToken>. Subscriptions send it in',
+    '#    connection_init (WebSocket at /graphql).',
+    '# 3. The Docs button (left) lists every operation.',
     '',
     '# mutation Login {',
-    '#   login(input: { email: "you@example.com", password: "your password", deviceName: "GraphiQL" }) {',
+    '#   login(input: {',
+    '#     email: "you@example.com"',
+    '#     password: "your password"',
+    '#     deviceName: "GraphiQL"',
+    '#   }) {',
     '#     accessToken',
     '#     expiresIn',
-    '#     user { fullName role organization { name } }',
+    '#     user { fullName role }',
     '#   }',
     '# }',
     '',
     'query Me {',
-    '  me {',
-    '    email',
-    '    fullName',
-    '    role',
-    '  }',
+    '  me { email fullName role }',
     '}',
     '',
   ].join('\n');
@@ -65,6 +65,19 @@
       url: wsUrl,
       connectionParams: function () { return auth ? { authorization: auth } : {}; },
     });
+    // A socket that fails to open reports a bare Event, which GraphiQL shows as
+    // {"isTrusted": true}: say what happened instead.
+    var subscribe = wsClient.subscribe;
+    wsClient.subscribe = function (payload, sink) {
+      return subscribe(payload, {
+        next: function (value) { sink.next(value); },
+        complete: function () { sink.complete(); },
+        error: function (err) {
+          var plain = typeof CloseEvent !== 'undefined' && err instanceof Event && !(err instanceof CloseEvent);
+          sink.error(plain ? new Error('Could not open the WebSocket to ' + wsUrl + ' (see the browser console)') : err);
+        },
+      });
+    };
     current = { auth: auth, wsClient: wsClient, fetcher: GraphiQL.createFetcher({ url: httpUrl, wsClient: wsClient }) };
     return current.fetcher;
   }
