@@ -51,6 +51,20 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub log_json: bool,
+    /// zstd-compress stored documents (`STORAGE_COMPRESS`, default true).
+    pub storage_compress: bool,
+    /// AES-256-GCM keys for documents at rest, `kid:base64key,…`, the first one current (`STORAGE_ENCRYPTION_KEYS`; unset: no encryption).
+    pub storage_encryption_keys: Option<Secret>,
+    /// HMAC keys for download links, `kid:secret,…`, the first one current (`URL_SIGNING_KEYS`; generated once in development).
+    pub url_signing_keys: Secret,
+    /// Warm render child processes (`RENDER_WORKERS`, default 2).
+    pub render_workers: usize,
+    /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
+    pub render_timeout_secs: u64,
+    /// Address-space limit of a render child (`RENDER_MEMORY_MB`, default 1024).
+    pub render_memory_mb: u64,
+    /// The executable to run as `render-worker` (`RENDER_WORKER_EXE`; default this binary).
+    pub render_worker_exe: Option<PathBuf>,
 }
 
 impl Settings {
@@ -83,9 +97,14 @@ impl Settings {
             (Some(s), _) if s.len() >= 32 => s,
             (Some(_), _) => bail!("JWT_SECRET must be at least 32 bytes long"),
             (None, AppEnv::Production) => bail!("JWT_SECRET is required when APP_ENV=production (at least 32 bytes)"),
-            (None, AppEnv::Development) => dev_jwt_secret(&data_dir)?,
+            (None, AppEnv::Development) => dev_secret(&data_dir, "dev_jwt_secret")?,
         };
         let introspection_default = app_env == AppEnv::Development;
+        let url_signing_keys = match (get("URL_SIGNING_KEYS"), app_env) {
+            (Some(k), _) => k,
+            (None, AppEnv::Production) => bail!("URL_SIGNING_KEYS is required when APP_ENV=production (`kid:secret` pairs, secrets of at least 32 bytes)"),
+            (None, AppEnv::Development) => format!("dev1:{}", dev_secret(&data_dir, "dev_url_signing_key")?),
+        };
         Ok(Settings {
             app_env,
             database_url: Secret::new(database_url),
@@ -104,6 +123,13 @@ impl Settings {
             max_body_bytes: parse(&get, "MAX_BODY_BYTES", 2 * 1024 * 1024)?,
             max_batch: parse(&get, "MAX_BATCH", 10)?,
             log_json: get("LOG_FORMAT").as_deref() == Some("json"),
+            storage_compress: parse(&get, "STORAGE_COMPRESS", true)?,
+            storage_encryption_keys: get("STORAGE_ENCRYPTION_KEYS").map(Secret::new),
+            url_signing_keys: Secret::new(url_signing_keys),
+            render_workers: parse(&get, "RENDER_WORKERS", 2)?,
+            render_timeout_secs: parse(&get, "RENDER_TIMEOUT_SECS", 10)?,
+            render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
+            render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),
             data_dir,
         })
     }
@@ -124,8 +150,8 @@ where
 }
 
 /// In development, a random secret generated once and kept in the data directory.
-fn dev_jwt_secret(data_dir: &std::path::Path) -> anyhow::Result<String> {
-    let path = data_dir.join("dev_jwt_secret");
+fn dev_secret(data_dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let path = data_dir.join(name);
     if let Ok(s) = std::fs::read_to_string(&path) {
         let s = s.trim().to_string();
         if s.len() >= 32 {

@@ -16,6 +16,13 @@ pub enum AppError {
         message: String,
         field: Option<String>,
     },
+    /// A template that does not compile or run: `BAD_USER_INPUT` with `extensions.diagnostics`.
+    #[error("{message}")]
+    InvalidTemplate {
+        message: String,
+        field: String,
+        diagnostics: Vec<Diagnostic>,
+    },
     #[error("{message}")]
     Conflict {
         message: String,
@@ -30,6 +37,19 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// A problem found in a template, where it is.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, async_graphql::SimpleObject)]
+pub struct Diagnostic {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// A suggestion, when there is one.
+    pub hint: Option<String>,
+}
 
 impl AppError {
     /// A `BAD_USER_INPUT` error about one input field (`field` is the input path, e.g. `input.email`).
@@ -65,7 +85,7 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadInput { .. } => "BAD_USER_INPUT",
+            AppError::BadInput { .. } | AppError::InvalidTemplate { .. } => "BAD_USER_INPUT",
             AppError::Conflict { .. } => "CONFLICT",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::Db(e) if is_unique_violation(e) => "CONFLICT",
@@ -107,6 +127,17 @@ impl From<AppError> for async_graphql::Error {
         match &e {
             AppError::BadInput { field: Some(field), .. } | AppError::Conflict { field: Some(field), .. } => {
                 err = err.extend_with(|_, ext| ext.set("field", field.as_str()));
+            }
+            AppError::InvalidTemplate { field, diagnostics, .. } => {
+                let list: Vec<async_graphql::Value> = diagnostics
+                    .iter()
+                    .filter_map(|d| async_graphql::Value::from_json(serde_json::to_value(d).ok()?).ok())
+                    .collect();
+                let field = field.clone();
+                err = err.extend_with(move |_, ext| {
+                    ext.set("field", field.as_str());
+                    ext.set("diagnostics", async_graphql::Value::List(list.clone()));
+                });
             }
             AppError::RateLimited { retry_after_secs } => {
                 let secs = *retry_after_secs;

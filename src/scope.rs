@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::principal::Principal,
-    entities::{client, company, organization, policy, session, user},
+    entities::{client, company, document, job, organization, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -23,6 +23,37 @@ pub fn organizations(p: &Principal) -> Select<organization::Entity> {
 /// Companies (insurers) of the caller's organization.
 pub fn companies(p: &Principal) -> Select<company::Entity> {
     org(company::Entity::find(), p, company::Column::OrganizationId)
+}
+
+/// Templates of the caller's organization (everyone in it reads them).
+pub fn templates(p: &Principal) -> Select<template::Entity> {
+    org(template::Entity::find(), p, template::Column::OrganizationId)
+}
+
+/// Documents the caller may read: those of the policies and clients they may read.
+pub fn documents(p: &Principal) -> Select<document::Entity> {
+    let q = org(document::Entity::find(), p, document::Column::OrganizationId);
+    if p.is_agent() {
+        // An agent reads documents of their own clients (directly or through a policy) and the ones they generated.
+        let own_clients = Query::select()
+            .column(client::Column::Id)
+            .from(client::Entity)
+            .and_where(client::Column::OwnerId.eq(p.user_id))
+            .to_owned();
+        q.filter(
+            Condition::any()
+                .add(document::Column::ClientId.in_subquery(own_clients))
+                .add(document::Column::CreatedBy.eq(p.user_id)),
+        )
+    } else {
+        q
+    }
+}
+
+/// Jobs the caller may read: an AGENT's own, the organization's for everyone else.
+pub fn jobs(p: &Principal) -> Select<job::Entity> {
+    let q = org(job::Entity::find(), p, job::Column::OrganizationId);
+    if p.is_agent() { q.filter(job::Column::CreatedBy.eq(p.user_id)) } else { q }
 }
 
 /// Clients the caller may read: an AGENT's own, the organization's for everyone else.

@@ -133,7 +133,8 @@ impl EventBus for MemoryEventBus {
             let mut topics = self.topics.lock().expect("event bus lock");
             topics.entry(topic.to_string()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
         };
-        Box::pin(BroadcastStream::new(rx).filter_map(|r| async move { r.ok() }))
+        // A subscriber that fell behind gets a `{"lagged": true}` marker: it re-reads the state it needs.
+        Box::pin(BroadcastStream::new(rx).map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
     }
 }
 

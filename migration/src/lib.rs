@@ -11,6 +11,8 @@ mod m20261122_000007_create_policies;
 mod m20261122_000008_create_api_keys;
 mod m20261122_000009_create_password_resets;
 mod m20261122_000010_create_audit_logs;
+mod m20261122_000011_create_templates;
+mod m20261122_000012_create_jobs;
 
 pub struct Migrator;
 
@@ -28,6 +30,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_api_keys::Migration),
             Box::new(m20261122_000009_create_password_resets::Migration),
             Box::new(m20261122_000010_create_audit_logs::Migration),
+            Box::new(m20261122_000011_create_templates::Migration),
+            Box::new(m20261122_000012_create_jobs::Migration),
         ]
     }
 }

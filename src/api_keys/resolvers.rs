@@ -57,6 +57,7 @@ impl ApiKeyMutation {
         let revoked = service::revoke(ctx.state(), &txn, p, key).await?;
         audit::record(&txn, &ctx.actor()?, "api_key.revoke", Some(("ApiKey", revoked.id)), json!({"name": revoked.name})).await?;
         txn.commit().await.map_err(AppError::from)?;
+        service::forget(ctx.state(), &revoked).await;
         Ok(true)
     }
 }

@@ -66,9 +66,13 @@ pub async fn revoke(state: &AppState, db: &impl ConnectionTrait, p: &Principal, 
     if key.revoked_at.is_none() {
         m.revoked_at = Set(Some(Utc::now()));
     }
-    let updated = m.update(db).await?;
+    let _ = state;
+    Ok(m.update(db).await?)
+}
+
+/// Drops a key's cached check (after its revocation commits), so it stops working at once.
+pub async fn forget(state: &AppState, key: &api_key::Model) {
     state.cache.delete(&cache_key(&key.secret_hash)).await;
-    Ok(updated)
 }
 
 fn cache_key(secret_hash: &str) -> String {
@@ -118,6 +122,12 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Principal
                 .filter(|k| k.revoked_at.is_none())
                 .ok_or_else(invalid)?;
             let user_id = row.created_by.ok_or_else(invalid)?;
+            // A key lives with its creator's rights: a deactivated or demoted creator's keys stop working.
+            let creator = crate::entities::user::Entity::find_by_id(user_id).one(&state.db).await?;
+            let admin = creator.as_ref().is_some_and(|u| u.is_active && matches!(u.role.as_str(), "ADMIN" | "SUPERADMIN"));
+            if !admin {
+                return Err(invalid());
+            }
             let c = CachedKey { id: row.id, org_id: row.organization_id, user_id, write: row.scopes.split(',').any(|s| s == "write") };
             if let Ok(bytes) = serde_json::to_vec(&c) {
                 state.cache.set(&key, bytes, Duration::from_secs(state.settings.session_cache_secs)).await;

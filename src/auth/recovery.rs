@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{
     password,
     principal::{Principal, RequestMeta},
-    service::{revoke_user_sessions, sha256_hex},
+    service::{forget_cached_sessions, revoke_user_sessions, sha256_hex},
 };
 use crate::{
     audit::service::{self as audit, Actor},
@@ -115,6 +115,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
     audit::record(&txn, &actor, "auth.password_reset", Some(("User", u.id)), json!({})).await?;
     revoke_user_sessions(state, &txn, u.id, None).await?;
     txn.commit().await?;
+    forget_cached_sessions(state, u.id).await?;
     Ok(())
 }
 
@@ -135,5 +136,6 @@ pub async fn change(state: &AppState, p: &Principal, current: String, new_passwo
     audit::record(&txn, &Actor::of(p, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
     revoke_user_sessions(state, &txn, u.id, Some(session)).await?;
     txn.commit().await?;
+    forget_cached_sessions(state, u.id).await?;
     Ok(())
 }

@@ -72,6 +72,7 @@ impl AuthMutation {
         service::revoke_sessions(state, &txn, &[session]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.logout", Some(("Session", session)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;
+        service::forget_sessions(state, &[session]).await;
         Ok(true)
     }
 
@@ -85,6 +86,7 @@ impl AuthMutation {
         let info = json!({"sessions": ended});
         audit::record(&txn, &ctx.actor()?, "auth.logout_all", Some(("User", p.user_id)), info).await?;
         txn.commit().await.map_err(AppError::from)?;
+        service::forget_cached_sessions(state, p.user_id).await?;
         Ok(true)
     }
 
@@ -122,6 +124,7 @@ impl AuthMutation {
         service::revoke_sessions(state, &txn, &[found.id]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.revoke_session", Some(("Session", found.id)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;
+        service::forget_sessions(state, &[found.id]).await;
         Ok(true)
     }
 }

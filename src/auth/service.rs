@@ -167,6 +167,8 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
             return Err(denied());
         }
     };
+    // A successful sign-in clears the account's failed attempts.
+    state.rate_limiter.reset(&format!("login:account:{email}")).await;
     let txn = state.db.begin().await?;
     let issued = open_session(state, &txn, &user, device_name, meta).await?;
     let actor = Actor::anonymous(meta.clone(), Some(user.organization_id), Some(user.id));
@@ -217,6 +219,7 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
     if marked.rows_affected == 0 {
         txn.rollback().await?;
         revoke_sessions(state, &state.db, &[current.session_id]).await?;
+        forget_sessions(state, &[current.session_id]).await;
         if let Some(s) = session::Entity::find_by_id(current.session_id).one(&state.db).await? {
             let actor = Actor::anonymous(meta.clone(), Some(s.organization_id), Some(s.user_id));
             let info = json!({"sessionId": s.id.to_string()});
@@ -258,7 +261,8 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
     issue(state, &user, session, new_token)
 }
 
-/// Revokes sessions now, in the database and in the session cache.
+/// Revokes sessions in `db` (pass the change's transaction). Call `forget_sessions` after it commits,
+/// so no request caches the session as live in between.
 pub async fn revoke_sessions(state: &AppState, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<u64> {
     if ids.is_empty() {
         return Ok(0);
@@ -269,10 +273,15 @@ pub async fn revoke_sessions(state: &AppState, db: &impl ConnectionTrait, ids: &
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    let _ = state;
+    Ok(res.rows_affected)
+}
+
+/// Drops cached session checks, so revoked sessions stop working at once.
+pub async fn forget_sessions(state: &AppState, ids: &[Uuid]) {
     for id in ids {
         state.cache.delete(&cache_key(*id)).await;
     }
-    Ok(res.rows_affected)
 }
 
 /// Revokes every live session of a user (optionally keeping one).

@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Where a policy is in its life cycle. `CANCELLED` and `EXPIRED` are final.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum PolicyStatus {
     /// Being prepared; not yet in force. Can become `ACTIVE` or `CANCELLED`.
     #[default]
@@ -64,7 +64,7 @@ impl PolicyStatus {
 }
 
 /// The line of business a policy belongs to.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ProductType {
     /// Motor insurance.
     Auto,
@@ -236,7 +236,7 @@ pub struct UpdatePolicyInput {
 }
 
 /// Narrows the list of policies. All the criteria given must hold.
-#[derive(InputObject, Default)]
+#[derive(InputObject, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PolicyFilter {
     /// Case-insensitive text in the number or the product name.
     pub search: Option<String>,

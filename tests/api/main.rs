@@ -2,7 +2,11 @@
 
 mod helpers;
 
+mod api_keys;
+mod audit;
 mod auth;
 mod http;
+mod passwords;
 mod records;
 mod tenancy;
+mod throttling;
