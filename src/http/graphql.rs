@@ -321,7 +321,7 @@ pub async fn get_graphql(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if wants_html && !params.contains_key("query") {
+    if wants_html && !params.contains_key("query") && s.app.settings.graphql_introspection {
         return super::graphiql::page().await.into_response();
     }
     let Some(media) = negotiate(&headers) else {

@@ -31,7 +31,7 @@ pub fn router(state: HttpState) -> Router {
     let limit = state.app.settings.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
-        .route("/", get(graphiql::page))
+        .route("/", get(root))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/health", get(health::live))
         .route("/health/ready", get(health::ready))
@@ -47,4 +47,14 @@ pub fn router(state: HttpState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// `GET /`: the playground, unless it is off (production without `GRAPHQL_INTROSPECTION=true`).
+async fn root(axum::extract::State(s): axum::extract::State<HttpState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if s.app.settings.graphql_introspection {
+        graphiql::page().await.into_response()
+    } else {
+        (axum::http::StatusCode::NOT_FOUND, "GraphiQL is off in production (set GRAPHQL_INTROSPECTION=true)").into_response()
+    }
 }

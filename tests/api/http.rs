@@ -383,3 +383,16 @@ async fn a_malformed_id_is_not_found_and_leaks_nothing() {
     let body = app.as_(&admin, r#"{ policy(id: "not-an-id") { id } }"#, json!({})).await;
     assert_ne!(code(&body), "INTERNAL_SERVER_ERROR");
 }
+
+#[tokio::test]
+async fn production_turns_graphiql_and_introspection_off() {
+    let keys = format!("k1:{}", "s".repeat(40));
+    let app = spawn_app_with(&[("APP_ENV", "production"), ("URL_SIGNING_KEYS", keys.as_str())]).await;
+    let root = app.client.get(app.url("/")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(root.status(), reqwest::StatusCode::NOT_FOUND);
+    let body = app.graphql("{ __schema { types { name } } }", serde_json::json!({})).await;
+    assert!(body["data"]["__schema"].is_null(), "introspection must answer nothing in production: {body:#}");
+    // Ordinary operations still work.
+    let body = app.graphql("{ __typename }", serde_json::json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query");
+}
