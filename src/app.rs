@@ -24,7 +24,7 @@ impl Application {
         let metrics = DbMetrics::default();
         let conn = db::connect(&settings, &metrics).await?;
         db::migrate(&conn).await?;
-        let state = AppState::new(settings, conn, metrics);
+        let state = AppState::new(settings, conn, metrics)?;
         Self::with_state(state).await
     }
 

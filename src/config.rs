@@ -53,6 +53,8 @@ pub struct Settings {
     pub log_json: bool,
     /// zstd-compress stored documents (`STORAGE_COMPRESS`, default true).
     pub storage_compress: bool,
+    /// fsync each stored document before it is recorded (`STORAGE_FSYNC`, default on in production).
+    pub storage_fsync: bool,
     /// AES-256-GCM keys for documents at rest, `kid:base64key,…`, the first one current (`STORAGE_ENCRYPTION_KEYS`; unset: no encryption).
     pub storage_encryption_keys: Option<Secret>,
     /// HMAC keys for download links, `kid:secret,…`, the first one current (`URL_SIGNING_KEYS`; generated once in development).
@@ -124,6 +126,7 @@ impl Settings {
             max_batch: parse(&get, "MAX_BATCH", 10)?,
             log_json: get("LOG_FORMAT").as_deref() == Some("json"),
             storage_compress: parse(&get, "STORAGE_COMPRESS", true)?,
+            storage_fsync: parse(&get, "STORAGE_FSYNC", app_env == AppEnv::Production)?,
             storage_encryption_keys: get("STORAGE_ENCRYPTION_KEYS").map(Secret::new),
             url_signing_keys: Secret::new(url_signing_keys),
             render_workers: parse(&get, "RENDER_WORKERS", 2)?,

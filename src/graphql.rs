@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder,
+    Context, ErrorExtensions, ID, Interface, MergedObject, MergedSubscription, Object, Result, Schema, SchemaBuilder,
     ServerError, ServerResult, ValidationResult, Variables,
     PathSegment, QueryPathNode, QueryPathSegment,
     extensions::{
@@ -31,7 +31,19 @@ use crate::{
         types::Company,
     },
     context::ContextExt,
-    entities::{client, company, organization, policy, user},
+    documents::{
+        resolvers::{DocumentMutation, DocumentQuery},
+        types::Document,
+    },
+    entities::{client, company, document, job, organization, policy, template, template_version, user},
+    jobs::{
+        resolvers::{JobMutation, JobQuery, JobSubscription},
+        types::Job,
+    },
+    templates::{
+        resolvers::{TemplateMutation, TemplateQuery},
+        types::{Template, TemplateVersion},
+    },
     error::AppError,
     ids,
     organizations::{resolvers::OrganizationQuery, types::Organization},
@@ -56,6 +68,10 @@ pub enum Node {
     Company(Company),
     Client(Client),
     Policy(Policy),
+    Template(Template),
+    TemplateVersion(TemplateVersion),
+    Document(Document),
+    Job(Job),
 }
 
 #[derive(Default)]
@@ -93,6 +109,15 @@ impl NodeQuery {
             "Company" => Node::Company(Company(scope::one(db, scope::companies(p), company::Column::Id, key, "Node").await?)),
             "Client" => Node::Client(Client(scope::one(db, scope::clients(p), client::Column::Id, key, "Node").await?)),
             "Policy" => Node::Policy(Policy(scope::one(db, scope::policies(p), policy::Column::Id, key, "Node").await?)),
+            "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
+            "TemplateVersion" => {
+                use sea_orm::EntityTrait;
+                let v = template_version::Entity::find_by_id(key).one(db).await.map_err(AppError::from)?.ok_or_else(not_found)?;
+                scope::one(db, scope::templates(p), template::Column::Id, v.template_id, "Node").await?;
+                Node::TemplateVersion(TemplateVersion(v))
+            }
+            "Document" => Node::Document(Document(scope::one(db, scope::documents(p), document::Column::Id, key, "Node").await?)),
+            "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
             _ => return Err(not_found().into()),
         };
         Ok(Some(node))
@@ -111,17 +136,34 @@ pub struct Query(
     CompanyQuery,
     ClientQuery,
     PolicyQuery,
+    TemplateQuery,
+    DocumentQuery,
+    JobQuery,
 );
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, ApiKeyMutation, CompanyMutation, ClientMutation, PolicyMutation);
+pub struct Mutation(
+    AuthMutation,
+    UserMutation,
+    ApiKeyMutation,
+    CompanyMutation,
+    ClientMutation,
+    PolicyMutation,
+    TemplateMutation,
+    DocumentMutation,
+    JobMutation,
+);
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every subscription.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(JobSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The bare schema: types and limits, no data.
-pub fn schema() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .register_output_type::<Node>()
         .limit_depth(16)
         .limit_complexity(5_000)
@@ -150,6 +192,8 @@ impl ExtensionFactory for ErrorCodes {
 #[derive(Default)]
 struct ErrorCodesExtension {
     nulled: std::sync::Mutex<Vec<ServerError>>,
+    /// Paths of non-null fields that failed (their parents fail in turn).
+    failed: std::sync::Mutex<Vec<Vec<PathSegment>>>,
     operation_name: std::sync::Mutex<Option<String>>,
 }
 
@@ -240,9 +284,15 @@ impl Extension for ErrorCodesExtension {
         let mut resp = next.run(ctx, operation_name).await;
         let nulled = std::mem::take(&mut *self.nulled.lock().unwrap_or_else(|e| e.into_inner()));
         resp.errors.extend(nulled);
+        // A non-null root field failed: `data` itself is null.
+        if self.failed.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|f| f.len() == 1) {
+            resp.data = async_graphql::Value::Null;
+        }
         resp
     }
 
+    /// A failed nullable field answers `null`; a failed non-null one makes its parent fail in turn,
+    /// up to the nearest nullable field (or `data` itself), as the specification's null propagation says.
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -250,16 +300,37 @@ impl Extension for ErrorCodesExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<async_graphql::Value>> {
         let nullable = !info.return_type.ends_with('!');
-        let path_node = info.path_node;
-        match next.run(ctx, info).await {
+        let path = path_of(info.path_node);
+        let result = next.run(ctx, info).await;
+        let child_failed = || {
+            let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+            failed.iter().any(|f| {
+                f.len() > path.len()
+                    && f[..path.len()] == path[..]
+                    && f[path.len()..f.len() - 1].iter().all(|s| matches!(s, PathSegment::Index(_)))
+            })
+        };
+        match result {
             Err(mut e) if nullable => {
                 if e.path.is_empty() {
-                    e.path = path_of(path_node);
+                    e.path = path.clone();
                 }
                 self.nulled.lock().unwrap_or_else(|p| p.into_inner()).push(e);
                 Ok(Some(async_graphql::Value::Null))
             }
-            other => other,
+            Err(e) => {
+                self.failed.lock().unwrap_or_else(|p| p.into_inner()).push(path);
+                Err(e)
+            }
+            Ok(v) if child_failed() => {
+                if nullable {
+                    Ok(Some(async_graphql::Value::Null))
+                } else {
+                    self.failed.lock().unwrap_or_else(|p| p.into_inner()).push(path);
+                    Ok(v)
+                }
+            }
+            ok => ok,
         }
     }
 

@@ -28,6 +28,9 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Internal: a sandboxed render child, speaking a framed protocol on stdin/stdout.
+    #[command(hide = true)]
+    RenderWorker,
     /// Create a platform SUPERADMIN account, which spans every organization.
     CreateSuperadmin {
         /// Sign-in e-mail of the new account.
@@ -39,9 +42,16 @@ enum Command {
     },
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
+    if let Some(Command::RenderWorker) = cli.command {
+        monassurance::render::worker::run_child();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    runtime.block_on(async_main(cli));
+}
+
+async fn async_main(cli: Cli) {
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);
@@ -59,7 +69,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings).await?;
             tracing::info!(port = app.port(), "MonAssurance GraphQL listening on http://{}/graphql", app.state().settings.bind_addr);
-            app.run_until(shutdown_signal()).await
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let workers = start_workers(app.state(), app.state().settings.workers, stopped);
+            let result = app.run_until(shutdown_signal()).await;
+            stop_workers(stop, workers).await;
+            result
         }
         Command::Migrate => {
             let metrics = db::DbMetrics::default();
@@ -72,21 +86,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let metrics = db::DbMetrics::default();
             let conn = db::connect(&settings, &metrics).await?;
             db::migrate(&conn).await?;
-            tracing::info!("worker started: no job kinds are registered yet; waiting for SIGTERM");
+            let count = settings.workers.max(1);
+            let state = AppState::new(settings, conn, metrics)?;
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let workers = start_workers(&state, count, stopped);
             shutdown_signal().await;
+            stop_workers(stop, workers).await;
             Ok(())
         }
         Command::CreateSuperadmin { email, password } => {
             let metrics = db::DbMetrics::default();
             let conn = db::connect(&settings, &metrics).await?;
             db::migrate(&conn).await?;
-            let state = AppState::new(settings, conn, metrics);
+            let state = AppState::new(settings, conn, metrics)?;
             let user = monassurance::auth::service::create_superadmin(&state, &email, &password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("SUPERADMIN {} created", user.email);
             Ok(())
         }
-        Command::Schema => unreachable!("handled above"),
+        Command::Schema | Command::RenderWorker => unreachable!("handled above"),
+    }
+}
+
+/// Starts `count` job workers in this process.
+fn start_workers(state: &AppState, count: usize, stopped: tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..count)
+        .map(|n| tokio::spawn(monassurance::jobs::worker::run(state.clone(), monassurance::jobs::worker::worker_name(n), stopped.clone())))
+        .collect()
+}
+
+/// Asks the workers to stop after their current item, and waits (at most 30 s) for them.
+async fn stop_workers(stop: tokio::sync::watch::Sender<bool>, workers: Vec<tokio::task::JoinHandle<()>>) {
+    let _ = stop.send(true);
+    let all = futures_util::future::join_all(workers);
+    if tokio::time::timeout(std::time::Duration::from_secs(30), all).await.is_err() {
+        tracing::warn!("workers did not stop within 30 s; their leases will expire and another worker will resume");
     }
 }

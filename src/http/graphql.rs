@@ -310,13 +310,29 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     }
 }
 
-/// `GET /graphql`: queries only; a browser asking for HTML gets GraphiQL.
-pub async fn get_graphql(
-    State(s): State<HttpState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Query(params): Query<Map<String, Value>>,
-) -> Response {
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `GET /graphql`: a WebSocket upgrade (subscriptions), or a query; a browser asking for HTML gets GraphiQL.
+pub async fn get_graphql(State(s): State<HttpState>, req: axum::extract::Request) -> Response {
+    use axum::extract::FromRequestParts;
+    let (mut parts, _) = req.into_parts();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    if is_websocket_upgrade(&parts.headers) {
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &s).await {
+            Ok(ws) => super::subscriptions::upgrade(s, ws, parts.headers, peer).await,
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let params = match Query::<Map<String, Value>>::from_request_parts(&mut parts, &s).await {
+        Ok(Query(p)) => p,
+        Err(_) => return bad_request("the query string is malformed"),
+    };
+    get_query(s, peer, parts.headers, params).await
+}
+
+async fn get_query(s: HttpState, peer: Option<SocketAddr>, headers: HeaderMap, params: Map<String, Value>) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -353,7 +369,7 @@ pub async fn get_graphql(
             return resp;
         }
     }
-    let (auth, meta) = request_context(&s, &headers, Some(peer)).await;
+    let (auth, meta) = request_context(&s, &headers, peer).await;
     execute(&s, media, BatchRequest::Single(req), auth, meta).await
 }
 

@@ -18,7 +18,7 @@ pub async fn live() -> impl IntoResponse {
 /// `GET /health/ready`: the database answers (503 when it does not), storage is writable.
 pub async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
     let database = crate::db::ping(&s.app.db).await;
-    let storage = tokio::fs::metadata(&s.app.settings.data_dir).await.map(|m| m.is_dir()).unwrap_or(false);
+    let storage = s.app.storage.healthy().await;
     let status = if database && storage { "ok" } else { "degraded" };
     let code = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(json!({"status": status, "database": database, "redis": null, "storage": storage})))
@@ -37,5 +37,6 @@ pub async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
         m.statements(),
         m.failed.load(std::sync::atomic::Ordering::Relaxed),
     );
+    let body = body + &s.app.job_metrics.render();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }

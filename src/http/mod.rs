@@ -2,8 +2,11 @@
 
 pub mod graphiql;
 pub mod audit_csv;
+pub mod files;
 pub mod graphql;
 pub mod health;
+pub mod subscriptions;
+pub mod ws;
 
 use axum::{
     Router,
@@ -37,6 +40,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/audit-logs.csv", get(audit_csv::export))
+        .route("/files/{id}", get(files::download))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

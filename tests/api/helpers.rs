@@ -13,6 +13,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's own database, for reading what has no API (the outbox).
     pub database_url: String,
+    /// The app's state, to drive its job workers (`run_pending_jobs`).
+    pub state: monassurance::state::AppState,
     _dir: tempfile::TempDir,
 }
 
@@ -65,14 +67,17 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     vars.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
     vars.insert("JWT_SECRET".into(), JWT_SECRET.into());
     vars.insert("WORKERS".into(), "0".into());
+    vars.insert("RENDER_WORKERS".into(), "1".into());
+    vars.insert("RENDER_WORKER_EXE".into(), env!("CARGO_BIN_EXE_monassurance").into());
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), database_url: db_url, _dir: dir }
+    TestApp { address, client: reqwest::Client::new(), database_url: db_url, state, _dir: dir }
 }
 
 impl TestApp {
@@ -153,6 +158,11 @@ impl TestApp {
         let db = Database::connect(&self.database_url).await.expect("connect to the test database");
         let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect("query");
         rows.iter().map(|r| r.try_get_by_index::<String>(0).expect("a text column")).collect()
+    }
+
+    /// Runs every queued job to its end, as a worker would.
+    pub async fn run_pending_jobs(&self) {
+        monassurance::jobs::worker::run_until_idle(&self.state).await.expect("jobs run");
     }
 
     /// The `db_statements_total` counter of `/metrics`.

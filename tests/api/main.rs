@@ -5,6 +5,7 @@ mod helpers;
 mod api_keys;
 mod audit;
 mod auth;
+mod documents;
 mod http;
 mod passwords;
 mod records;

@@ -1,0 +1,215 @@
+//! Making one job item: gather the data, render it, store it, record the document — once per item.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::data;
+use crate::{
+    auth::principal::{Principal, Role},
+    entities::{client, company, document, job, job_item, organization, policy, template, template_version, user},
+    error::{AppError, AppResult},
+    policies::types::PolicyFilter,
+    rendering::RenderFailure,
+    state::AppState,
+    templates::types::{DocumentFormat, TemplateScope},
+};
+
+/// What every item of a job shares.
+pub struct JobContext {
+    pub job: job::Model,
+    pub template: template::Model,
+    pub version: template_version::Model,
+    pub format: DocumentFormat,
+    pub scope: TemplateScope,
+    pub organization: organization::Model,
+    pub requester: Option<user::Model>,
+}
+
+impl JobContext {
+    pub async fn load(state: &AppState, j: &job::Model) -> AppResult<Self> {
+        let template = template::Entity::find_by_id(j.template_id).one(&state.db).await?.ok_or(AppError::NotFound("Template"))?;
+        let version =
+            template_version::Entity::find_by_id(j.template_version_id).one(&state.db).await?.ok_or(AppError::NotFound("TemplateVersion"))?;
+        let organization =
+            organization::Entity::find_by_id(j.organization_id).one(&state.db).await?.ok_or(AppError::NotFound("Organization"))?;
+        let requester = match j.created_by {
+            Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
+            None => None,
+        };
+        Ok(JobContext {
+            job: j.clone(),
+            format: DocumentFormat::parse(&template.format),
+            scope: TemplateScope::parse(&template.scope),
+            template,
+            version,
+            organization,
+            requester,
+        })
+    }
+}
+
+/// How an item ended.
+pub enum ItemOutcome {
+    Done { document_id: Uuid },
+    /// The template or the data is at fault: retrying will not help.
+    Failed { message: String },
+    /// Storage or the database failed: worth another attempt.
+    Transient { message: String },
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').chars().take(60).collect()
+}
+
+/// Makes one item. Never panics; every failure is an outcome.
+pub async fn item(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> ItemOutcome {
+    match document::Entity::find().filter(document::Column::JobItemId.eq(it.id)).one(&state.db).await {
+        Ok(Some(d)) => return ItemOutcome::Done { document_id: d.id },
+        Ok(None) => {}
+        Err(e) => return ItemOutcome::Transient { message: e.to_string() },
+    }
+    match make(state, ctx, it).await {
+        Ok(id) => ItemOutcome::Done { document_id: id },
+        Err(Failure::Template(m)) => ItemOutcome::Failed { message: m },
+        Err(Failure::Transient(m)) => ItemOutcome::Transient { message: m },
+    }
+}
+
+enum Failure {
+    Template(String),
+    Transient(String),
+}
+
+impl From<AppError> for Failure {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound(what) => Failure::Template(format!("{what} no longer exists")),
+            other => Failure::Transient(other.to_string()),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for Failure {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Failure::Transient(e.to_string())
+    }
+}
+
+async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Result<Uuid, Failure> {
+    let number = format!("DOC-{}-{}", &ctx.job.id.simple().to_string()[..8].to_uppercase(), it.seq + 1);
+    let base = data::envelope(&ctx.organization, ctx.requester.as_ref(), Utc::now(), &number);
+    let (payload, name_part, policy_id, client_id) = match ctx.scope {
+        TemplateScope::Policy => {
+            let pid = it.policy_id.ok_or_else(|| Failure::Template("the item has no policy".into()))?;
+            let pol = policy::Entity::find_by_id(pid).one(&state.db).await?.ok_or(AppError::NotFound("Policy"))?;
+            if pol.organization_id != ctx.job.organization_id {
+                return Err(Failure::Template("the policy is not in the job's organization".into()));
+            }
+            let c = client::Entity::find_by_id(pol.client_id).one(&state.db).await?;
+            let co = company::Entity::find_by_id(pol.company_id).one(&state.db).await?;
+            let extra = json!({"policy": data::policy(&pol), "client": c.as_ref().map(data::client), "company": co.as_ref().map(data::company)});
+            (data::merge(base, extra), pol.number.clone(), Some(pol.id), Some(pol.client_id))
+        }
+        TemplateScope::Client => {
+            let cid = it.client_id.ok_or_else(|| Failure::Template("the item has no client".into()))?;
+            let c = client::Entity::find_by_id(cid).one(&state.db).await?.ok_or(AppError::NotFound("Client"))?;
+            if c.organization_id != ctx.job.organization_id {
+                return Err(Failure::Template("the client is not in the job's organization".into()));
+            }
+            let pols = policy::Entity::find()
+                .filter(policy::Column::ClientId.eq(c.id))
+                .order_by_asc(policy::Column::Number)
+                .all(&state.db)
+                .await?;
+            let rows: Vec<Value> = pols.iter().map(|p| data::report_row(p, Some(&c), None)).collect();
+            let name = data::client(&c)["displayName"].as_str().unwrap_or("client").to_string();
+            (data::merge(base, json!({"client": data::client(&c), "policies": rows})), name, None, Some(c.id))
+        }
+        TemplateScope::Report => {
+            let rows = report_rows(state, ctx).await?;
+            let date = Utc::now().format("%Y-%m-%d").to_string();
+            (data::merge(base, json!({"policies": rows})), date, None, None)
+        }
+    };
+    let rendered = match state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, payload).await {
+        Ok(r) => r,
+        Err(RenderFailure::Template(diags)) => {
+            let text = diags.iter().map(|d| match d.line {
+                Some(l) => format!("line {l}: {}", d.message),
+                None => d.message.clone(),
+            });
+            return Err(Failure::Template(text.collect::<Vec<_>>().join("; ")));
+        }
+        Err(RenderFailure::Internal(m)) => return Err(Failure::Transient(m)),
+    };
+    let stored = state.storage.put(rendered.bytes).await.map_err(|e| Failure::Transient(format!("storage: {e}")))?;
+    let file_name = format!("{}-{}.{}", slug(&ctx.template.name), slug(&name_part), rendered.extension);
+    let row = document::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(ctx.job.organization_id),
+        job_id: Set(Some(ctx.job.id)),
+        job_item_id: Set(Some(it.id)),
+        template_id: Set(Some(ctx.template.id)),
+        template_version_id: Set(Some(ctx.version.id)),
+        policy_id: Set(policy_id),
+        client_id: Set(client_id),
+        file_name: Set(file_name),
+        format: Set(ctx.format.as_str().into()),
+        mime_type: Set(rendered.mime.into()),
+        size_bytes: Set(stored.size_bytes as i64),
+        sha256: Set(stored.sha256.clone()),
+        storage_key: Set(stored.key.clone()),
+        stored_bytes: Set(stored.stored_bytes as i64),
+        compressed: Set(stored.compressed),
+        encrypted: Set(stored.encrypted),
+        kid: Set(stored.kid.clone()),
+        created_by: Set(ctx.job.created_by),
+        created_at: Set(Utc::now()),
+    };
+    match row.insert(&state.db).await {
+        Ok(d) => Ok(d.id),
+        Err(e) if crate::error::is_unique_violation(&e) => {
+            // Another worker recorded this item's document first: it is made once.
+            let d = document::Entity::find().filter(document::Column::JobItemId.eq(it.id)).one(&state.db).await?;
+            d.map(|d| d.id).ok_or_else(|| Failure::Transient(e.to_string()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The report's rows, read in pages through the requester's scope.
+async fn report_rows(state: &AppState, ctx: &JobContext) -> Result<Vec<Value>, Failure> {
+    let filter: Option<PolicyFilter> = serde_json::from_value(ctx.job.params["filter"].clone())
+        .map_err(|e| Failure::Template(format!("the report's filter cannot be read: {e}")))?;
+    let who = &ctx.job.params["principal"];
+    let p = Principal {
+        user_id: who["userId"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default(),
+        org_id: ctx.job.organization_id,
+        role: serde_json::from_value(who["role"].clone()).unwrap_or(Role::Agent),
+        session_id: None,
+        api_key: None,
+    };
+    let q = crate::policies::service::list(&p, filter, None).map_err(|e| Failure::Template(e.to_string()))?;
+    let mut rows = Vec::new();
+    let mut pages = sea_orm::PaginatorTrait::paginate(q, &state.db, 1000);
+    while let Some(page) = pages.fetch_and_next().await? {
+        let client_ids: Vec<Uuid> = page.iter().map(|p| p.client_id).collect();
+        let company_ids: Vec<Uuid> = page.iter().map(|p| p.company_id).collect();
+        let clients: std::collections::HashMap<Uuid, client::Model> =
+            client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
+        let companies: std::collections::HashMap<Uuid, company::Model> =
+            company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
+        rows.extend(page.iter().map(|p| data::report_row(p, clients.get(&p.client_id), companies.get(&p.company_id))));
+    }
+    Ok(rows)
+}

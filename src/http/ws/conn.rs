@@ -1,0 +1,325 @@
+//! One socket's connection loop: reads client messages, polls every running operation's stream
+//! and writes what they yield, so closing the socket drops every stream at once.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_graphql::{Data, ObjectType, Request, Response, Schema, SubscriptionType};
+use axum::{
+    extract::ws::{Message, WebSocket},
+    http::HeaderMap,
+};
+use futures_util::stream::{self, AbortHandle, BoxStream, SelectAll, StreamExt};
+use serde_json::{Value, json};
+use tokio::time::{
+    Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout, timeout_at,
+};
+
+use super::{
+    OnInit, Protocol, WsConfig, close_message,
+    protocol::{self, Cmd, Invalid},
+};
+
+pub(super) async fn serve<Q, M, S>(
+    socket: WebSocket,
+    headers: HeaderMap,
+    protocol: Protocol,
+    schema: Schema<Q, M, S>,
+    on_init: Arc<dyn OnInit>,
+    config: WsConfig,
+) where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let mut conn = Conn {
+        socket,
+        headers,
+        protocol,
+        schema,
+        on_init,
+        config,
+        session: None,
+        init_received: false,
+        subs: HashMap::new(),
+        streams: SelectAll::new(),
+        next_gen: 0,
+        keep_alive: None,
+        recheck_timer: None,
+    };
+    if let Err(End::Close(code, reason)) = conn.run().await {
+        tracing::debug!(code, %reason, "closing GraphQL WebSocket");
+        let _ = conn.socket.send(close_message(code, &reason)).await;
+    }
+    // Drop the streams now; then read until the closing handshake is done (this also sends our
+    // reply to the peer's close frame: without it the peer sees 1006), for a second at most.
+    drop(conn.streams);
+    let _ = timeout(Duration::from_secs(1), async {
+        while conn.socket.recv().await.is_some() {}
+    })
+    .await;
+}
+
+/// Why the connection loop stopped: close with a code and reason, or the peer is gone.
+enum End {
+    Close(u16, String),
+    Gone,
+}
+
+fn close(code: u16, reason: impl Into<String>) -> End {
+    End::Close(code, reason.into())
+}
+
+/// What an operation's stream yields: its n-th response, then its end.
+enum Event {
+    Item(usize, Box<Response>),
+    End,
+}
+
+struct Conn<Q, M, S> {
+    socket: WebSocket,
+    headers: HeaderMap,
+    protocol: Protocol,
+    schema: Schema<Q, M, S>,
+    on_init: Arc<dyn OnInit>,
+    config: WsConfig,
+    /// Set once `connection_init` was accepted (and acknowledged).
+    session: Option<Arc<Data>>,
+    init_received: bool,
+    /// Running operations: id → (generation, abort handle). The generation tells a reused id's
+    /// new operation from the events of an old one still in flight.
+    subs: HashMap<String, (u64, AbortHandle)>,
+    streams: SelectAll<BoxStream<'static, (String, u64, Event)>>,
+    next_gen: u64,
+    keep_alive: Option<Interval>,
+    recheck_timer: Option<Interval>,
+}
+
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn every(period: Duration) -> Interval {
+    let mut i = interval_at(Instant::now() + period, period);
+    i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    i
+}
+
+impl<Q, M, S> Conn<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    fn legacy(&self) -> bool {
+        self.protocol == Protocol::LegacyGraphqlWs
+    }
+
+    async fn run(&mut self) -> Result<std::convert::Infallible, End> {
+        let deadline = Instant::now() + self.config.init_timeout;
+        loop {
+            tokio::select! {
+                msg = self.socket.recv() => match msg {
+                    Some(Ok(Message::Text(text))) => self.on_text(text.as_str(), deadline).await?,
+                    Some(Ok(Message::Binary(bytes))) => match std::str::from_utf8(&bytes) {
+                        Ok(text) => self.on_text(text, deadline).await?,
+                        Err(_) => self.invalid(Invalid::new(None, "Invalid UTF-8")).await?,
+                    },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {} // axum answers pings itself
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return Err(End::Gone),
+                },
+                _ = sleep_until(deadline), if !self.init_received => {
+                    return Err(close(4408, "Connection initialisation timeout"));
+                }
+                Some((id, generation, event)) = self.streams.next(), if !self.streams.is_empty() => {
+                    self.on_event(id, generation, event).await?;
+                }
+                _ = tick(&mut self.keep_alive) => {
+                    if self.legacy() {
+                        self.send("ka", None, None::<()>).await?;
+                    } else {
+                        self.socket.send(Message::Ping(Default::default())).await.map_err(|_| End::Gone)?;
+                    }
+                }
+                _ = tick(&mut self.recheck_timer) => self.recheck().await?,
+            }
+        }
+    }
+
+    async fn send<P: serde::Serialize>(
+        &mut self,
+        kind: &str,
+        id: Option<&str>,
+        payload: Option<P>,
+    ) -> Result<(), End> {
+        let text =
+            serde_json::to_string(&protocol::Out { kind, id, payload }).map_err(|_| End::Gone)?;
+        self.socket
+            .send(Message::Text(text.into()))
+            .await
+            .map_err(|_| End::Gone)
+    }
+
+    async fn on_text(&mut self, text: &str, deadline: Instant) -> Result<(), End> {
+        let cmd = match protocol::decode(self.protocol, text) {
+            Ok(cmd) => cmd,
+            Err(invalid) => return self.invalid(invalid).await,
+        };
+        match cmd {
+            Cmd::Init(payload) => self.init(payload, deadline).await,
+            Cmd::Ping(payload) => self.send("pong", None, payload).await,
+            Cmd::Pong => Ok(()),
+            Cmd::Start(id, request) => self.start(id, *request).await,
+            Cmd::Stop(id) => {
+                if let Some((_, handle)) = self.subs.remove(&id) {
+                    handle.abort();
+                }
+                Ok(())
+            }
+            Cmd::Terminate => Err(close(1000, "")),
+        }
+    }
+
+    /// graphql-transport-ws: close 4400; legacy: an `error` message, and the socket stays open.
+    async fn invalid(&mut self, invalid: Invalid) -> Result<(), End> {
+        if self.legacy() {
+            self.send(
+                "error",
+                invalid.id.as_deref(),
+                Some(json!({ "message": invalid.reason })),
+            )
+            .await
+        } else {
+            Err(close(4400, invalid.reason))
+        }
+    }
+
+    async fn init(&mut self, payload: Value, deadline: Instant) -> Result<(), End> {
+        if self.init_received {
+            if self.legacy() {
+                self.send(
+                    "connection_error",
+                    None,
+                    Some(json!({ "message": "Too many initialisation requests" })),
+                )
+                .await?;
+            }
+            return Err(close(4429, "Too many initialisation requests"));
+        }
+        self.init_received = true;
+        let accepted = timeout_at(deadline, self.on_init.on_init(payload, &self.headers)).await;
+        let data = match accepted {
+            Err(_) => return Err(close(4408, "Connection initialisation timeout")),
+            Ok(Err(reason)) => {
+                tracing::debug!(%reason, "GraphQL WebSocket connection_init refused");
+                if self.legacy() {
+                    self.send("connection_error", None, Some(json!({ "message": reason })))
+                        .await?;
+                }
+                return Err(close(4403, "Forbidden"));
+            }
+            Ok(Ok(data)) => data,
+        };
+        self.session = Some(Arc::new(data));
+        self.send("connection_ack", None, None::<()>).await?;
+        if let Some(period) = self.config.keep_alive {
+            if self.legacy() {
+                self.send("ka", None, None::<()>).await?;
+            }
+            self.keep_alive = Some(every(period));
+        }
+        self.recheck_timer = self
+            .config
+            .recheck
+            .as_ref()
+            .map(|(period, _)| every(*period));
+        Ok(())
+    }
+
+    async fn recheck(&mut self) -> Result<(), End> {
+        let (Some((period, check)), Some(session)) = (&self.config.recheck, &self.session) else {
+            return Ok(());
+        };
+        match timeout(*period, check(session)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => {
+                tracing::debug!(%reason, "GraphQL WebSocket session no longer valid");
+                Err(close(4403, "Forbidden"))
+            }
+            Err(_) => {
+                tracing::warn!("GraphQL WebSocket session recheck timed out; keeping the socket");
+                Ok(())
+            }
+        }
+    }
+
+    async fn start(&mut self, id: String, request: Request) -> Result<(), End> {
+        let Some(session) = self.session.clone() else {
+            if self.legacy() {
+                return self
+                    .send(
+                        "error",
+                        Some(&id),
+                        Some(json!({ "message": "Unauthorized" })),
+                    )
+                    .await;
+            }
+            return Err(close(4401, "Unauthorized"));
+        };
+        if let Some((_, handle)) = self.subs.get(&id) {
+            if !self.legacy() {
+                return Err(close(4409, format!("Subscriber for {id} already exists")));
+            }
+            handle.abort(); // subscriptions-transport-ws replaces the operation
+        }
+        self.next_gen += 1;
+        let generation = self.next_gen;
+        let prepared = match &self.config.prepare {
+            Some(prepare) => prepare(request, &session),
+            None => Ok(request),
+        };
+        let responses = match prepared {
+            Ok(request) => self
+                .schema
+                .execute_stream_with_session_data(request, session),
+            Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
+        };
+        let (responses, handle) = stream::abortable(responses);
+        let tag = id.clone();
+        let events = responses
+            .enumerate()
+            .map(|(n, response)| Event::Item(n, Box::new(response)))
+            .chain(stream::once(async { Event::End }))
+            .map(move |event| (tag.clone(), generation, event));
+        self.streams.push(events.boxed());
+        self.subs.insert(id, (generation, handle));
+        Ok(())
+    }
+
+    async fn on_event(&mut self, id: String, generation: u64, event: Event) -> Result<(), End> {
+        if self.subs.get(&id).is_none_or(|(g, _)| *g != generation) {
+            return Ok(()); // completed by the client, or an old operation under a reused id
+        }
+        match event {
+            // A request error (parse, validation, unknown operation…): `error`, and no `complete`.
+            Event::Item(0, response) if !self.legacy() && protocol::is_request_error(&response) => {
+                if let Some((_, handle)) = self.subs.remove(&id) {
+                    handle.abort();
+                }
+                self.send("error", Some(&id), Some(&response.errors)).await
+            }
+            Event::Item(_, response) => {
+                let kind = if self.legacy() { "data" } else { "next" };
+                self.send(kind, Some(&id), Some(&response)).await
+            }
+            Event::End => {
+                self.subs.remove(&id);
+                self.send("complete", Some(&id), None::<()>).await
+            }
+        }
+    }
+}

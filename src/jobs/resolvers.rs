@@ -1,0 +1,169 @@
+//! Job queries, generation mutations, and the progress subscriptions.
+
+use async_graphql::{Context, ID, Object, Result, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+
+use super::{
+    events::{self, Payload},
+    service,
+    types::{GenerateDocumentInput, GenerateDocumentsInput, GenerateReportInput, Job, JobEvent, JobFilter, JobStatus},
+};
+use crate::{
+    auth::principal::Principal,
+    context::ContextExt,
+    entities::job,
+    error::AppError,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+    scope,
+    state::AppState,
+};
+
+#[derive(Default)]
+pub struct JobQuery;
+
+#[Object]
+impl JobQuery {
+    /// The jobs the caller may read (an AGENT's own; the organization's for MANAGER and up), newest first.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<JobFilter>,
+    ) -> Result<Conn<Job>> {
+        let p = ctx.principal()?;
+        Ok(paginate(&ctx.state().db, service::list(p, filter), PageArgs::new(first, after, last, before), Job).await?)
+    }
+
+    /// One job by ID.
+    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Job")?;
+        Ok(Some(Job(scope::one(&ctx.state().db, scope::jobs(p), job::Column::Id, key, "Job").await?)))
+    }
+}
+
+#[derive(Default)]
+pub struct JobMutation;
+
+#[Object]
+impl JobMutation {
+    /// Starts a job that makes one document (a POLICY template with `policyId`, a CLIENT one with `clientId`).
+    async fn generate_document(&self, ctx: &Context<'_>, input: GenerateDocumentInput) -> Result<Job> {
+        let p = ctx.principal()?;
+        Ok(Job(service::generate_document(ctx.state(), p, &ctx.actor()?, input).await?))
+    }
+
+    /// Starts one job that makes a document per policy (at most 10,000).
+    async fn generate_documents(&self, ctx: &Context<'_>, input: GenerateDocumentsInput) -> Result<Job> {
+        let p = ctx.principal()?;
+        Ok(Job(service::generate_documents(ctx.state(), p, &ctx.actor()?, input).await?))
+    }
+
+    /// Starts a job that makes one document over the policies matching the filter (a REPORT template).
+    async fn generate_report(&self, ctx: &Context<'_>, input: GenerateReportInput) -> Result<Job> {
+        let p = ctx.principal()?;
+        Ok(Job(service::generate_report(ctx.state(), p, &ctx.actor()?, input).await?))
+    }
+
+    /// Cancels a job: at once when it waits, after its current item when it runs. Documents made are kept.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<Job> {
+        let p = ctx.principal()?;
+        let key = ids::decode(&id, "Job")?;
+        let j = service::cancel(ctx.state(), p, key).await?;
+        crate::audit::service::record(&ctx.state().db, &ctx.actor()?, "job.cancel", Some(("Job", j.id)), serde_json::json!({})).await?;
+        Ok(Job(j))
+    }
+}
+
+fn event_of(p: Payload) -> JobEvent {
+    JobEvent { job: p.job, message: p.message, document_id: p.document_id, at: p.at }
+}
+
+fn parse(v: serde_json::Value) -> Option<Payload> {
+    serde_json::from_value(v).ok()
+}
+
+/// Re-reads a job (after a lag, or when no event came for a while).
+async fn reread(state: &AppState, p: &Principal, id: uuid::Uuid) -> Option<job::Model> {
+    scope::jobs(p).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
+}
+
+#[derive(Default)]
+pub struct JobSubscription;
+
+#[Subscription]
+impl JobSubscription {
+    /// A job's progress: first its current state, then each change, ending after the final state.
+    /// Progress never goes backwards.
+    async fn job_progress(&self, ctx: &Context<'_>, job_id: ID) -> Result<impl Stream<Item = JobEvent> + use<>> {
+        let p = ctx.principal()?.clone();
+        let state = ctx.state().clone();
+        let key = ids::decode(&job_id, "Job")?;
+        // Listen first, then read: no change can slip between the two.
+        let mut live = state.events.subscribe(&events::job_topic(key));
+        let first = scope::one(&state.db, scope::jobs(&p), job::Column::Id, key, "Job").await?;
+        Ok(async_stream::stream! {
+            let mut last = first.clone();
+            yield JobEvent { job: first, message: None, document_id: None, at: Utc::now() };
+            if JobStatus::parse(&last.status).is_terminal() {
+                return;
+            }
+            loop {
+                let next = tokio::time::timeout(std::time::Duration::from_secs(5), live.next()).await;
+                let candidate = match next {
+                    Ok(Some(v)) if v.get("lagged").is_some() => reread(&state, &p, key).await.map(|j| (j, None, None)),
+                    Ok(Some(v)) => parse(v).map(|e| (e.job, e.message, e.document_id)),
+                    // The bus closed: nothing more will come.
+                    Ok(None) => break,
+                    // Quiet for a while: the row is the truth (an event may have gone to another process).
+                    Err(_) => reread(&state, &p, key).await.map(|j| (j, None, None)),
+                };
+                let Some((j, message, document_id)) = candidate else { continue };
+                if !events::is_newer(&last, &j) {
+                    continue;
+                }
+                last = j.clone();
+                let terminal = JobStatus::parse(&j.status).is_terminal();
+                yield JobEvent { job: j, message, document_id, at: Utc::now() };
+                if terminal {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Changes to every job the caller may read (an AGENT's own; the organization's for MANAGER and up).
+    /// With `since`, first replays the current state of the jobs changed since then (after a reconnect).
+    async fn job_events(&self, ctx: &Context<'_>, since: Option<DateTime<Utc>>) -> Result<impl Stream<Item = JobEvent> + use<>> {
+        let p = ctx.principal()?.clone();
+        let state = ctx.state().clone();
+        let mut live = state.events.subscribe(&events::org_topic(p.org_id));
+        let replay = match since {
+            Some(t) => scope::jobs(&p)
+                .filter(job::Column::UpdatedAt.gte(t))
+                .order_by_asc(job::Column::UpdatedAt)
+                .all(&state.db)
+                .await
+                .map_err(AppError::from)?,
+            None => Vec::new(),
+        };
+        Ok(async_stream::stream! {
+            for j in replay {
+                yield JobEvent { job: j, message: None, document_id: None, at: Utc::now() };
+            }
+            while let Some(v) = live.next().await {
+                let Some(e) = parse(v) else { continue };
+                let visible = e.job.organization_id == p.org_id && (!p.is_agent() || e.job.created_by == Some(p.user_id));
+                if visible {
+                    yield event_of(e);
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,251 @@
+//! Workers: claim a job atomically (a lease), work through a slice of its items, heartbeat, then give
+//! the job back so every organization's jobs take turns. A dead worker's lease expires and another
+//! worker takes the job over; items already done are never redone.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, Statement, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::{events, types::JobStatus};
+use crate::{
+    documents::generate::{self, ItemOutcome},
+    entities::{job, job_item},
+    error::AppResult,
+    state::AppState,
+};
+
+/// How long a claim lasts without a heartbeat.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// Items a worker makes before giving the job back for others' turn.
+const SLICE_ITEMS: u64 = 25;
+/// Attempts before an item that keeps failing for transient reasons is given up.
+const MAX_ITEM_ATTEMPTS: i32 = 3;
+
+/// A name for this worker: host, process and number.
+pub fn worker_name(n: usize) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    format!("{host}-{}-{n}", std::process::id())
+}
+
+/// Runs until `shutdown` turns true: claim, work, or wait to be woken (at most a second).
+pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    tracing::info!(worker = %name, "worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match try_execute_next(&state, &name).await {
+            Ok(true) => continue,
+            Ok(false) => {
+                tokio::select! {
+                    _ = state.job_wakeup.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(worker = %name, error = %e, "worker error; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    tracing::info!(worker = %name, "worker stopped");
+}
+
+/// Claims the job whose turn is oldest and works one slice of it. False when there was nothing to do.
+pub async fn try_execute_next(state: &AppState, worker: &str) -> AppResult<bool> {
+    let Some(j) = claim(state, worker).await? else { return Ok(false) };
+    let _active = state.job_metrics.working();
+    work_slice(state, worker, j).await?;
+    Ok(true)
+}
+
+/// Runs every pending job to the end (tests and the CLI drive this).
+pub async fn run_until_idle(state: &AppState) -> AppResult<()> {
+    while try_execute_next(state, "inline").await? {}
+    Ok(())
+}
+
+/// One statement that takes a claimable job: queued, or running with an expired (or given back) lease.
+async fn claim(state: &AppState, worker: &str) -> AppResult<Option<job::Model>> {
+    let backend = state.db.get_database_backend();
+    let now = Utc::now();
+    let lock = if backend == DatabaseBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let mut sql = format!(
+        "UPDATE jobs SET status = 'RUNNING', lease_owner = $1, lease_expires_at = $2, heartbeat_at = $3, \
+         started_at = COALESCE(started_at, $3), attempts = attempts + 1, updated_at = $3 \
+         WHERE id = (SELECT id FROM jobs WHERE status IN ('QUEUED', 'RUNNING') \
+         AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY turn_at ASC, id ASC LIMIT 1 {lock}) \
+         RETURNING *"
+    );
+    if backend == DatabaseBackend::Sqlite {
+        sql = sql.replace('$', "?");
+    }
+    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let stmt = Statement::from_sql_and_values(backend, sql, [worker.into(), lease_until.into(), now.into()]);
+    Ok(job::Entity::find().from_raw_sql(stmt).one(&state.db).await?)
+}
+
+/// Renews the lease; false when it was lost (another worker took the job over).
+async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bool> {
+    let now = Utc::now();
+    let res = job::Entity::update_many()
+        .col_expr(job::Column::LeaseExpiresAt, Expr::value(now + chrono::Duration::from_std(LEASE).unwrap_or_default()))
+        .col_expr(job::Column::HeartbeatAt, Expr::value(now))
+        .filter(job::Column::Id.eq(job_id))
+        .filter(job::Column::LeaseOwner.eq(worker))
+        .exec(&state.db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<()> {
+    if j.cancel_requested {
+        return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
+    }
+    let ctx = match generate::JobContext::load(state, &j).await {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            tracing::error!(job = %j.id, error = %e, "job cannot run");
+            fail_job(state, &j, &e.to_string()).await?;
+            return Ok(());
+        }
+    };
+    let items = job_item::Entity::find()
+        .filter(job_item::Column::JobId.eq(j.id))
+        .filter(job_item::Column::Status.eq("PENDING"))
+        .order_by_asc(job_item::Column::Seq)
+        .limit(SLICE_ITEMS)
+        .all(&state.db)
+        .await?;
+    let mut last_beat = Instant::now();
+    for item in items {
+        if last_beat.elapsed() > LEASE / 6 {
+            if !heartbeat(state, worker, j.id).await? {
+                tracing::warn!(job = %j.id, "lease lost; another worker has the job");
+                return Ok(());
+            }
+            last_beat = Instant::now();
+        }
+        let cancelled = job::Entity::find_by_id(j.id).one(&state.db).await?.is_none_or(|row| row.cancel_requested);
+        if cancelled {
+            return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
+        }
+        let started = Instant::now();
+        let outcome = generate::item(state, &ctx, &item).await;
+        state.job_metrics.observe_item(&j.kind, started.elapsed());
+        record(state, worker, &j, &item, outcome).await?;
+    }
+    let pending = job_item::Entity::find()
+        .filter(job_item::Column::JobId.eq(j.id))
+        .filter(job_item::Column::Status.eq("PENDING"))
+        .limit(1)
+        .all(&state.db)
+        .await?;
+    if pending.is_empty() {
+        finish(state, worker, j.id, None).await
+    } else {
+        // Give the job back: its next turn comes after the jobs waiting longer.
+        let now = Utc::now();
+        job::Entity::update_many()
+            .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(job::Column::TurnAt, Expr::value(now))
+            .filter(job::Column::Id.eq(j.id))
+            .filter(job::Column::LeaseOwner.eq(worker))
+            .exec(&state.db)
+            .await?;
+        state.job_wakeup.notify_one();
+        Ok(())
+    }
+}
+
+/// Writes an item's outcome and the job's counters in one transaction, then publishes the event.
+async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<()> {
+    let (status, error, document_id, retry) = match outcome {
+        ItemOutcome::Done { document_id } => ("DONE", None, Some(document_id), false),
+        ItemOutcome::Failed { message } => ("FAILED", Some(message), None, false),
+        ItemOutcome::Transient { message } if item.attempts + 1 < MAX_ITEM_ATTEMPTS => ("PENDING", Some(message), None, true),
+        ItemOutcome::Transient { message } => ("FAILED", Some(message), None, false),
+    };
+    let txn = state.db.begin().await?;
+    let mut m: job_item::ActiveModel = item.clone().into();
+    m.status = Set(status.into());
+    m.error = Set(error.clone());
+    m.attempts = Set(item.attempts + 1);
+    m.update(&txn).await?;
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(job::Column::Id.eq(j.id))
+        .filter(job::Column::LeaseOwner.eq(worker));
+    match status {
+        "DONE" => update = update.col_expr(job::Column::Done, Expr::col(job::Column::Done).add(1)),
+        "FAILED" => {
+            update = update.col_expr(job::Column::Failed, Expr::col(job::Column::Failed).add(1));
+            if j.error.is_none() {
+                update = update.col_expr(job::Column::Error, Expr::value(error.clone()));
+            }
+        }
+        _ => {}
+    }
+    let res = update.exec(&txn).await?;
+    if res.rows_affected == 0 {
+        // The lease was lost meanwhile: the new owner redoes this item (its document, if any, is kept once).
+        txn.rollback().await?;
+        return Ok(());
+    }
+    txn.commit().await?;
+    if retry {
+        tracing::warn!(job = %j.id, item = item.seq, error = ?error, "item failed; it will be retried");
+        return Ok(());
+    }
+    if let Some(row) = job::Entity::find_by_id(j.id).one(&state.db).await? {
+        events::publish(state, &row, error, document_id);
+    }
+    Ok(())
+}
+
+/// Ends a job: cancelled, or succeeded when any item was made, failed when none was.
+async fn finish(state: &AppState, worker: &str, job_id: Uuid, forced: Option<JobStatus>) -> AppResult<()> {
+    let Some(row) = job::Entity::find_by_id(job_id).one(&state.db).await? else { return Ok(()) };
+    let status = forced.unwrap_or(if row.done > 0 || row.total == 0 { JobStatus::Succeeded } else { JobStatus::Failed });
+    let now = Utc::now();
+    let res = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status.as_str()))
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .filter(job::Column::Id.eq(job_id))
+        .filter(job::Column::LeaseOwner.eq(worker))
+        .exec(&state.db)
+        .await?;
+    if res.rows_affected == 1 {
+        if let Some(done) = job::Entity::find_by_id(job_id).one(&state.db).await? {
+            state.job_metrics.finished(&done.kind, status.as_str());
+            events::publish(state, &done, Some(status.as_str().to_lowercase()), None);
+        }
+    }
+    Ok(())
+}
+
+async fn fail_job(state: &AppState, j: &job::Model, message: &str) -> AppResult<()> {
+    let now = Utc::now();
+    let mut m: job::ActiveModel = j.clone().into();
+    m.status = Set(JobStatus::Failed.as_str().into());
+    m.error = Set(Some(message.chars().take(2000).collect()));
+    m.finished_at = Set(Some(now));
+    m.updated_at = Set(now);
+    m.lease_owner = Set(None);
+    m.lease_expires_at = Set(None);
+    let saved = m.update(&state.db).await?;
+    events::publish(state, &saved, Some(message.to_string()), None);
+    Ok(())
+}
+

@@ -1,0 +1,205 @@
+//! XLSX documents from a JSON sheet spec: typed cells (numbers, money, dates, percents),
+//! a bold frozen header with an autofilter, column widths, and an optional totals row.
+//!
+//! Reports stream: rows are written in constant-memory mode (one temporary file per
+//! sheet), so a 100,000-row report costs a few MB however long it is.
+
+mod cells;
+mod spec;
+
+use rust_xlsxwriter::{Color, Format, FormatBorder, Formula, Workbook, Worksheet, XlsxError};
+use serde_json::Value;
+
+pub use spec::{CellFormat, Column, Sheet, SheetSpec, Totals};
+
+use super::RenderError;
+use cells::{DECIMAL, Formats, INTEGER, MONEY};
+
+/// Excel's last row is 1,048,576: a header, the data, and a totals row must fit.
+const MAX_DATA_ROWS: u32 = 1_048_576 - 2;
+
+/// REPORT scope: one row per item (`{"policy": …, "client": …, "company": …}`), each
+/// column's `field` a path into the row. Every sheet of the spec gets every row.
+pub fn render_rows(
+    spec: &SheetSpec,
+    rows: impl Iterator<Item = Value>,
+) -> Result<Vec<u8>, RenderError> {
+    let mut workbook = Workbook::new();
+    let mut sheets: Vec<SheetWriter> = Vec::with_capacity(spec.sheets.len());
+    for sheet in &spec.sheets {
+        let ws = workbook.add_worksheet_with_constant_memory().map_err(internal)?;
+        sheets.push(SheetWriter::start(ws, sheet)?);
+    }
+    let mut row = 0u32;
+    for item in rows {
+        row += 1;
+        if row > MAX_DATA_ROWS {
+            return Err(RenderError::template(format!(
+                "the report has more than {MAX_DATA_ROWS} rows, Excel's limit"
+            )));
+        }
+        for (index, writer) in sheets.iter_mut().enumerate() {
+            let ws = workbook.worksheet_from_index(index).map_err(internal)?;
+            writer.write_row(ws, row, &item)?;
+        }
+    }
+    for (index, writer) in sheets.iter().enumerate() {
+        let ws = workbook.worksheet_from_index(index).map_err(internal)?;
+        writer.finish(ws, &spec.sheets[index], row)?;
+    }
+    workbook.save_to_buffer().map_err(internal)
+}
+
+/// POLICY/CLIENT scope: one row per column of the spec (its header, then the value of
+/// its field over the document's data).
+pub fn render_fields(spec: &SheetSpec, data: &Value) -> Result<Vec<u8>, RenderError> {
+    let mut workbook = Workbook::new();
+    for sheet in &spec.sheets {
+        let label_width = sheet.columns.iter().map(|c| c.header.chars().count()).max().unwrap_or(0);
+        let value_width =
+            sheet.columns.iter().map(|c| c.width.unwrap_or(c.format.default_width(""))).fold(0.0, f64::max);
+        let layout = [
+            column("Field", "", CellFormat::Text, (label_width as f64 + 2.0).clamp(12.0, 60.0)),
+            column("Value", "", CellFormat::Text, value_width.max(16.0)),
+        ];
+        let ws = workbook.add_worksheet();
+        start_sheet(ws, &sheet.name, &layout)?;
+        let mut formats = Formats::new();
+        for (i, col) in sheet.columns.iter().enumerate() {
+            let row = i as u32 + 1;
+            formats.write_string(ws, row, 0, &col.header)?;
+            formats.write_value(ws, (row, 1), col.format, &col.path(), data, &mut None)?;
+        }
+        ws.autofilter(0, 0, sheet.columns.len() as u32, 1).map_err(internal)?;
+    }
+    workbook.save_to_buffer().map_err(internal)
+}
+
+fn column(header: &str, field: &str, format: CellFormat, width: f64) -> Column {
+    Column { header: header.into(), field: field.into(), format, width: Some(width) }
+}
+
+impl Column {
+    fn path(&self) -> Vec<String> {
+        self.field.split('.').map(str::to_owned).collect()
+    }
+}
+
+/// Writes a header row (bold, filled, frozen) and sets the column widths.
+fn start_sheet(ws: &mut Worksheet, name: &str, columns: &[Column]) -> Result<(), RenderError> {
+    ws.set_name(name).map_err(|e| RenderError::template(format!("sheet name {name:?}: {e}")))?;
+    let header = Format::new()
+        .set_bold()
+        .set_background_color(Color::RGB(0xD9E1F2))
+        .set_border_bottom(FormatBorder::Thin);
+    for (i, col) in columns.iter().enumerate() {
+        let c = i as u16;
+        let width = col.width.unwrap_or_else(|| col.format.default_width(&col.header));
+        ws.set_column_width(c, width).map_err(internal)?;
+        ws.write_string_with_format(0, c, &col.header, &header).map_err(internal)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(internal)?;
+    Ok(())
+}
+
+/// The running state of one report sheet.
+struct SheetWriter {
+    paths: Vec<(Vec<String>, CellFormat)>,
+    formats: Formats,
+    sums: Vec<f64>,
+    currencies: Vec<Option<Option<String>>>,
+}
+
+impl SheetWriter {
+    fn start(ws: &mut Worksheet, sheet: &Sheet) -> Result<Self, RenderError> {
+        start_sheet(ws, &sheet.name, &sheet.columns)?;
+        Ok(Self {
+            paths: sheet.columns.iter().map(|c| (c.path(), c.format)).collect(),
+            formats: Formats::new(),
+            sums: vec![0.0; sheet.columns.len()],
+            currencies: vec![None; sheet.columns.len()],
+        })
+    }
+
+    fn write_row(&mut self, ws: &mut Worksheet, row: u32, item: &Value) -> Result<(), RenderError> {
+        let Self { paths, formats, sums, currencies } = self;
+        for (i, (path, format)) in paths.iter().enumerate() {
+            let cell = (row, i as u16);
+            if let Some(n) = formats.write_value(ws, cell, *format, path, item, &mut currencies[i])? {
+                sums[i] += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// The autofilter over the data, and the totals row.
+    fn finish(&self, ws: &mut Worksheet, sheet: &Sheet, last_row: u32) -> Result<(), RenderError> {
+        let last_col = sheet.columns.len() as u16 - 1;
+        ws.autofilter(0, 0, last_row.max(1), last_col).map_err(internal)?;
+        if !sheet.has_totals() {
+            return Ok(());
+        }
+        let row = last_row + 1;
+        let total = &self.formats.total;
+        for (i, column) in sheet.columns.iter().enumerate() {
+            let col = i as u16;
+            if sheet.totals_column(i) {
+                let letter = column_letter(col);
+                let formula = Formula::new(format!("SUM({letter}2:{letter}{})", last_row.max(1) + 1))
+                    .set_result(self.sums[i].to_string());
+                let fmt = match (column.format, &self.currencies[i]) {
+                    (CellFormat::Money, Some(Some(code))) => format!("{MONEY} \"{code}\""),
+                    (CellFormat::Money, _) => MONEY.to_owned(),
+                    _ if self.sums[i].fract() == 0.0 => INTEGER.to_owned(),
+                    _ => DECIMAL.to_owned(),
+                };
+                ws.write_formula_with_format(row, col, formula, &total.clone().set_num_format(fmt))
+                    .map_err(internal)?;
+            } else if i == 0 {
+                ws.write_string_with_format(row, col, "Total", total).map_err(internal)?;
+            } else {
+                ws.write_blank(row, col, total).map_err(internal)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn column_letter(mut col: u16) -> String {
+    let mut letters = Vec::new();
+    loop {
+        letters.push(b'A' + (col % 26) as u8);
+        if col < 26 {
+            break;
+        }
+        col = col / 26 - 1;
+    }
+    letters.reverse();
+    String::from_utf8(letters).expect("ASCII")
+}
+
+fn internal(e: XlsxError) -> RenderError {
+    RenderError::Internal(format!("XLSX writer: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cells::as_number;
+
+    #[test]
+    fn column_letters_follow_excel() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+
+    #[test]
+    fn decimal_strings_are_numbers_and_nan_is_not() {
+        assert_eq!(as_number(&Value::from("125000.50")), Some(125000.5));
+        assert_eq!(as_number(&Value::from("NaN")), None);
+        assert_eq!(as_number(&Value::from("inf")), None);
+    }
+}

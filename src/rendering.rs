@@ -1,0 +1,144 @@
+//! The renderer the rest of the service uses: formats and scopes in, bytes or diagnostics out.
+//! PDF and HTML templates run in the sandboxed child-process pool of `render`; XLSX specs are data
+//! and render in-process (on a blocking thread).
+
+use std::time::{Duration, Instant};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::Value;
+
+use crate::{
+    config::Settings,
+    documents::data,
+    error::{AppError, AppResult, Diagnostic},
+    render::{self, RenderError, RenderPool, RenderRequest, Rendered, xlsx},
+    templates::types::{DocumentFormat, TemplatePreview, TemplateScope},
+};
+
+/// Why a render failed.
+pub enum RenderFailure {
+    /// The template's fault (does not compile, loops, too slow or too big): shown to the user.
+    Template(Vec<Diagnostic>),
+    /// Ours: logged, and the item may be retried.
+    Internal(String),
+}
+
+fn diagnostics(d: &[render::Diagnostic]) -> Vec<Diagnostic> {
+    d.iter()
+        .map(|d| Diagnostic { message: d.message.clone(), line: d.line, column: d.column, hint: d.hint.clone() })
+        .collect()
+}
+
+impl From<RenderError> for RenderFailure {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::Template(d) => RenderFailure::Template(diagnostics(&d)),
+            RenderError::Internal(m) => RenderFailure::Internal(m),
+        }
+    }
+}
+
+pub struct Renderer {
+    pool: RenderPool,
+}
+
+impl Renderer {
+    /// Starts the warm render children (`RENDER_WORKERS` of them).
+    pub fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let exe = match &settings.render_worker_exe {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?,
+        };
+        let pool = RenderPool::new(
+            settings.render_workers.max(1),
+            exe,
+            ["render-worker"],
+            Duration::from_secs(settings.render_timeout_secs.max(1)),
+            settings.render_memory_mb.max(64) * 1024 * 1024,
+        )
+        .map_err(|e| anyhow::anyhow!("RENDER_WORKER_EXE: cannot start the render workers: {e}"))?;
+        Ok(Renderer { pool })
+    }
+
+    /// Renders a document. For REPORT scope `data.policies` holds the rows.
+    pub async fn render(&self, format: DocumentFormat, scope: TemplateScope, content: &str, data: Value) -> Result<Rendered, RenderFailure> {
+        match format {
+            DocumentFormat::Pdf => Ok(self.pool.render_pdf(&RenderRequest::new(content, data)).await?),
+            DocumentFormat::Html => Ok(self.pool.render_html(content, &data).await?),
+            DocumentFormat::Xlsx => {
+                let content = content.to_string();
+                let bytes = tokio::task::spawn_blocking(move || {
+                    let spec = xlsx::SheetSpec::parse(&content)?;
+                    if scope == TemplateScope::Report {
+                        let rows = match data.get("policies") {
+                            Some(Value::Array(rows)) => rows.clone(),
+                            _ => Vec::new(),
+                        };
+                        xlsx::render_rows(&spec, rows.into_iter())
+                    } else {
+                        xlsx::render_fields(&spec, &data)
+                    }
+                })
+                .await
+                .map_err(|e| RenderFailure::Internal(format!("xlsx task: {e}")))??;
+                Ok(Rendered::new(render::Format::Xlsx, bytes))
+            }
+        }
+    }
+
+    /// Renders an XLSX report from rows sent on `rows` while they are read from the database,
+    /// so a large report never holds every policy in memory.
+    pub fn render_xlsx_stream(
+        &self,
+        content: String,
+        rows: std::sync::mpsc::Receiver<Value>,
+    ) -> tokio::task::JoinHandle<Result<Rendered, RenderFailure>> {
+        tokio::task::spawn_blocking(move || {
+            let spec = xlsx::SheetSpec::parse(&content)?;
+            let bytes = xlsx::render_rows(&spec, rows.into_iter())?;
+            Ok(Rendered::new(render::Format::Xlsx, bytes))
+        })
+    }
+
+    /// Checks content by rendering it with sample data: `BAD_USER_INPUT` with diagnostics if it fails.
+    pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, field: &str) -> AppResult<()> {
+        match self.render(format, scope, content, data::sample(scope.as_str())).await {
+            Ok(_) => Ok(()),
+            Err(RenderFailure::Template(diagnostics)) => Err(AppError::InvalidTemplate {
+                message: "the template does not render with sample data".into(),
+                field: field.to_string(),
+                diagnostics,
+            }),
+            Err(RenderFailure::Internal(m)) => Err(AppError::Internal(anyhow::anyhow!(m))),
+        }
+    }
+
+    /// Renders without storing: PDF with PNG pages, HTML text, or the workbook; problems as diagnostics.
+    pub async fn preview(&self, format: DocumentFormat, scope: TemplateScope, content: &str, data: Value) -> AppResult<TemplatePreview> {
+        let started = Instant::now();
+        let mut out = TemplatePreview::default();
+        let result: Result<(), RenderFailure> = match format {
+            DocumentFormat::Pdf => match self.pool.preview(&RenderRequest::new(content, data)).await {
+                Ok(p) => {
+                    out.pdf_base64 = Some(STANDARD.encode(&p.pdf));
+                    out.png_pages = p.png_pages.iter().map(|png| STANDARD.encode(png)).collect();
+                    Ok(())
+                }
+                Err(e) => Err(e.into()),
+            },
+            DocumentFormat::Html => self.render(format, scope, content, data).await.map(|r| {
+                out.html = Some(String::from_utf8_lossy(&r.bytes).into_owned());
+            }),
+            DocumentFormat::Xlsx => self.render(format, scope, content, data).await.map(|r| {
+                out.xlsx_base64 = Some(STANDARD.encode(&r.bytes));
+            }),
+        };
+        match result {
+            Ok(()) => out.ok = true,
+            Err(RenderFailure::Template(d)) => out.diagnostics = d,
+            Err(RenderFailure::Internal(m)) => return Err(AppError::Internal(anyhow::anyhow!(m))),
+        }
+        out.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(out)
+    }
+}

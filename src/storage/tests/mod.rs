@@ -1,0 +1,5 @@
+mod keys;
+mod purge;
+mod serve;
+mod signer;
+mod store;

@@ -1,0 +1,5 @@
+//! Templates: versioned document templates (Typst PDF, XLSX sheet specs, HTML), bound to companies.
+
+pub mod resolvers;
+pub mod service;
+pub mod types;

@@ -1,0 +1,137 @@
+//! Template queries and mutations, and the preview.
+
+use async_graphql::{Context, ID, Object, Result};
+use serde_json::json;
+
+use super::{
+    service,
+    types::{
+        CreateTemplateInput, DocumentFormat, PreviewTemplateInput, Template, TemplateFilter, TemplatePreview,
+        TemplateScope, TemplateVersion, UpdateTemplateInput,
+    },
+};
+use crate::{
+    audit::service::Audited,
+    auth::principal::Role,
+    context::ContextExt,
+    documents::data,
+    ids,
+    pagination::{Conn, PageArgs, paginate},
+};
+
+#[derive(Default)]
+pub struct TemplateQuery;
+
+#[Object]
+impl TemplateQuery {
+    /// The organization's templates (active ones unless the filter says otherwise). Everyone reads them.
+    async fn templates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<TemplateFilter>,
+    ) -> Result<Conn<Template>> {
+        let p = ctx.principal()?;
+        let q = service::list(p, filter)?;
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Template).await?)
+    }
+
+    /// One template by ID.
+    async fn template(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Template>> {
+        let p = ctx.principal()?;
+        Ok(Some(Template(service::get(&ctx.state().db, p, ids::decode(&id, "Template")?).await?)))
+    }
+}
+
+#[derive(Default)]
+pub struct TemplateMutation;
+
+#[Object]
+impl TemplateMutation {
+    /// Creates a template with its version 1 (MANAGER and up). Content that does not compile against
+    /// sample data is refused with `BAD_USER_INPUT` and `extensions.diagnostics`.
+    async fn create_template(&self, ctx: &Context<'_>, input: CreateTemplateInput) -> Result<Template> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        // Checked before the transaction: a render may take seconds and must not hold a connection.
+        ctx.state().renderer.check(input.format, input.scope, &input.content, "input.content").await?;
+        let tx = Audited::begin(ctx).await?;
+        let (t, v) = service::create(ctx.state(), tx.db(), p, input).await?;
+        let info = json!({"name": t.name, "format": t.format, "scope": t.scope, "version": v.version, "checksum": v.checksum});
+        tx.commit("template.create", Some(("Template", t.id)), info).await?;
+        Ok(Template(t))
+    }
+
+    /// Changes a template's name or description (MANAGER and up).
+    async fn update_template(&self, ctx: &Context<'_>, input: UpdateTemplateInput) -> Result<Template> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let tx = Audited::begin(ctx).await?;
+        let t = service::update(tx.db(), p, input).await?;
+        tx.commit("template.update", Some(("Template", t.id)), json!({"name": t.name})).await?;
+        Ok(Template(t))
+    }
+
+    /// Adds a version (MANAGER and up): immutable, numbered, checked before it is saved; it becomes current.
+    async fn create_template_version(
+        &self,
+        ctx: &Context<'_>,
+        template_id: ID,
+        content: String,
+        changelog: Option<String>,
+    ) -> Result<TemplateVersion> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let key = ids::decode(&template_id, "Template")?;
+        let t = service::get(&ctx.state().db, p, key).await?;
+        let (format, scope) = (DocumentFormat::parse(&t.format), TemplateScope::parse(&t.scope));
+        ctx.state().renderer.check(format, scope, &content, "content").await?;
+        let tx = Audited::begin(ctx).await?;
+        let v = service::create_version(ctx.state(), tx.db(), p, key, &content, changelog).await?;
+        let info = json!({"version": v.version, "checksum": v.checksum});
+        tx.commit("template.create_version", Some(("Template", key)), info).await?;
+        Ok(TemplateVersion(v))
+    }
+
+    /// Offers a template only for these companies' policies; an empty list offers it for all (MANAGER and up).
+    async fn set_template_companies(&self, ctx: &Context<'_>, template_id: ID, company_ids: Vec<ID>) -> Result<Template> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let key = ids::decode(&template_id, "Template")?;
+        let tx = Audited::begin(ctx).await?;
+        let t = service::set_companies(tx.db(), p, key, &company_ids).await?;
+        let info = json!({"companies": company_ids.iter().map(|c| c.to_string()).collect::<Vec<_>>()});
+        tx.commit("template.set_companies", Some(("Template", t.id)), info).await?;
+        Ok(Template(t))
+    }
+
+    /// Archives a template (MANAGER and up): it stays readable, with its documents, but generates nothing more.
+    async fn archive_template(&self, ctx: &Context<'_>, id: ID) -> Result<Template> {
+        let p = ctx.principal()?;
+        p.require(Role::Manager)?;
+        let key = ids::decode(&id, "Template")?;
+        let tx = Audited::begin(ctx).await?;
+        let t = service::archive(tx.db(), p, key).await?;
+        tx.commit("template.archive", Some(("Template", t.id)), json!({"name": t.name})).await?;
+        Ok(Template(t))
+    }
+
+    /// Renders template content with a policy's data, given data, or sample data — storing nothing.
+    /// Problems come back as `diagnostics` with `ok: false`, not as errors.
+    async fn preview_template(&self, ctx: &Context<'_>, input: PreviewTemplateInput) -> Result<TemplatePreview> {
+        let p = ctx.principal()?;
+        let state = ctx.state();
+        let data = match (&input.policy_id, input.sample_data) {
+            (Some(id), _) => {
+                let key = ids::decode_input(id, "Policy", "input.policyId")?;
+                crate::documents::service::policy_document_data(&state.db, p, key, "PREVIEW").await?
+            }
+            (None, Some(json)) => json.0,
+            (None, None) => data::sample(input.scope.as_str()),
+        };
+        Ok(state.renderer.preview(input.format, input.scope, &input.content, data).await?)
+    }
+}

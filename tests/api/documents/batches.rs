@@ -1,0 +1,103 @@
+//! Idempotency keys, `generateDocuments` (one job, a document per policy, each made once), and
+//! cancelling a queued job.
+
+use std::collections::BTreeSet;
+
+use super::*;
+
+const CANCEL: &str = "mutation($id: ID!) { cancelJob(id: $id) { id status done } }";
+const JOB_COUNT: &str = "{ jobs { totalCount } }";
+const DOCUMENT_COUNT: &str = "query($f: DocumentFilter) { documents(filter: $f) { totalCount } }";
+
+async fn documents(app: &TestApp, actor: &Actor, filter: Value) -> i64 {
+    let d = app.ok(actor, DOCUMENT_COUNT, json!({"f": filter})).await;
+    d["documents"]["totalCount"].as_i64().expect("totalCount")
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_same_job() {
+    let app = spawn_app().await;
+    let book = book(&app, "acme", 1).await;
+    let manager = &book.org.manager;
+    let template = id(&create_template(&app, manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let input = json!({"i": {"templateId": template, "policyId": book.policies[0], "idempotencyKey": "certificate-acme-0001"}});
+
+    let first = app.ok(manager, GENERATE_DOCUMENT, input.clone()).await["generateDocument"].clone();
+    let second = app.ok(manager, GENERATE_DOCUMENT, input.clone()).await["generateDocument"].clone();
+    assert_eq!(id(&first), id(&second), "a retried request starts no second job");
+    assert_eq!(app.ok(manager, JOB_COUNT, json!({})).await["jobs"]["totalCount"], 1);
+
+    run_jobs(&app).await;
+    let third = app.ok(manager, GENERATE_DOCUMENT, input).await["generateDocument"].clone();
+    assert_eq!(id(&third), id(&first), "the key still names the first job once it ran");
+    assert_eq!(third["status"], "SUCCEEDED", "{third:#}");
+    run_jobs(&app).await;
+    assert_eq!(documents(&app, manager, json!({})).await, 1);
+
+    // Another key is another job.
+    let other = json!({"i": {"templateId": template, "policyId": book.policies[0], "idempotencyKey": "certificate-acme-0001-bis"}});
+    let fourth = app.ok(manager, GENERATE_DOCUMENT, other).await["generateDocument"].clone();
+    assert_ne!(id(&fourth), id(&first));
+}
+
+#[tokio::test]
+async fn generate_documents_makes_one_document_per_policy_exactly_once() {
+    let app = spawn_app().await;
+    let book = book(&app, "acme", 5).await;
+    let manager = &book.org.manager;
+    let template = id(&create_template(&app, manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+
+    let input = json!({"i": {"templateId": template, "policyIds": book.policies}});
+    let queued = app.ok(manager, GENERATE_DOCUMENTS, input).await["generateDocuments"].clone();
+    assert_eq!(queued["kind"], "DOCUMENTS", "{queued:#}");
+    assert_eq!(queued["status"], "QUEUED", "{queued:#}");
+    assert_eq!(queued["total"], 5, "{queued:#}");
+    assert_eq!(app.ok(manager, JOB_COUNT, json!({})).await["jobs"]["totalCount"], 1, "one job for all five");
+
+    run_jobs(&app).await;
+    let j = job(&app, manager, &id(&queued)).await;
+    assert_eq!(j["status"], "SUCCEEDED", "{j:#}");
+    assert_eq!((j["done"].as_i64(), j["failed"].as_i64()), (Some(5), Some(0)), "{j:#}");
+    assert_eq!(j["progress"].as_f64(), Some(1.0));
+    assert_eq!(j["documents"]["totalCount"], 5, "{j:#}");
+    let nodes = j["documents"]["nodes"].as_array().expect("nodes");
+    let policies: BTreeSet<String> = nodes.iter().map(|d| d["policy"]["id"].as_str().expect("a policy").to_string()).collect();
+    assert_eq!(policies, book.policies.iter().cloned().collect::<BTreeSet<_>>(), "one document per policy");
+    for doc in nodes {
+        assert!(doc["fileName"].as_str().is_some_and(|f| f.ends_with(".pdf")), "{doc:#}");
+        assert!(doc["sizeBytes"].as_i64().is_some_and(|n| n > 0), "{doc:#}");
+    }
+    let names: BTreeSet<&str> = nodes.iter().filter_map(|d| d["fileName"].as_str()).collect();
+    assert_eq!(names.len(), 5, "each document has its own file name: {names:?}");
+
+    // Running the worker again makes nothing more.
+    run_jobs(&app).await;
+    assert_eq!(job(&app, manager, &id(&queued)).await["documents"]["totalCount"], 5);
+    assert_eq!(documents(&app, manager, json!({"jobId": id(&queued)})).await, 5);
+    assert_eq!(documents(&app, manager, json!({})).await, 5);
+}
+
+#[tokio::test]
+async fn a_cancelled_queued_job_makes_no_documents() {
+    let app = spawn_app().await;
+    let book = book(&app, "acme", 2).await;
+    let manager = &book.org.manager;
+    let template = id(&create_template(&app, manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let input = json!({"i": {"templateId": template, "policyIds": book.policies}});
+    let queued = app.ok(manager, GENERATE_DOCUMENTS, input).await["generateDocuments"].clone();
+    assert_eq!(queued["status"], "QUEUED");
+
+    let d = app.ok(manager, CANCEL, json!({"id": id(&queued)})).await;
+    assert_eq!(d["cancelJob"]["status"], "CANCELLED", "{d:#}");
+
+    run_jobs(&app).await;
+    let j = job(&app, manager, &id(&queued)).await;
+    assert_eq!(j["status"], "CANCELLED", "{j:#}");
+    assert_eq!(j["done"], 0, "{j:#}");
+    assert_eq!(j["documents"]["totalCount"], 0, "{j:#}");
+    assert_eq!(documents(&app, manager, json!({})).await, 0);
+
+    // Cancelling a finished job changes nothing.
+    let d = app.ok(manager, CANCEL, json!({"id": id(&queued)})).await;
+    assert_eq!(d["cancelJob"]["status"], "CANCELLED");
+}
