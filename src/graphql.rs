@@ -194,6 +194,7 @@ struct ErrorCodesExtension {
     nulled: std::sync::Mutex<Vec<ServerError>>,
     /// Paths of non-null fields that failed (their parents fail in turn).
     failed: std::sync::Mutex<Vec<Vec<PathSegment>>>,
+    any_failed: std::sync::atomic::AtomicBool,
     operation_name: std::sync::Mutex<Option<String>>,
 }
 
@@ -300,8 +301,13 @@ impl Extension for ErrorCodesExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<async_graphql::Value>> {
         let nullable = !info.return_type.ends_with('!');
-        let path = path_of(info.path_node);
+        let node = info.path_node;
         let result = next.run(ctx, info).await;
+        // The common case costs nothing: no field has failed in this request.
+        if result.is_ok() && !self.any_failed.load(std::sync::atomic::Ordering::Relaxed) {
+            return result;
+        }
+        let path = path_of(node);
         let child_failed = || {
             let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
             failed.iter().any(|f| {
@@ -319,6 +325,7 @@ impl Extension for ErrorCodesExtension {
                 Ok(Some(async_graphql::Value::Null))
             }
             Err(e) => {
+                self.any_failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 self.failed.lock().unwrap_or_else(|p| p.into_inner()).push(path);
                 Err(e)
             }

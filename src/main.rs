@@ -42,6 +42,11 @@ enum Command {
     },
 }
 
+/// mimalloc: the service allocates many small, short-lived values per request (rows, GraphQL
+/// values, JSON); glibc's malloc was the largest item of the list benchmark's profile.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = Cli::parse();
     if let Some(Command::RenderWorker) = cli.command {

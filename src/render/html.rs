@@ -30,8 +30,12 @@ fn environment<'s>() -> Environment<'s> {
 /// Renders an HTML template over `data` (UTF-8 bytes).
 pub fn render_html(template: &str, data: &serde_json::Value) -> Result<Vec<u8>, RenderError> {
     let env = environment();
-    let tmpl = env.template_from_named_str(NAME, template).map_err(|e| diagnose(template, &e))?;
-    tmpl.render(data).map(String::into_bytes).map_err(|e| diagnose(template, &e))
+    let tmpl = env
+        .template_from_named_str(NAME, template)
+        .map_err(|e| diagnose(template, &e))?;
+    tmpl.render(data)
+        .map(String::into_bytes)
+        .map_err(|e| diagnose(template, &e))
 }
 
 fn diagnose(template: &str, error: &Error) -> RenderError {

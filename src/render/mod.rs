@@ -54,7 +54,11 @@ pub struct Rendered {
 
 impl Rendered {
     pub fn new(format: Format, bytes: Vec<u8>) -> Self {
-        Self { bytes, mime: format.mime(), extension: format.extension() }
+        Self {
+            bytes,
+            mime: format.mime(),
+            extension: format.extension(),
+        }
     }
 }
 
@@ -71,7 +75,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic about the template as a whole (no position).
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), line: None, column: None, hint: None }
+        Self {
+            message: message.into(),
+            line: None,
+            column: None,
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -122,9 +131,17 @@ impl RenderError {
 }
 
 fn join(diagnostics: &[Diagnostic]) -> String {
-    let shown: Vec<String> = diagnostics.iter().take(3).map(ToString::to_string).collect();
+    let shown: Vec<String> = diagnostics
+        .iter()
+        .take(3)
+        .map(ToString::to_string)
+        .collect();
     let more = diagnostics.len().saturating_sub(3);
-    if more > 0 { format!("{} (and {more} more)", shown.join("; ")) } else { shown.join("; ") }
+    if more > 0 {
+        format!("{} (and {more} more)", shown.join("; "))
+    } else {
+        shown.join("; ")
+    }
 }
 
 #[cfg(test)]

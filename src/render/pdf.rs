@@ -35,7 +35,8 @@ static FONTS: LazyLock<(LazyHash<FontBook>, Vec<Font>)> = LazyLock::new(|| {
 });
 
 /// The standard library, built once per process (its hash is part of every cache key).
-static LIBRARY: LazyLock<LazyHash<Library>> = LazyLock::new(|| LazyHash::new(<Library as LibraryExt>::default()));
+static LIBRARY: LazyLock<LazyHash<Library>> =
+    LazyLock::new(|| LazyHash::new(<Library as LibraryExt>::default()));
 
 fn file_id(path: &str) -> Option<FileId> {
     let vpath = VirtualPath::new(path).ok()?;
@@ -59,15 +60,26 @@ impl DocWorld {
         let main_id = file_id(MAIN_PATH).expect("a valid constant path");
         let mut files = HashMap::with_capacity(assets.len() + 1);
         for (name, bytes) in assets {
-            let path = if name.starts_with('/') { name.clone() } else { format!("/{name}") };
+            let path = if name.starts_with('/') {
+                name.clone()
+            } else {
+                format!("/{name}")
+            };
             let id = file_id(&path).ok_or_else(|| {
                 RenderError::template(format!("the asset name {name:?} is not a valid path"))
             })?;
             files.insert(id, Bytes::new(bytes.clone()));
         }
         let json = serde_json::to_vec(data).map_err(|e| RenderError::Internal(e.to_string()))?;
-        files.insert(file_id(DATA_PATH).expect("a valid constant path"), Bytes::new(json));
-        Ok(Self { main: Source::new(main_id, template.to_owned()), files, today: today_of(data) })
+        files.insert(
+            file_id(DATA_PATH).expect("a valid constant path"),
+            Bytes::new(json),
+        );
+        Ok(Self {
+            main: Source::new(main_id, template.to_owned()),
+            files,
+            today: today_of(data),
+        })
     }
 }
 
@@ -113,7 +125,9 @@ impl World for DocWorld {
             return Ok(Bytes::from_string(self.main.clone()));
         }
         if let VirtualRoot::Package(_) = id.root() {
-            return Err(FileError::Other(Some("packages are not available to templates".into())));
+            return Err(FileError::Other(Some(
+                "packages are not available to templates".into(),
+            )));
         }
         self.files
             .get(&id)
@@ -191,7 +205,8 @@ fn diagnostics(world: &DocWorld, errors: &[SourceDiagnostic]) -> Vec<Diagnostic>
         .map(|d| {
             // An error inside a function points into that function's body; if the span is
             // detached or in another file, the call site in the template is the best place.
-            let spans = std::iter::once(d.span).chain(d.trace.iter().map(|t| DiagSpan::from(t.span)));
+            let spans =
+                std::iter::once(d.span).chain(d.trace.iter().map(|t| DiagSpan::from(t.span)));
             let position = spans.filter_map(|span| locate(world, span)).next();
             let mut message = d.message.to_string();
             if let Some(other) = d.span.id().filter(|id| *id != world.main.id()) {
@@ -229,5 +244,9 @@ fn locate(world: &DocWorld, span: DiagSpan) -> Option<(u32, u32)> {
 
 /// Parses the fonts and builds the library now rather than on the first document.
 pub fn warm_up() {
-    let _ = compile_pdf("#set page(width: 5cm, height: 2cm)\nwarm *up*", &serde_json::json!({}), &HashMap::new());
+    let _ = compile_pdf(
+        "#set page(width: 5cm, height: 2cm)\nwarm *up*",
+        &serde_json::json!({}),
+        &HashMap::new(),
+    );
 }

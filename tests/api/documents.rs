@@ -88,6 +88,7 @@ pub async fn job(app: &TestApp, actor: &Actor, job_id: &str) -> Value {
 }
 
 /// An organization (`app.org(name)`) whose manager has a company, a client and `policies` policies.
+#[allow(dead_code)] // every field is some test's fixture
 pub struct Book {
     pub org: Org,
     pub company: String,
@@ -112,6 +113,7 @@ pub async fn book(app: &TestApp, name: &str, policies: usize) -> Book {
 }
 
 /// A certificate generated and made for the first policy of a one-policy book.
+#[allow(dead_code)] // every field is some test's fixture
 pub struct Made {
     pub book: Book,
     pub template: String,

@@ -4,7 +4,6 @@
 mod documents;
 mod sheets;
 
-use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -44,24 +43,34 @@ pub(super) fn certificate_data(number: &str) -> Value {
 }
 
 pub(super) fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let dir = std::env::temp_dir().join(format!("render-test-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "render-test-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("doc.pdf");
     std::fs::write(&path, pdf).ok()?;
     let out = Command::new("pdftotext").arg(&path).arg("-").output().ok();
     let _ = std::fs::remove_dir_all(&dir);
     let out = out?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub(super) fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 pub(super) fn first_message(error: RenderError) -> Diagnostic {
     match error {
         RenderError::Template(mut diagnostics) => diagnostics.remove(0),
-        RenderError::Internal(message) => panic!("expected a template error, got internal: {message}"),
+        RenderError::Internal(message) => {
+            panic!("expected a template error, got internal: {message}")
+        }
     }
 }
 
@@ -77,8 +86,22 @@ fn render_worker_child() {
 }
 
 fn test_pool(size: usize, budget: Duration) -> RenderPool {
-    let args = ["render::tests::render_worker_child", CHILD_MARKER, "--exact", "--ignored", "--nocapture", "--test-threads=1"];
-    RenderPool::new(size, std::env::current_exe().unwrap(), args, budget, PoolConfig::DEFAULT_MEMORY_LIMIT).unwrap()
+    let args = [
+        "render::tests::render_worker_child",
+        CHILD_MARKER,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ];
+    RenderPool::new(
+        size,
+        std::env::current_exe().unwrap(),
+        args,
+        budget,
+        PoolConfig::DEFAULT_MEMORY_LIMIT,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -94,29 +117,52 @@ async fn the_pool_renders_warm_and_in_parallel() {
 
     let renders = (0..4).map(|i| {
         let pool = pool.clone();
-        tokio::spawn(async move { pool.render_pdf(&RenderRequest::new(CERTIFICATE, certificate_data(&format!("P-{i}")))).await })
+        tokio::spawn(async move {
+            pool.render_pdf(&RenderRequest::new(
+                CERTIFICATE,
+                certificate_data(&format!("P-{i}")),
+            ))
+            .await
+        })
     });
     for render in renders {
         assert!(render.await.unwrap().unwrap().bytes.starts_with(b"%PDF"));
     }
     let preview = pool.preview(&request).await.unwrap();
     assert_eq!(preview.png_pages.len(), 1);
-    let html = pool.render_html("<b>{{ policy.number }}</b>", &certificate_data("<i>")).await.unwrap();
+    let html = pool
+        .render_html("<b>{{ policy.number }}</b>", &certificate_data("<i>"))
+        .await
+        .unwrap();
     assert_eq!(html.bytes, b"<b>&lt;i&gt;</b>");
 }
 
 #[tokio::test]
 async fn a_template_that_never_ends_times_out_and_the_pool_recovers() {
     let pool = test_pool(1, Duration::from_secs(2));
-    let _ = pool.render_pdf(&RenderRequest::new("warm", json!({}))).await; // a started child
+    let _ = pool
+        .render_pdf(&RenderRequest::new("warm", json!({})))
+        .await; // a started child
     let forever = "#let n = 0\n#for i in range(100000) { for j in range(100000) { n += 1 } }\n#n";
     let started = Instant::now();
-    let error = pool.render_pdf(&RenderRequest::new(forever, json!({}))).await.unwrap_err();
+    let error = pool
+        .render_pdf(&RenderRequest::new(forever, json!({})))
+        .await
+        .unwrap_err();
     let elapsed = started.elapsed();
-    assert_eq!(first_message(error).message, "the template ran longer than 2 s");
+    assert_eq!(
+        first_message(error).message,
+        "the template ran longer than 2 s"
+    );
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
 
-    let next = pool.render_pdf(&RenderRequest::new(CERTIFICATE, certificate_data("POL-AFTER"))).await.unwrap();
+    let next = pool
+        .render_pdf(&RenderRequest::new(
+            CERTIFICATE,
+            certificate_data("POL-AFTER"),
+        ))
+        .await
+        .unwrap();
     assert!(next.bytes.starts_with(b"%PDF"));
 }
 
@@ -125,38 +171,73 @@ async fn a_memory_bomb_fails_cleanly_and_the_pool_recovers() {
     let pool = test_pool(1, Duration::from_secs(20));
     // 100 million values of 32 bytes: the child passes 1 GiB within a second.
     let bomb = "#let a = range(100000000)\n#a.len()";
-    let error = pool.render_pdf(&RenderRequest::new(bomb, json!({}))).await.unwrap_err();
-    assert_eq!(first_message(error).message, "the template used more memory than allowed");
+    let error = pool
+        .render_pdf(&RenderRequest::new(bomb, json!({})))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        first_message(error).message,
+        "the template used more memory than allowed"
+    );
 
-    let next = pool.render_pdf(&RenderRequest::new(CERTIFICATE, certificate_data("POL-AFTER"))).await.unwrap();
+    let next = pool
+        .render_pdf(&RenderRequest::new(
+            CERTIFICATE,
+            certificate_data("POL-AFTER"),
+        ))
+        .await
+        .unwrap();
     assert!(next.bytes.starts_with(b"%PDF"));
 }
 
 #[tokio::test]
 async fn the_pool_reports_file_reads_as_template_errors() {
     let pool = test_pool(1, Duration::from_secs(20));
-    let error = pool.render_pdf(&RenderRequest::new("#read(\"/etc/passwd\")", json!({}))).await.unwrap_err();
+    let error = pool
+        .render_pdf(&RenderRequest::new("#read(\"/etc/passwd\")", json!({})))
+        .await
+        .unwrap_err();
     let diagnostic = first_message(error);
-    assert!(diagnostic.message.contains("file not found"), "{diagnostic:?}");
+    assert!(
+        diagnostic.message.contains("file not found"),
+        "{diagnostic:?}"
+    );
     assert_eq!(diagnostic.line, Some(1));
     assert!(diagnostic.hint.unwrap().contains("/data.json"));
 }
-
 
 #[tokio::test]
 async fn a_caller_that_stops_waiting_does_not_break_the_pool() {
     let pool = test_pool(1, Duration::from_secs(20));
     let forever = "#let n = 0\n#for i in range(100000) { for j in range(100000) { n += 1 } }";
     let request = RenderRequest::new(forever, json!({}));
-    assert!(tokio::time::timeout(Duration::from_millis(300), pool.render_pdf(&request)).await.is_err());
-    let next = pool.render_pdf(&RenderRequest::new(CERTIFICATE, certificate_data("POL-NEXT"))).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), pool.render_pdf(&request))
+            .await
+            .is_err()
+    );
+    let next = pool
+        .render_pdf(&RenderRequest::new(
+            CERTIFICATE,
+            certificate_data("POL-NEXT"),
+        ))
+        .await
+        .unwrap();
     assert!(next.bytes.starts_with(b"%PDF"));
 }
 
 pub(super) fn peak_rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
         .map_or(0, |kb| kb / 1024)
 }

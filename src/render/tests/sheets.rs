@@ -27,12 +27,23 @@ pub(crate) fn report_row(i: usize) -> Value {
 }
 
 fn unzip(xlsx: &[u8], member: &str) -> Option<String> {
-    let path = std::env::temp_dir().join(format!("render-test-{}-{}.xlsx", std::process::id(), rand_suffix()));
+    let path = std::env::temp_dir().join(format!(
+        "render-test-{}-{}.xlsx",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::write(&path, xlsx).ok()?;
-    let out = Command::new("unzip").arg("-p").arg(&path).arg(member).output().ok();
+    let out = Command::new("unzip")
+        .arg("-p")
+        .arg(&path)
+        .arg(member)
+        .output()
+        .ok();
     let _ = std::fs::remove_file(&path);
     let out = out?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[test]
@@ -48,12 +59,21 @@ fn a_three_row_report_has_typed_cells() {
     // Premium "1001.50" is a number cell; the date is a serial number with a date style.
     assert!(sheet.contains(r#"<c r="C2" s="#), "{sheet}");
     assert!(sheet.contains("<v>1001.5</v>"), "{sheet}");
-    assert!(sheet.contains("<v>46037</v>"), "2026-01-15 as an Excel serial: {sheet}");
+    assert!(
+        sheet.contains("<v>46037</v>"),
+        "2026-01-15 as an Excel serial: {sheet}"
+    );
     assert!(styles.contains("yyyy-mm-dd"), "{styles}");
     assert!(styles.contains(r#"#,##0.00 &quot;XAF&quot;"#), "{styles}");
-    assert!(sheet.contains(r#"<pane ySplit="1""#), "frozen header: {sheet}");
+    assert!(
+        sheet.contains(r#"<pane ySplit="1""#),
+        "frozen header: {sheet}"
+    );
     assert!(sheet.contains(r#"<autoFilter ref="A1:F4"/>"#), "{sheet}");
-    assert!(sheet.contains("<f>SUM(C2:C4)</f><v>3007.5</v>"), "totals: {sheet}");
+    assert!(
+        sheet.contains("<f>SUM(C2:C4)</f><v>3007.5</v>"),
+        "totals: {sheet}"
+    );
     assert!(sheet.contains("POL-000002"), "{sheet}");
 }
 
@@ -64,14 +84,23 @@ fn policy_scope_xlsx_has_one_row_per_field() {
     if let Some(sheet) = unzip(&xlsx, "xl/worksheets/sheet1.xml") {
         assert!(sheet.contains("<v>1007.5</v>"), "{sheet}");
         let strings = unzip(&xlsx, "xl/sharedStrings.xml").unwrap();
-        assert!(strings.contains("Numéro") && strings.contains("Field"), "{strings}");
+        assert!(
+            strings.contains("Numéro") && strings.contains("Field"),
+            "{strings}"
+        );
     }
 }
 
 #[test]
 fn a_bad_sheet_spec_says_what_is_wrong() {
-    let error = SheetSpec::parse(r#"{"sheets": [{"name": "a/b", "columns": [], "totals": ["x"]}]}"#).unwrap_err();
-    let messages: Vec<String> = error.diagnostics().iter().map(|d| d.message.clone()).collect();
+    let error =
+        SheetSpec::parse(r#"{"sheets": [{"name": "a/b", "columns": [], "totals": ["x"]}]}"#)
+            .unwrap_err();
+    let messages: Vec<String> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
     assert_eq!(messages.len(), 3, "{messages:?}");
     let error = SheetSpec::parse(r#"{"sheets": [{"name": "A", "columns": [{"header": "h", "field": "f", "format": "money!"}]}]}"#)
         .unwrap_err();
@@ -85,5 +114,10 @@ fn a_hundred_thousand_row_report_is_fast_and_small() {
     let spec = SheetSpec::parse(REPORT_SPEC).unwrap();
     let started = Instant::now();
     let xlsx = xlsx::render_rows(&spec, (0..100_000).map(report_row)).unwrap();
-    eprintln!("100,000 rows: {:?}, {} KB, peak RSS so far {} MB", started.elapsed(), xlsx.len() >> 10, peak_rss_mb());
+    eprintln!(
+        "100,000 rows: {:?}, {} KB, peak RSS so far {} MB",
+        started.elapsed(),
+        xlsx.len() >> 10,
+        peak_rss_mb()
+    );
 }

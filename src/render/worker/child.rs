@@ -27,7 +27,10 @@ const RENDER_STACK: usize = 64 << 20;
 /// The child's main loop; never returns. The binary calls it for its hidden
 /// `render-worker` subcommand.
 pub fn run_child() -> ! {
-    let thread = std::thread::Builder::new().name("render".into()).stack_size(RENDER_STACK).spawn(serve);
+    let thread = std::thread::Builder::new()
+        .name("render".into())
+        .stack_size(RENDER_STACK)
+        .spawn(serve);
     match thread.map(|t| t.join()) {
         Ok(Ok(never)) => match never {},
         Ok(Err(_)) => std::process::exit(EXIT_PANICKED),
@@ -45,7 +48,10 @@ fn serve() -> std::convert::Infallible {
     let out = unsafe {
         let out = libc::dup(1);
         if out < 0 || libc::dup2(2, 1) < 0 {
-            eprintln!("render-worker: cannot set up stdout: {}", io::Error::last_os_error());
+            eprintln!(
+                "render-worker: cannot set up stdout: {}",
+                io::Error::last_os_error()
+            );
             std::process::exit(EXIT_IO);
         }
         File::from_raw_fd(out)
@@ -55,7 +61,9 @@ fn serve() -> std::convert::Infallible {
     exit_when_orphaned();
 
     pdf::warm_up();
-    let ready = out.write_all(wire::MAGIC).and_then(|()| wire::write_frame(&mut out, &Response::Ready));
+    let ready = out
+        .write_all(wire::MAGIC)
+        .and_then(|()| wire::write_frame(&mut out, &Response::Ready));
     if ready.is_err() {
         std::process::exit(0); // the pool went away while we warmed up
     }
@@ -79,7 +87,8 @@ fn serve() -> std::convert::Infallible {
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_default();
-                    let diagnostic = Diagnostic::new(format!("the renderer crashed on this template: {what}"));
+                    let diagnostic =
+                        Diagnostic::new(format!("the renderer crashed on this template: {what}"));
                     (Response::Err(vec![diagnostic]), true)
                 }
             },
@@ -105,9 +114,13 @@ fn handle(request: RequestIn) -> Response {
         };
     }
     let result = match request.kind {
-        Kind::Pdf => pdf::compile_pdf(&request.template, &request.data, &assets).map(|pdf| (pdf, vec![])),
+        Kind::Pdf => {
+            pdf::compile_pdf(&request.template, &request.data, &assets).map(|pdf| (pdf, vec![]))
+        }
         Kind::Preview => pdf::preview_png(&request.template, &request.data, &assets),
-        Kind::Html => html::render_html(&request.template, &request.data).map(|html| (html, vec![])),
+        Kind::Html => {
+            html::render_html(&request.template, &request.data).map(|html| (html, vec![]))
+        }
     };
     match result {
         Ok((bytes, pngs)) => Response::Ok {

@@ -46,7 +46,11 @@ pub struct RenderRequest {
 
 impl RenderRequest {
     pub fn new(template: impl Into<String>, data: serde_json::Value) -> Self {
-        Self { template: template.into(), data, assets: HashMap::new() }
+        Self {
+            template: template.into(),
+            data,
+            assets: HashMap::new(),
+        }
     }
 }
 
@@ -124,8 +128,14 @@ impl RenderPool {
         for _ in 0..size {
             idle.push(Worker::spawn(&config).map_err(|e| cannot_start(&config, e))?);
         }
-        let inner = Inner { config, idle: Mutex::new(idle), permits: Semaphore::new(size) };
-        Ok(Self { inner: Arc::new(inner) })
+        let inner = Inner {
+            config,
+            idle: Mutex::new(idle),
+            permits: Semaphore::new(size),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     pub fn config(&self) -> &PoolConfig {
@@ -134,19 +144,34 @@ impl RenderPool {
 
     /// Renders a Typst template to PDF.
     pub async fn render_pdf(&self, request: &RenderRequest) -> Result<Rendered, RenderError> {
-        let (bytes, _) = self.call(Kind::Pdf, &request.template, &request.data, &request.assets).await?;
+        let (bytes, _) = self
+            .call(Kind::Pdf, &request.template, &request.data, &request.assets)
+            .await?;
         Ok(Rendered::new(Format::Pdf, bytes))
     }
 
     /// Renders a Typst template to PDF and PNG pages (1.5 px per pt).
     pub async fn preview(&self, request: &RenderRequest) -> Result<Preview, RenderError> {
-        let (pdf, png_pages) = self.call(Kind::Preview, &request.template, &request.data, &request.assets).await?;
+        let (pdf, png_pages) = self
+            .call(
+                Kind::Preview,
+                &request.template,
+                &request.data,
+                &request.assets,
+            )
+            .await?;
         Ok(Preview { pdf, png_pages })
     }
 
     /// Renders a MiniJinja template to HTML.
-    pub async fn render_html(&self, template: &str, data: &serde_json::Value) -> Result<Rendered, RenderError> {
-        let (bytes, _) = self.call(Kind::Html, template, data, &HashMap::new()).await?;
+    pub async fn render_html(
+        &self,
+        template: &str,
+        data: &serde_json::Value,
+    ) -> Result<Rendered, RenderError> {
+        let (bytes, _) = self
+            .call(Kind::Html, template, data, &HashMap::new())
+            .await?;
         Ok(Rendered::new(Format::Html, bytes))
     }
 
@@ -157,20 +182,46 @@ impl RenderPool {
         data: &serde_json::Value,
         assets: &HashMap<String, Vec<u8>>,
     ) -> Result<(Vec<u8>, Vec<Vec<u8>>), RenderError> {
-        let assets: BTreeMap<&str, String> = assets.iter().map(|(k, v)| (k.as_str(), B64.encode(v))).collect();
-        let frame = serde_json::to_vec(&RequestOut { kind, template, data, assets })
-            .map_err(|e| RenderError::Internal(format!("encoding a render request: {e}")))?;
+        let assets: BTreeMap<&str, String> = assets
+            .iter()
+            .map(|(k, v)| (k.as_str(), B64.encode(v)))
+            .collect();
+        let frame = serde_json::to_vec(&RequestOut {
+            kind,
+            template,
+            data,
+            assets,
+        })
+        .map_err(|e| RenderError::Internal(format!("encoding a render request: {e}")))?;
         if frame.len() > wire::MAX_FRAME {
-            return Err(RenderError::template("the template, its data and assets exceed 512 MB"));
+            return Err(RenderError::template(
+                "the template, its data and assets exceed 512 MB",
+            ));
         }
 
-        let _permit = self.inner.permits.acquire().await.map_err(|_| RenderError::Internal("pool closed".into()))?;
-        let mut lease = Lease { inner: &self.inner, worker: Some(self.inner.checkout()?) };
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| RenderError::Internal("pool closed".into()))?;
+        let mut lease = Lease {
+            inner: &self.inner,
+            worker: Some(self.inner.checkout()?),
+        };
         let worker = lease.worker.as_mut().expect("just checked out");
-        if let Err(e) = tokio::time::timeout(STARTUP_TIMEOUT, worker.wait_ready()).await.unwrap_or_else(|_| {
-            Err(io::Error::new(io::ErrorKind::TimedOut, "no handshake within 60 s"))
-        }) {
-            return Err(RenderError::Internal(format!("a render worker did not start: {e}")));
+        if let Err(e) = tokio::time::timeout(STARTUP_TIMEOUT, worker.wait_ready())
+            .await
+            .unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no handshake within 60 s",
+                ))
+            })
+        {
+            return Err(RenderError::Internal(format!(
+                "a render worker did not start: {e}"
+            )));
         }
 
         let budget = self.inner.config.budget;
@@ -184,19 +235,28 @@ impl RenderPool {
                 ]));
             }
         };
-        let response: Response = serde_json::from_slice(&answer)
-            .map_err(|e| RenderError::Internal(format!("a render worker answered nonsense: {e}")))?;
+        let response: Response = serde_json::from_slice(&answer).map_err(|e| {
+            RenderError::Internal(format!("a render worker answered nonsense: {e}"))
+        })?;
         worker.renders += 1;
         lease.release();
         match response {
             Response::Ok { bytes_b64, png_b64 } => {
-                let decode = |s: &str| B64.decode(s).map_err(|e| RenderError::Internal(format!("worker base64: {e}")));
-                let pages = png_b64.iter().map(|s| decode(s)).collect::<Result<_, _>>()?;
+                let decode = |s: &str| {
+                    B64.decode(s)
+                        .map_err(|e| RenderError::Internal(format!("worker base64: {e}")))
+                };
+                let pages = png_b64
+                    .iter()
+                    .map(|s| decode(s))
+                    .collect::<Result<_, _>>()?;
                 Ok((decode(&bytes_b64)?, pages))
             }
             Response::Err(diagnostics) => Err(RenderError::Template(diagnostics)),
             Response::Internal(message) => Err(RenderError::Internal(message)),
-            Response::Ready => Err(RenderError::Internal("a render worker answered `ready`".into())),
+            Response::Ready => Err(RenderError::Internal(
+                "a render worker answered `ready`".into(),
+            )),
         }
     }
 }
@@ -213,7 +273,11 @@ impl Inner {
     /// A replacement for a killed child, started now so it is warm for the next render.
     fn replace(&self) {
         match Worker::spawn(&self.config) {
-            Ok(worker) => self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(worker),
+            Ok(worker) => self
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(worker),
             Err(e) => eprintln!("render pool: {}", cannot_start(&self.config, e)),
         }
     }
@@ -233,7 +297,11 @@ impl Lease<'_> {
                 drop(worker);
                 self.inner.replace();
             } else {
-                self.inner.idle.lock().unwrap_or_else(|e| e.into_inner()).push(worker);
+                self.inner
+                    .idle
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(worker);
             }
         }
     }
@@ -256,10 +324,17 @@ impl Drop for Lease<'_> {
 }
 
 fn cannot_start(config: &PoolConfig, e: io::Error) -> RenderError {
-    RenderError::Internal(format!("cannot start render worker {}: {e}", config.exe.display()))
+    RenderError::Internal(format!(
+        "cannot start render worker {}: {e}",
+        config.exe.display()
+    ))
 }
 
 fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s.fract() == 0.0 { format!("{s:.0} s") } else { format!("{s:.1} s") }
+    if s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
 }

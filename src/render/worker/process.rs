@@ -48,12 +48,18 @@ impl Worker {
         // SAFETY: only async-signal-safe syscalls between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                let address_space = libc::rlimit { rlim_cur: limit as libc::rlim_t, rlim_max: limit as libc::rlim_t };
+                let address_space = libc::rlimit {
+                    rlim_cur: limit as libc::rlim_t,
+                    rlim_max: limit as libc::rlim_t,
+                };
                 if libc::setrlimit(libc::RLIMIT_AS, &address_space) != 0 {
                     return Err(io::Error::last_os_error());
                 }
                 // A memory bomb aborts: no core file.
-                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                let no_core = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
                 libc::setrlimit(libc::RLIMIT_CORE, &no_core);
                 Ok(())
             });
@@ -63,7 +69,14 @@ impl Worker {
         let stdout = BufReader::with_capacity(1 << 16, child.stdout.take().expect("piped"));
         let stderr = child.stderr.take().expect("piped");
         let pid = child.id().unwrap_or_default();
-        Ok(Self { child, stdin, stdout, stderr: Some(tokio::spawn(forward_stderr(pid, stderr))), ready: false, renders: 0 })
+        Ok(Self {
+            child,
+            stdin,
+            stdout,
+            stderr: Some(tokio::spawn(forward_stderr(pid, stderr))),
+            ready: false,
+            renders: 0,
+        })
     }
 
     pub(super) async fn wait_ready(&mut self) -> io::Result<()> {
@@ -77,12 +90,17 @@ impl Worker {
                 self.ready = true;
                 Ok(())
             }
-            other => Err(io::Error::new(io::ErrorKind::InvalidData, format!("handshake {other:?}"))),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("handshake {other:?}"),
+            )),
         }
     }
 
     pub(super) async fn exchange(&mut self, frame: &[u8]) -> io::Result<Vec<u8>> {
-        self.stdin.write_all(&(frame.len() as u32).to_be_bytes()).await?;
+        self.stdin
+            .write_all(&(frame.len() as u32).to_be_bytes())
+            .await?;
         self.stdin.write_all(frame).await?;
         self.stdin.flush().await?;
         wire::read_frame_async(&mut self.stdout).await
@@ -98,7 +116,10 @@ impl Worker {
             }
         };
         let stderr = match self.stderr.take() {
-            Some(task) => tokio::time::timeout(Duration::from_secs(1), task).await.ok().and_then(Result::ok),
+            Some(task) => tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .ok()
+                .and_then(Result::ok),
             None => None,
         }
         .unwrap_or_default();
@@ -122,9 +143,11 @@ fn explain_death(status: Option<ExitStatus>, stderr: &str, error: &io::Error) ->
         )]);
     }
     match status {
-        Some(status) if signal.is_some() || !status.success() => RenderError::Template(vec![
-            Diagnostic::new(format!("the renderer stopped while running this template ({status})")),
-        ]),
+        Some(status) if signal.is_some() || !status.success() => {
+            RenderError::Template(vec![Diagnostic::new(format!(
+                "the renderer stopped while running this template ({status})"
+            ))])
+        }
         _ => RenderError::Internal(format!("a render worker closed its pipe: {error}")),
     }
 }

@@ -103,7 +103,10 @@ pub(super) async fn skip_to_magic(input: &mut (impl AsyncRead + Unpin)) -> io::R
         };
         skipped += 1;
         if skipped > (1 << 20) {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "no worker handshake on stdout"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "no worker handshake on stdout",
+            ));
         }
     }
     Ok(())
@@ -112,7 +115,10 @@ pub(super) async fn skip_to_magic(input: &mut (impl AsyncRead + Unpin)) -> io::R
 fn checked_len(len: [u8; 4]) -> io::Result<usize> {
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("frame of {len} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes"),
+        ));
     }
     Ok(len)
 }

@@ -19,7 +19,6 @@ const PERCENT: &str = "0.00%";
 
 /// The cell formats of one sheet.
 pub(super) struct Formats {
-    text: Format,
     integer: Format,
     decimal: Format,
     percent: Format,
@@ -33,7 +32,6 @@ pub(super) struct Formats {
 impl Formats {
     pub(super) fn new() -> Self {
         Self {
-            text: Format::new(),
             integer: Format::new().set_num_format(INTEGER),
             decimal: Format::new().set_num_format(DECIMAL),
             percent: Format::new().set_num_format(PERCENT),
@@ -77,7 +75,9 @@ impl Formats {
             (CellFormat::Date, _) => {
                 match value.as_str().and_then(parse_date) {
                     Some(When::Day(d)) => ws.write_datetime_with_format(row, col, d, &self.date),
-                    Some(When::Moment(t)) => ws.write_datetime_with_format(row, col, t, &self.datetime),
+                    Some(When::Moment(t)) => {
+                        ws.write_datetime_with_format(row, col, t, &self.datetime)
+                    }
                     None => return self.write_text(ws, row, col, value).map(|_| None),
                 }
                 .map_err(internal)?;
@@ -92,7 +92,9 @@ impl Formats {
                         let code = currency_of(data, path);
                         match currency {
                             None => *currency = Some(code.map(str::to_owned)),
-                            Some(Some(seen)) if Some(seen.as_str()) != code => *currency = Some(None),
+                            Some(Some(seen)) if Some(seen.as_str()) != code => {
+                                *currency = Some(None)
+                            }
                             _ => {}
                         }
                         self.money(code)
@@ -101,26 +103,40 @@ impl Formats {
                     _ if n.fract() == 0.0 => &self.integer,
                     _ => &self.decimal,
                 };
-                ws.write_number_with_format(row, col, n, fmt).map_err(internal)?;
+                ws.write_number_with_format(row, col, n, fmt)
+                    .map_err(internal)?;
                 Ok(Some(n))
             }
         }
     }
 
-    fn write_text(&self, ws: &mut Worksheet, row: u32, col: u16, value: &Value) -> Result<(), RenderError> {
+    fn write_text(
+        &self,
+        ws: &mut Worksheet,
+        row: u32,
+        col: u16,
+        value: &Value,
+    ) -> Result<(), RenderError> {
         match value {
-            Value::Bool(b) => ws.write_boolean_with_format(row, col, *b, &self.text).map(|_| ()).map_err(internal),
+            Value::Bool(b) => ws.write_boolean(row, col, *b).map(|_| ()).map_err(internal),
             Value::String(s) => self.write_string(ws, row, col, s),
             other => self.write_string(ws, row, col, &other.to_string()),
         }
     }
 
-    pub(super) fn write_string(&self, ws: &mut Worksheet, row: u32, col: u16, s: &str) -> Result<(), RenderError> {
+    pub(super) fn write_string(
+        &self,
+        ws: &mut Worksheet,
+        row: u32,
+        col: u16,
+        s: &str,
+    ) -> Result<(), RenderError> {
         let s = match s.char_indices().nth(MAX_STRING) {
             Some((cut, _)) => &s[..cut],
             None => s,
         };
-        ws.write_string_with_format(row, col, s, &self.text).map(|_| ()).map_err(internal)
+        // No format: the default style, and no per-cell format lookup (a hash of the Format).
+        ws.write_string(row, col, s).map(|_| ()).map_err(internal)
     }
 }
 

@@ -17,6 +17,7 @@ use cells::{DECIMAL, Formats, INTEGER, MONEY};
 
 /// Excel's last row is 1,048,576: a header, the data, and a totals row must fit.
 const MAX_DATA_ROWS: u32 = 1_048_576 - 2;
+const ZIP_LEVEL: u8 = 3;
 
 /// REPORT scope: one row per item (`{"policy": …, "client": …, "company": …}`), each
 /// column's `field` a path into the row. Every sheet of the spec gets every row.
@@ -25,9 +26,13 @@ pub fn render_rows(
     rows: impl Iterator<Item = Value>,
 ) -> Result<Vec<u8>, RenderError> {
     let mut workbook = Workbook::new();
+    // Level 3 saves in half the time of the default 6 for ~15% larger files.
+    workbook.set_zip_compression_level(ZIP_LEVEL);
     let mut sheets: Vec<SheetWriter> = Vec::with_capacity(spec.sheets.len());
     for sheet in &spec.sheets {
-        let ws = workbook.add_worksheet_with_constant_memory().map_err(internal)?;
+        let ws = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(internal)?;
         sheets.push(SheetWriter::start(ws, sheet)?);
     }
     let mut row = 0u32;
@@ -55,11 +60,24 @@ pub fn render_rows(
 pub fn render_fields(spec: &SheetSpec, data: &Value) -> Result<Vec<u8>, RenderError> {
     let mut workbook = Workbook::new();
     for sheet in &spec.sheets {
-        let label_width = sheet.columns.iter().map(|c| c.header.chars().count()).max().unwrap_or(0);
-        let value_width =
-            sheet.columns.iter().map(|c| c.width.unwrap_or(c.format.default_width(""))).fold(0.0, f64::max);
+        let label_width = sheet
+            .columns
+            .iter()
+            .map(|c| c.header.chars().count())
+            .max()
+            .unwrap_or(0);
+        let value_width = sheet
+            .columns
+            .iter()
+            .map(|c| c.width.unwrap_or(c.format.default_width("")))
+            .fold(0.0, f64::max);
         let layout = [
-            column("Field", "", CellFormat::Text, (label_width as f64 + 2.0).clamp(12.0, 60.0)),
+            column(
+                "Field",
+                "",
+                CellFormat::Text,
+                (label_width as f64 + 2.0).clamp(12.0, 60.0),
+            ),
             column("Value", "", CellFormat::Text, value_width.max(16.0)),
         ];
         let ws = workbook.add_worksheet();
@@ -70,13 +88,19 @@ pub fn render_fields(spec: &SheetSpec, data: &Value) -> Result<Vec<u8>, RenderEr
             formats.write_string(ws, row, 0, &col.header)?;
             formats.write_value(ws, (row, 1), col.format, &col.path(), data, &mut None)?;
         }
-        ws.autofilter(0, 0, sheet.columns.len() as u32, 1).map_err(internal)?;
+        ws.autofilter(0, 0, sheet.columns.len() as u32, 1)
+            .map_err(internal)?;
     }
     workbook.save_to_buffer().map_err(internal)
 }
 
 fn column(header: &str, field: &str, format: CellFormat, width: f64) -> Column {
-    Column { header: header.into(), field: field.into(), format, width: Some(width) }
+    Column {
+        header: header.into(),
+        field: field.into(),
+        format,
+        width: Some(width),
+    }
 }
 
 impl Column {
@@ -87,16 +111,20 @@ impl Column {
 
 /// Writes a header row (bold, filled, frozen) and sets the column widths.
 fn start_sheet(ws: &mut Worksheet, name: &str, columns: &[Column]) -> Result<(), RenderError> {
-    ws.set_name(name).map_err(|e| RenderError::template(format!("sheet name {name:?}: {e}")))?;
+    ws.set_name(name)
+        .map_err(|e| RenderError::template(format!("sheet name {name:?}: {e}")))?;
     let header = Format::new()
         .set_bold()
         .set_background_color(Color::RGB(0xD9E1F2))
         .set_border_bottom(FormatBorder::Thin);
     for (i, col) in columns.iter().enumerate() {
         let c = i as u16;
-        let width = col.width.unwrap_or_else(|| col.format.default_width(&col.header));
+        let width = col
+            .width
+            .unwrap_or_else(|| col.format.default_width(&col.header));
         ws.set_column_width(c, width).map_err(internal)?;
-        ws.write_string_with_format(0, c, &col.header, &header).map_err(internal)?;
+        ws.write_string_with_format(0, c, &col.header, &header)
+            .map_err(internal)?;
     }
     ws.set_freeze_panes(1, 0).map_err(internal)?;
     Ok(())
@@ -122,10 +150,17 @@ impl SheetWriter {
     }
 
     fn write_row(&mut self, ws: &mut Worksheet, row: u32, item: &Value) -> Result<(), RenderError> {
-        let Self { paths, formats, sums, currencies } = self;
+        let Self {
+            paths,
+            formats,
+            sums,
+            currencies,
+        } = self;
         for (i, (path, format)) in paths.iter().enumerate() {
             let cell = (row, i as u16);
-            if let Some(n) = formats.write_value(ws, cell, *format, path, item, &mut currencies[i])? {
+            if let Some(n) =
+                formats.write_value(ws, cell, *format, path, item, &mut currencies[i])?
+            {
                 sums[i] += n;
             }
         }
@@ -135,7 +170,8 @@ impl SheetWriter {
     /// The autofilter over the data, and the totals row.
     fn finish(&self, ws: &mut Worksheet, sheet: &Sheet, last_row: u32) -> Result<(), RenderError> {
         let last_col = sheet.columns.len() as u16 - 1;
-        ws.autofilter(0, 0, last_row.max(1), last_col).map_err(internal)?;
+        ws.autofilter(0, 0, last_row.max(1), last_col)
+            .map_err(internal)?;
         if !sheet.has_totals() {
             return Ok(());
         }
@@ -145,8 +181,9 @@ impl SheetWriter {
             let col = i as u16;
             if sheet.totals_column(i) {
                 let letter = column_letter(col);
-                let formula = Formula::new(format!("SUM({letter}2:{letter}{})", last_row.max(1) + 1))
-                    .set_result(self.sums[i].to_string());
+                let formula =
+                    Formula::new(format!("SUM({letter}2:{letter}{})", last_row.max(1) + 1))
+                        .set_result(self.sums[i].to_string());
                 let fmt = match (column.format, &self.currencies[i]) {
                     (CellFormat::Money, Some(Some(code))) => format!("{MONEY} \"{code}\""),
                     (CellFormat::Money, _) => MONEY.to_owned(),
@@ -156,7 +193,8 @@ impl SheetWriter {
                 ws.write_formula_with_format(row, col, formula, &total.clone().set_num_format(fmt))
                     .map_err(internal)?;
             } else if i == 0 {
-                ws.write_string_with_format(row, col, "Total", total).map_err(internal)?;
+                ws.write_string_with_format(row, col, "Total", total)
+                    .map_err(internal)?;
             } else {
                 ws.write_blank(row, col, total).map_err(internal)?;
             }

@@ -111,7 +111,10 @@ impl SheetSpec {
             problems.push("the spec has no sheets".to_owned());
         }
         if self.sheets.len() > MAX_SHEETS {
-            problems.push(format!("the spec has {} sheets (at most {MAX_SHEETS})", self.sheets.len()));
+            problems.push(format!(
+                "the spec has {} sheets (at most {MAX_SHEETS})",
+                self.sheets.len()
+            ));
         }
         let mut names: Vec<String> = Vec::new();
         for (i, sheet) in self.sheets.iter().enumerate() {
@@ -121,33 +124,44 @@ impl SheetSpec {
             }
             let lower = sheet.name.to_lowercase();
             if names.contains(&lower) {
-                problems.push(format!("{at}.name {:?} is used by another sheet", sheet.name));
+                problems.push(format!(
+                    "{at}.name {:?} is used by another sheet",
+                    sheet.name
+                ));
             }
             names.push(lower);
             if sheet.columns.is_empty() {
                 problems.push(format!("{at} has no columns"));
             }
             if sheet.columns.len() > MAX_COLUMNS {
-                problems.push(format!("{at} has {} columns (at most {MAX_COLUMNS})", sheet.columns.len()));
+                problems.push(format!(
+                    "{at} has {} columns (at most {MAX_COLUMNS})",
+                    sheet.columns.len()
+                ));
             }
             for (j, column) in sheet.columns.iter().enumerate() {
                 let at = format!("{at}.columns[{j}]");
                 if column.field.is_empty() || column.field.split('.').any(str::is_empty) {
-                    problems.push(format!("{at}.field {:?} is not a dotted path", column.field));
+                    problems.push(format!(
+                        "{at}.field {:?} is not a dotted path",
+                        column.field
+                    ));
                 }
                 if column.header.chars().count() > 255 {
                     problems.push(format!("{at}.header is longer than 255 characters"));
                 }
-                if let Some(width) = column.width {
-                    if !(0.0..=MAX_WIDTH).contains(&width) {
-                        problems.push(format!("{at}.width {width} is not between 0 and {MAX_WIDTH}"));
-                    }
+                if let Some(width) = column.width.filter(|w| !(0.0..=MAX_WIDTH).contains(w)) {
+                    problems.push(format!(
+                        "{at}.width {width} is not between 0 and {MAX_WIDTH}"
+                    ));
                 }
             }
             if let Totals::Fields(fields) = &sheet.totals {
                 for field in fields {
                     match sheet.columns.iter().find(|c| &c.field == field) {
-                        None => problems.push(format!("{at}.totals names {field:?}, which is no column's field")),
+                        None => problems.push(format!(
+                            "{at}.totals names {field:?}, which is no column's field"
+                        )),
                         Some(c) if !c.format.is_summable() => problems.push(format!(
                             "{at}.totals names {field:?}, whose format is not number or money"
                         )),
@@ -160,7 +174,10 @@ impl SheetSpec {
             Ok(())
         } else {
             Err(RenderError::Template(
-                problems.into_iter().map(|p| Diagnostic::new(format!("invalid sheet spec: {p}"))).collect(),
+                problems
+                    .into_iter()
+                    .map(|p| Diagnostic::new(format!("invalid sheet spec: {p}")))
+                    .collect(),
             ))
         }
     }
