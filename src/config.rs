@@ -59,6 +59,8 @@ pub struct Settings {
     pub storage_encryption_keys: Option<Secret>,
     /// HMAC keys for download links, `kid:secret,…`, the first one current (`URL_SIGNING_KEYS`; generated once in development).
     pub url_signing_keys: Secret,
+    /// How long a worker's claim on a job lasts without a heartbeat (`JOB_LEASE_SECS`, default 30).
+    pub job_lease_secs: u64,
     /// Warm render child processes (`RENDER_WORKERS`, default 2).
     pub render_workers: usize,
     /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
@@ -130,6 +132,7 @@ impl Settings {
             storage_encryption_keys: get("STORAGE_ENCRYPTION_KEYS").map(Secret::new),
             url_signing_keys: Secret::new(url_signing_keys),
             render_workers: parse(&get, "RENDER_WORKERS", 2)?,
+            job_lease_secs: parse(&get, "JOB_LEASE_SECS", 30)?,
             render_timeout_secs: parse(&get, "RENDER_TIMEOUT_SECS", 10)?,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
             render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),

@@ -20,8 +20,10 @@ use crate::{
     state::AppState,
 };
 
-/// How long a claim lasts without a heartbeat.
-pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a claim lasts without a heartbeat (`JOB_LEASE_SECS`).
+fn lease(state: &AppState) -> Duration {
+    Duration::from_secs(Ord::max(state.settings.job_lease_secs, 1))
+}
 /// Items a worker makes before giving the job back for others' turn.
 const SLICE_ITEMS: u64 = 25;
 /// Attempts before an item that keeps failing for transient reasons is given up.
@@ -87,7 +89,7 @@ async fn claim(state: &AppState, worker: &str) -> AppResult<Option<job::Model>> 
     if backend == DatabaseBackend::Sqlite {
         sql = sql.replace('$', "?");
     }
-    let lease_until = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+    let lease_until = now + chrono::Duration::from_std(lease(state)).unwrap_or_default();
     let stmt = Statement::from_sql_and_values(backend, sql, [worker.into(), lease_until.into(), now.into()]);
     Ok(job::Entity::find().from_raw_sql(stmt).one(&state.db).await?)
 }
@@ -96,7 +98,7 @@ async fn claim(state: &AppState, worker: &str) -> AppResult<Option<job::Model>> 
 async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bool> {
     let now = Utc::now();
     let res = job::Entity::update_many()
-        .col_expr(job::Column::LeaseExpiresAt, Expr::value(now + chrono::Duration::from_std(LEASE).unwrap_or_default()))
+        .col_expr(job::Column::LeaseExpiresAt, Expr::value(now + chrono::Duration::from_std(lease(state)).unwrap_or_default()))
         .col_expr(job::Column::HeartbeatAt, Expr::value(now))
         .filter(job::Column::Id.eq(job_id))
         .filter(job::Column::LeaseOwner.eq(worker))
@@ -126,7 +128,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<
         .await?;
     let mut last_beat = Instant::now();
     for item in items {
-        if last_beat.elapsed() > LEASE / 6 {
+        if last_beat.elapsed() > lease(state) / 6 {
             if !heartbeat(state, worker, j.id).await? {
                 tracing::warn!(job = %j.id, "lease lost; another worker has the job");
                 return Ok(());

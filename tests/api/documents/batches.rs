@@ -101,3 +101,34 @@ async fn a_cancelled_queued_job_makes_no_documents() {
     let d = app.ok(manager, CANCEL, json!({"id": id(&queued)})).await;
     assert_eq!(d["cancelJob"]["status"], "CANCELLED");
 }
+
+#[tokio::test]
+async fn a_worker_that_dies_mid_job_is_taken_over_after_its_lease_and_no_item_is_made_twice() {
+    let app = spawn_app_with(&[("JOB_LEASE_SECS", "1")]).await;
+    let book = book(&app, "acme", 12).await;
+    let manager = &book.org.manager;
+    let template = id(&create_template(&app, manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let started = app.ok(manager, GENERATE_DOCUMENTS, json!({"i": {"templateId": template, "policyIds": book.policies}})).await
+        ["generateDocuments"]
+        .clone();
+    let job_id = id(&started);
+
+    // A worker claims the job and dies mid-slice: its future is dropped, its lease is never released.
+    let doomed = monassurance::jobs::worker::try_execute_next(&app.state, "doomed-worker");
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(40), doomed).await;
+    let mid = job(&app, manager, &job_id).await;
+    // RUNNING once the doomed worker claimed it (QUEUED only if a loaded machine never let it start).
+    assert!(matches!(mid["status"].as_str(), Some("RUNNING" | "QUEUED")), "{mid:#}");
+    let done_before = mid["done"].as_i64().unwrap();
+    assert!(done_before < 12, "the doomed worker must not have finished: {mid:#}");
+
+    // While the lease lives nobody takes the job; once it expires another worker does.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    run_jobs(&app).await;
+    let end = job(&app, manager, &job_id).await;
+    assert_eq!(end["status"], "SUCCEEDED", "{end:#}");
+    assert_eq!(end["done"], 12, "{end:#}");
+    assert_eq!(end["failed"], 0, "{end:#}");
+    let made = documents(&app, manager, json!({"jobId": job_id})).await;
+    assert_eq!(made, 12, "exactly one document per item");
+}
