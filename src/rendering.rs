@@ -86,20 +86,6 @@ impl Renderer {
         }
     }
 
-    /// Renders an XLSX report from rows sent on `rows` while they are read from the database,
-    /// so a large report never holds every policy in memory.
-    pub fn render_xlsx_stream(
-        &self,
-        content: String,
-        rows: std::sync::mpsc::Receiver<Value>,
-    ) -> tokio::task::JoinHandle<Result<Rendered, RenderFailure>> {
-        tokio::task::spawn_blocking(move || {
-            let spec = xlsx::SheetSpec::parse(&content)?;
-            let bytes = xlsx::render_rows(&spec, rows.into_iter())?;
-            Ok(Rendered::new(render::Format::Xlsx, bytes))
-        })
-    }
-
     /// Checks content by rendering it with sample data: `BAD_USER_INPUT` with diagnostics if it fails.
     pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, field: &str) -> AppResult<()> {
         match self.render(format, scope, content, data::sample(scope.as_str())).await {

@@ -54,7 +54,7 @@ impl ApiKeyMutation {
         p.require(Role::Admin)?;
         let key = ids::decode(&id, "ApiKey")?;
         let txn = ctx.state().db.begin().await.map_err(AppError::from)?;
-        let revoked = service::revoke(ctx.state(), &txn, p, key).await?;
+        let revoked = service::revoke(&txn, p, key).await?;
         audit::record(&txn, &ctx.actor()?, "api_key.revoke", Some(("ApiKey", revoked.id)), json!({"name": revoked.name})).await?;
         txn.commit().await.map_err(AppError::from)?;
         service::forget(ctx.state(), &revoked).await;

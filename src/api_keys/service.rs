@@ -56,7 +56,7 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateApiKe
 }
 
 /// Revokes a key of the caller's organization; it stops working at once.
-pub async fn revoke(state: &AppState, db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<api_key::Model> {
+pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<api_key::Model> {
     let mut q = api_key::Entity::find_by_id(id);
     if !p.is_superadmin() {
         q = q.filter(api_key::Column::OrganizationId.eq(p.org_id));
@@ -66,7 +66,6 @@ pub async fn revoke(state: &AppState, db: &impl ConnectionTrait, p: &Principal, 
     if key.revoked_at.is_none() {
         m.revoked_at = Set(Some(Utc::now()));
     }
-    let _ = state;
     Ok(m.update(db).await?)
 }
 

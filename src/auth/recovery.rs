@@ -113,7 +113,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
     m.update(&txn).await?;
     let actor = Actor::anonymous(meta.clone(), Some(u.organization_id), Some(u.id));
     audit::record(&txn, &actor, "auth.password_reset", Some(("User", u.id)), json!({})).await?;
-    revoke_user_sessions(state, &txn, u.id, None).await?;
+    revoke_user_sessions(&txn, u.id, None).await?;
     txn.commit().await?;
     forget_cached_sessions(state, u.id).await?;
     Ok(())
@@ -134,7 +134,7 @@ pub async fn change(state: &AppState, p: &Principal, current: String, new_passwo
     m.updated_at = Set(Utc::now());
     m.update(&txn).await?;
     audit::record(&txn, &Actor::of(p, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
-    revoke_user_sessions(state, &txn, u.id, Some(session)).await?;
+    revoke_user_sessions(&txn, u.id, Some(session)).await?;
     txn.commit().await?;
     forget_cached_sessions(state, u.id).await?;
     Ok(())

@@ -69,7 +69,7 @@ impl AuthMutation {
         let session = p.session()?;
         let state = ctx.state();
         let txn = state.db.begin().await.map_err(AppError::from)?;
-        service::revoke_sessions(state, &txn, &[session]).await?;
+        service::revoke_sessions(&txn, &[session]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.logout", Some(("Session", session)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;
         service::forget_sessions(state, &[session]).await;
@@ -82,7 +82,7 @@ impl AuthMutation {
         p.session()?;
         let state = ctx.state();
         let txn = state.db.begin().await.map_err(AppError::from)?;
-        let ended = service::revoke_user_sessions(state, &txn, p.user_id, None).await?;
+        let ended = service::revoke_user_sessions(&txn, p.user_id, None).await?;
         let info = json!({"sessions": ended});
         audit::record(&txn, &ctx.actor()?, "auth.logout_all", Some(("User", p.user_id)), info).await?;
         txn.commit().await.map_err(AppError::from)?;
@@ -121,7 +121,7 @@ impl AuthMutation {
             .ok_or(AppError::NotFound("Session"))?;
         let state = ctx.state();
         let txn = state.db.begin().await.map_err(AppError::from)?;
-        service::revoke_sessions(state, &txn, &[found.id]).await?;
+        service::revoke_sessions(&txn, &[found.id]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.revoke_session", Some(("Session", found.id)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;
         service::forget_sessions(state, &[found.id]).await;

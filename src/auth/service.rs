@@ -218,7 +218,7 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
         .await?;
     if marked.rows_affected == 0 {
         txn.rollback().await?;
-        revoke_sessions(state, &state.db, &[current.session_id]).await?;
+        revoke_sessions(&state.db, &[current.session_id]).await?;
         forget_sessions(state, &[current.session_id]).await;
         if let Some(s) = session::Entity::find_by_id(current.session_id).one(&state.db).await? {
             let actor = Actor::anonymous(meta.clone(), Some(s.organization_id), Some(s.user_id));
@@ -263,7 +263,7 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
 
 /// Revokes sessions in `db` (pass the change's transaction). Call `forget_sessions` after it commits,
 /// so no request caches the session as live in between.
-pub async fn revoke_sessions(state: &AppState, db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<u64> {
+pub async fn revoke_sessions(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<u64> {
     if ids.is_empty() {
         return Ok(0);
     }
@@ -273,7 +273,6 @@ pub async fn revoke_sessions(state: &AppState, db: &impl ConnectionTrait, ids: &
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    let _ = state;
     Ok(res.rows_affected)
 }
 
@@ -286,7 +285,6 @@ pub async fn forget_sessions(state: &AppState, ids: &[Uuid]) {
 
 /// Revokes every live session of a user (optionally keeping one).
 pub async fn revoke_user_sessions(
-    state: &AppState,
     db: &impl ConnectionTrait,
     user_id: Uuid,
     keep: Option<Uuid>,
@@ -300,7 +298,7 @@ pub async fn revoke_user_sessions(
         .map(|s| s.id)
         .filter(|id| Some(*id) != keep)
         .collect();
-    revoke_sessions(state, db, &live).await
+    revoke_sessions(db, &live).await
 }
 
 fn cache_key(session_id: Uuid) -> String {

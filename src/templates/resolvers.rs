@@ -59,7 +59,7 @@ impl TemplateMutation {
         // Checked before the transaction: a render may take seconds and must not hold a connection.
         ctx.state().renderer.check(input.format, input.scope, &input.content, "input.content").await?;
         let tx = Audited::begin(ctx).await?;
-        let (t, v) = service::create(ctx.state(), tx.db(), p, input).await?;
+        let (t, v) = service::create(tx.db(), p, input).await?;
         let info = json!({"name": t.name, "format": t.format, "scope": t.scope, "version": v.version, "checksum": v.checksum});
         tx.commit("template.create", Some(("Template", t.id)), info).await?;
         Ok(Template(t))
@@ -90,7 +90,7 @@ impl TemplateMutation {
         let (format, scope) = (DocumentFormat::parse(&t.format), TemplateScope::parse(&t.scope));
         ctx.state().renderer.check(format, scope, &content, "content").await?;
         let tx = Audited::begin(ctx).await?;
-        let v = service::create_version(ctx.state(), tx.db(), p, key, &content, changelog).await?;
+        let v = service::create_version(tx.db(), p, key, &content, changelog).await?;
         let info = json!({"version": v.version, "checksum": v.checksum});
         tx.commit("template.create_version", Some(("Template", key)), info).await?;
         Ok(TemplateVersion(v))

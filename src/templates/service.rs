@@ -15,7 +15,6 @@ use crate::{
     entities::{company, template, template_company, template_version},
     error::{AppError, AppResult},
     ids, scope,
-    state::AppState,
     text::{ilike, like_pattern},
     validation::{optional_text, required_text},
 };
@@ -76,9 +75,8 @@ fn name_conflict(e: sea_orm::DbErr) -> AppError {
     }
 }
 
-/// Creates a template and its version 1, once the content compiles against sample data.
+/// Creates a template and its version 1 (the caller has checked that the content renders).
 pub async fn create(
-    state: &AppState,
     db: &impl ConnectionTrait,
     p: &Principal,
     input: CreateTemplateInput,
@@ -88,7 +86,6 @@ pub async fn create(
     let body = content(&input.content, "input.content")?;
     let changelog = optional_text(input.changelog.as_deref(), "input.changelog", 2000)?;
     let bound = companies(db, p, input.company_ids.as_deref().unwrap_or_default(), "input.companyIds").await?;
-    let _ = state;
     let now = Utc::now();
     let t = template::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -140,9 +137,8 @@ async fn insert_version(
     })?)
 }
 
-/// Adds the next version (checked first); it becomes the current one.
+/// Adds the next version (the caller has checked that it renders); it becomes the current one.
 pub async fn create_version(
-    state: &AppState,
     db: &impl ConnectionTrait,
     p: &Principal,
     template_id: Uuid,
@@ -152,7 +148,6 @@ pub async fn create_version(
     let t = get(db, p, template_id).await?;
     let body = content(raw, "content")?;
     let changelog = optional_text(changelog.as_deref(), "changelog", 2000)?;
-    let _ = state;
     let next: Option<i32> = template_version::Entity::find()
         .select_only()
         .column_as(template_version::Column::Version.max(), "v")

@@ -93,7 +93,7 @@ impl UserMutation {
         p.require(Role::Admin)?;
         let key = ids::decode(&id, "User")?;
         let tx = Audited::begin(ctx).await?;
-        let m = service::deactivate(ctx.state(), tx.db(), p, key).await?;
+        let m = service::deactivate(tx.db(), p, key).await?;
         tx.commit("user.deactivate", Some(("User", m.id)), json!({"email": m.email})).await?;
         auth::forget_cached_sessions(ctx.state(), m.id).await?;
         Ok(true)

@@ -14,7 +14,6 @@ use crate::{
     entities::user,
     error::{AppError, AppResult},
     ids, scope,
-    state::AppState,
     text::{ilike, like_pattern},
     validation::{Email, required_text},
 };
@@ -85,7 +84,7 @@ pub async fn update(
 }
 
 /// Deactivates a user: they cannot sign in and every session ends at once.
-pub async fn deactivate(state: &AppState, db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<user::Model> {
+pub async fn deactivate(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<user::Model> {
     let existing = scope::one(db, scope::users(p), user::Column::Id, id, "User").await?;
     if existing.id == p.user_id {
         return Err(AppError::invalid("id", "you cannot deactivate yourself"));
@@ -97,7 +96,7 @@ pub async fn deactivate(state: &AppState, db: &impl ConnectionTrait, p: &Princip
     m.is_active = Set(false);
     m.updated_at = Set(Utc::now());
     let updated = m.update(db).await?;
-    auth::revoke_user_sessions(state, db, updated.id, None).await?;
+    auth::revoke_user_sessions(db, updated.id, None).await?;
     Ok(updated)
 }
 
