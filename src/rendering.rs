@@ -86,6 +86,20 @@ impl Renderer {
         }
     }
 
+    /// A REPORT-scope workbook from rows as they arrive: the sheet writer runs on a blocking
+    /// thread in constant-memory mode and pulls each row from the channel, so a report never
+    /// holds its whole list. Dropping `rows` early (a bad spec) stops the sender.
+    pub async fn render_xlsx_rows(&self, content: &str, mut rows: tokio::sync::mpsc::Receiver<Value>) -> Result<Rendered, RenderFailure> {
+        let content = content.to_string();
+        let bytes = tokio::task::spawn_blocking(move || {
+            let spec = xlsx::SheetSpec::parse(&content)?;
+            xlsx::render_rows(&spec, std::iter::from_fn(|| rows.blocking_recv()))
+        })
+        .await
+        .map_err(|e| RenderFailure::Internal(format!("xlsx task: {e}")))??;
+        Ok(Rendered::new(render::Format::Xlsx, bytes))
+    }
+
     /// Checks content by rendering it with sample data: `BAD_USER_INPUT` with diagnostics if it fails.
     pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, field: &str) -> AppResult<()> {
         match self.render(format, scope, content, data::sample(scope.as_str())).await {

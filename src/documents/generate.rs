@@ -1,8 +1,11 @@
 //! Making one job item: gather the data, render it, store it, record the document — once per item.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::collections::HashMap;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::data;
@@ -10,7 +13,8 @@ use crate::{
     auth::principal::{Principal, Role},
     entities::{client, company, document, job, job_item, organization, policy, template, template_version, user},
     error::{AppError, AppResult},
-    policies::types::PolicyFilter,
+    pagination::OrderDirection,
+    policies::types::{PolicyFilter, PolicyOrder, PolicyOrderField},
     rendering::RenderFailure,
     state::AppState,
     templates::types::{DocumentFormat, TemplateScope},
@@ -108,7 +112,7 @@ impl From<sea_orm::DbErr> for Failure {
 async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Result<Uuid, Failure> {
     let number = format!("DOC-{}-{}", &ctx.job.id.simple().to_string()[..8].to_uppercase(), it.seq + 1);
     let base = data::envelope(&ctx.organization, ctx.requester.as_ref(), Utc::now(), &number);
-    let (payload, name_part, policy_id, client_id) = match ctx.scope {
+    let (rendered, name_part, policy_id, client_id) = match ctx.scope {
         TemplateScope::Policy => {
             let pid = it.policy_id.ok_or_else(|| Failure::Template("the item has no policy".into()))?;
             let pol = policy::Entity::find_by_id(pid).one(&state.db).await?.ok_or(AppError::NotFound("Policy"))?;
@@ -118,7 +122,8 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
             let c = client::Entity::find_by_id(pol.client_id).one(&state.db).await?;
             let co = company::Entity::find_by_id(pol.company_id).one(&state.db).await?;
             let extra = json!({"policy": data::policy(&pol), "client": c.as_ref().map(data::client), "company": co.as_ref().map(data::company)});
-            (data::merge(base, extra), pol.number.clone(), Some(pol.id), Some(pol.client_id))
+            let rendered = state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, data::merge(base, extra)).await;
+            (rendered, pol.number.clone(), Some(pol.id), Some(pol.client_id))
         }
         TemplateScope::Client => {
             let cid = it.client_id.ok_or_else(|| Failure::Template("the item has no client".into()))?;
@@ -133,15 +138,28 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
                 .await?;
             let rows: Vec<Value> = pols.iter().map(|p| data::report_row(p, Some(&c), None)).collect();
             let name = data::client(&c)["displayName"].as_str().unwrap_or("client").to_string();
-            (data::merge(base, json!({"client": data::client(&c), "policies": rows})), name, None, Some(c.id))
+            let payload = data::merge(base, json!({"client": data::client(&c), "policies": rows}));
+            (state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, payload).await, name, None, Some(c.id))
         }
         TemplateScope::Report => {
-            let rows = report_rows(state, ctx).await?;
             let date = Utc::now().format("%Y-%m-%d").to_string();
-            (data::merge(base, json!({"policies": rows})), date, None, None)
+            let (tx, rx) = mpsc::channel(REPORT_PAGE as usize);
+            let rendered = if ctx.format == DocumentFormat::Xlsx {
+                // Rows go from the database straight into the constant-memory sheet writer:
+                // at most a page and the channel's worth of rows are held at once.
+                let (read, rendered) = tokio::join!(report_rows(state, ctx, tx), state.renderer.render_xlsx_rows(&ctx.version.content, rx));
+                read?;
+                rendered
+            } else {
+                // A Typst or HTML template sees the whole list at once.
+                let (read, rows) = tokio::join!(report_rows(state, ctx, tx), collect(rx));
+                read?;
+                state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, data::merge(base, json!({"policies": rows}))).await
+            };
+            (rendered, date, None, None)
         }
     };
-    let rendered = match state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, payload).await {
+    let rendered = match rendered {
         Ok(r) => r,
         Err(RenderFailure::Template(diags)) => {
             let text = diags.iter().map(|d| match d.line {
@@ -187,8 +205,22 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
     }
 }
 
-/// The report's rows, read in pages through the requester's scope.
-async fn report_rows(state: &AppState, ctx: &JobContext) -> Result<Vec<Value>, Failure> {
+/// Policies read per statement for a report.
+const REPORT_PAGE: u64 = 1000;
+
+async fn collect(mut rx: mpsc::Receiver<Value>) -> Vec<Value> {
+    let mut rows = Vec::new();
+    while let Some(r) = rx.recv().await {
+        rows.push(r);
+    }
+    rows
+}
+
+/// Sends the report's rows in policy-number order, read a page at a time through the
+/// requester's scope (keyset on the number, unique per organization, so no page is
+/// re-read or skipped and no offset grows). Stops early, without error, if the reader
+/// is gone (the renderer refused the template: its error is the item's).
+async fn report_rows(state: &AppState, ctx: &JobContext, tx: mpsc::Sender<Value>) -> Result<(), Failure> {
     let filter: Option<PolicyFilter> = serde_json::from_value(ctx.job.params["filter"].clone())
         .map_err(|e| Failure::Template(format!("the report's filter cannot be read: {e}")))?;
     let who = &ctx.job.params["principal"];
@@ -199,17 +231,31 @@ async fn report_rows(state: &AppState, ctx: &JobContext) -> Result<Vec<Value>, F
         session_id: None,
         api_key: None,
     };
-    let q = crate::policies::service::list(&p, filter, None).map_err(|e| Failure::Template(e.to_string()))?;
-    let mut rows = Vec::new();
-    let mut pages = sea_orm::PaginatorTrait::paginate(q, &state.db, 1000);
-    while let Some(page) = pages.fetch_and_next().await? {
+    let by_number = vec![PolicyOrder { field: PolicyOrderField::Number, direction: OrderDirection::Asc }];
+    let base = crate::policies::service::list(&p, filter, Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = base.clone().limit(REPORT_PAGE);
+        if let Some(last) = &after {
+            q = q.filter(policy::Column::Number.gt(last.as_str()));
+        }
+        let page = q.all(&state.db).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = Some(last.number.clone());
         let client_ids: Vec<Uuid> = page.iter().map(|p| p.client_id).collect();
         let company_ids: Vec<Uuid> = page.iter().map(|p| p.company_id).collect();
-        let clients: std::collections::HashMap<Uuid, client::Model> =
+        let clients: HashMap<Uuid, client::Model> =
             client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
-        let companies: std::collections::HashMap<Uuid, company::Model> =
+        let companies: HashMap<Uuid, company::Model> =
             company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
-        rows.extend(page.iter().map(|p| data::report_row(p, clients.get(&p.client_id), companies.get(&p.company_id))));
+        let full = page.len() as u64 == REPORT_PAGE;
+        for p in &page {
+            if tx.send(data::report_row(p, clients.get(&p.client_id), companies.get(&p.company_id))).await.is_err() {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
     }
-    Ok(rows)
 }

@@ -4,6 +4,7 @@
 
 mod batches;
 mod downloads;
+mod encryption;
 mod generation;
 mod previews;
 mod reports;

@@ -15,7 +15,9 @@ pub struct TestApp {
     pub database_url: String,
     /// The app's state, to drive its job workers (`run_pending_jobs`).
     pub state: monassurance::state::AppState,
-    _dir: tempfile::TempDir,
+    /// The settings it was built from, for a [`TestApp::sibling`].
+    vars: HashMap<String, String>,
+    dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 /// A signed-in user.
@@ -72,15 +74,36 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }
+    start(vars, db_url, std::sync::Arc::new(dir)).await
+}
+
+async fn start(vars: HashMap<String, String>, database_url: String, dir: std::sync::Arc<tempfile::TempDir>) -> TestApp {
     let settings = Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings");
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), database_url: db_url, state, _dir: dir }
+    TestApp { address, client: reqwest::Client::new(), database_url, state, vars, dir }
 }
 
 impl TestApp {
+    /// Another server over the same database and data directory (a replica, or this one
+    /// restarted with other settings): `extra` overrides this one's settings.
+    #[allow(dead_code)]
+    pub async fn sibling(&self, extra: &[(&str, &str)]) -> TestApp {
+        let mut vars = self.vars.clone();
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        start(vars, self.database_url.clone(), self.dir.clone()).await
+    }
+
+    /// The data directory (documents, generated keys, the SQLite file).
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
