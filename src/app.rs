@@ -29,11 +29,7 @@ impl Application {
     }
 
     pub async fn with_state(state: AppState) -> anyhow::Result<Self> {
-        let mut builder = graphql::schema().data(state.clone());
-        if !state.settings.graphql_introspection {
-            builder = builder.disable_introspection().disable_suggestions();
-        }
-        let schema = builder.finish();
+        let schema = graphql::schema_with(&state)?;
         let router = http::router(HttpState { app: state.clone(), schema });
         let addr = state.settings.bind_addr;
         let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("BIND_ADDR: cannot bind {addr}: {e}"))?;

@@ -69,6 +69,44 @@ pub struct Settings {
     pub render_memory_mb: u64,
     /// The executable to run as `render-worker` (`RENDER_WORKER_EXE`; default this binary).
     pub render_worker_exe: Option<PathBuf>,
+    /// What one GraphQL operation may ask for.
+    pub limits: Limits,
+    /// Browser origins allowed to call the API with credentials (`CORS_ORIGINS`, comma-separated; none by default).
+    pub cors_origins: Vec<String>,
+    /// Refuse any operation not in the manifest (`PERSISTED_OPERATIONS_ONLY`, default false).
+    pub persisted_operations_only: bool,
+    /// The persisted-operations manifest (`PERSISTED_OPERATIONS_MANIFEST`): Apollo's
+    /// `persisted-query-manifest.json` or a `{ "sha256": "query text" }` map from client codegen.
+    pub persisted_operations_manifest: Option<PathBuf>,
+    /// How long an automatic persisted query stays registered (`APQ_TTL_SECS`, default one day).
+    pub apq_ttl_secs: u64,
+    /// Largest uploaded file (`UPLOAD_MAX_BYTES`, default 5 MiB).
+    pub upload_max_bytes: usize,
+    /// Most files in one request (`UPLOAD_MAX_FILES`, default 10).
+    pub upload_max_files: usize,
+    /// SQL statements slower than this are logged at WARN (`SLOW_SQL_MS`, default 200; 0 off).
+    pub slow_sql_ms: u64,
+    /// GraphQL operations slower than this are logged at WARN (`SLOW_OPERATION_MS`, default 1000; 0 off).
+    pub slow_operation_ms: u64,
+}
+
+/// Abuse limits, on by default; 0 turns one off.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Deepest selection nesting (`MAX_QUERY_DEPTH`, default 16).
+    pub max_depth: usize,
+    /// Highest cost, a connection's fields counted `first`/`last` times (`MAX_QUERY_COMPLEXITY`, default 5000).
+    pub max_complexity: usize,
+    /// Aliases in one operation, fragments included (`MAX_ALIASES`, default 30).
+    pub max_aliases: usize,
+    /// Top-level fields in one operation (`MAX_ROOT_FIELDS`, default 20).
+    pub max_root_fields: usize,
+    /// Directives on one field (`MAX_DIRECTIVES`, default 10).
+    pub max_directives: usize,
+    /// Lexical tokens in the query text (`MAX_QUERY_TOKENS`, default 5000).
+    pub max_tokens: usize,
+    /// Wall time for one operation (`REQUEST_TIMEOUT_SECS`, default 30).
+    pub request_timeout_secs: u64,
 }
 
 impl Settings {
@@ -109,6 +147,9 @@ impl Settings {
             (None, AppEnv::Production) => bail!("URL_SIGNING_KEYS is required when APP_ENV=production (`kid:secret` pairs, secrets of at least 32 bytes)"),
             (None, AppEnv::Development) => format!("dev1:{}", dev_secret(&data_dir, "dev_url_signing_key")?),
         };
+        if parse(&get, "PERSISTED_OPERATIONS_ONLY", false)? && get("PERSISTED_OPERATIONS_MANIFEST").is_none() {
+            bail!("PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_MANIFEST (the manifest file client codegen produced)");
+        }
         Ok(Settings {
             app_env,
             database_url: Secret::new(database_url),
@@ -136,6 +177,25 @@ impl Settings {
             render_timeout_secs: parse(&get, "RENDER_TIMEOUT_SECS", 10)?,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
             render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),
+            limits: Limits {
+                max_depth: parse(&get, "MAX_QUERY_DEPTH", 16)?,
+                max_complexity: parse(&get, "MAX_QUERY_COMPLEXITY", 5000)?,
+                max_aliases: parse(&get, "MAX_ALIASES", 30)?,
+                max_root_fields: parse(&get, "MAX_ROOT_FIELDS", 20)?,
+                max_directives: parse(&get, "MAX_DIRECTIVES", 10)?,
+                max_tokens: parse(&get, "MAX_QUERY_TOKENS", 5000)?,
+                request_timeout_secs: parse(&get, "REQUEST_TIMEOUT_SECS", 30)?,
+            },
+            cors_origins: get("CORS_ORIGINS")
+                .map(|v| v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect())
+                .unwrap_or_default(),
+            persisted_operations_only: parse(&get, "PERSISTED_OPERATIONS_ONLY", false)?,
+            persisted_operations_manifest: get("PERSISTED_OPERATIONS_MANIFEST").map(PathBuf::from),
+            apq_ttl_secs: parse(&get, "APQ_TTL_SECS", 24 * 3600)?,
+            upload_max_bytes: parse(&get, "UPLOAD_MAX_BYTES", 5 * 1024 * 1024)?,
+            upload_max_files: parse(&get, "UPLOAD_MAX_FILES", 10)?,
+            slow_sql_ms: parse(&get, "SLOW_SQL_MS", 200)?,
+            slow_operation_ms: parse(&get, "SLOW_OPERATION_MS", 1000)?,
             data_dir,
         })
     }

@@ -1,15 +1,10 @@
 //! The database connection: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL, with statement metrics.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 use anyhow::Context;
 use migration::MigratorTrait;
+use prometheus_client::metrics::counter::Counter;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 use crate::config::Settings;
@@ -17,13 +12,15 @@ use crate::config::Settings;
 /// Counts SQL statements sent by this process (exposed on `/metrics`).
 #[derive(Clone, Default, Debug)]
 pub struct DbMetrics {
-    pub statements: Arc<AtomicU64>,
-    pub failed: Arc<AtomicU64>,
+    pub statements: Counter,
+    pub failed: Counter,
+    /// Statements slower than `SLOW_SQL_MS`.
+    pub slow: Counter,
 }
 
 impl DbMetrics {
     pub fn statements(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.statements.get()
     }
 }
 
@@ -45,14 +42,16 @@ pub async fn connect(settings: &Settings, metrics: &DbMetrics) -> anyhow::Result
         opts.max_connections(20).min_connections(1);
     }
     let mut db = Database::connect(opts).await.context("DATABASE_URL: cannot connect to the database")?;
-    let (statements, failed) = (metrics.statements.clone(), metrics.failed.clone());
+    let m = metrics.clone();
+    let slow_after = (settings.slow_sql_ms > 0).then(|| Duration::from_millis(settings.slow_sql_ms));
     db.set_metric_callback(move |info| {
-        statements.fetch_add(1, Ordering::Relaxed);
+        m.statements.inc();
         if info.failed {
-            failed.fetch_add(1, Ordering::Relaxed);
+            m.failed.inc();
         }
         tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "SQL");
-        if info.elapsed > Duration::from_millis(200) {
+        if slow_after.is_some_and(|s| info.elapsed >= s) {
+            m.slow.inc();
             tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
         }
     });

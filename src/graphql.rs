@@ -161,14 +161,45 @@ pub struct Subscription(JobSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// The bare schema: types and limits, no data.
+/// The bare schema: types and error codes, no data and no limits.
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .register_output_type::<Node>()
-        .limit_depth(16)
-        .limit_complexity(5_000)
-        .limit_directives(10)
         .extension(ErrorCodes)
+}
+
+/// The served schema: persisted operations first (they may supply the query text), then the
+/// abuse limits of the settings, introspection and suggestions off in production.
+pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> {
+    let settings = &state.settings;
+    let limits = &settings.limits;
+    let manifest = match &settings.persisted_operations_manifest {
+        Some(path) => crate::persisted::load_manifest(path)?,
+        None => Default::default(),
+    };
+    let mut builder = schema()
+        .data(state.clone())
+        .extension(crate::persisted::PersistedOperations::new(
+            state.cache.clone(),
+            std::time::Duration::from_secs(settings.apq_ttl_secs.max(1)),
+            manifest,
+            settings.persisted_operations_only,
+        ))
+        .extension(crate::limits::QueryLimits(limits.clone()))
+        .extension(crate::observability::OperationMetrics::new(settings.slow_operation_ms));
+    if limits.max_depth > 0 {
+        builder = builder.limit_depth(limits.max_depth);
+    }
+    if limits.max_complexity > 0 {
+        builder = builder.limit_complexity(limits.max_complexity);
+    }
+    if limits.max_directives > 0 {
+        builder = builder.limit_directives(limits.max_directives);
+    }
+    if !settings.graphql_introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    Ok(builder.finish())
 }
 
 /// The printed SDL, as checked in at `schema.graphql`.
@@ -348,7 +379,11 @@ impl Extension for ErrorCodesExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))?;
+        let doc = next.run(ctx, query, variables).await.map_err(|e| {
+            // async-graphql checks the directive and recursion limits while parsing.
+            let code = if e.message.contains("cannot be greater than") { "GRAPHQL_VALIDATION_FAILED" } else { "GRAPHQL_PARSE_FAILED" };
+            with_code(e, code)
+        })?;
         let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
         check_required_variables(&doc, name.as_deref(), variables).map_err(|e| with_code(e, "BAD_USER_INPUT"))?;
         check_write_scope(ctx, &doc, name.as_deref())?;

@@ -17,6 +17,13 @@ pub const MAX_PAGE: u64 = 100;
 /// The page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: u64 = 20;
 
+/// The complexity of a connection field: its nodes' cost times the page it asks for (`first` or
+/// `last`, else the default page, at most [`MAX_PAGE`]), plus one for the field itself.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.or(last).map(|n| n.clamp(0, MAX_PAGE as i32) as usize).unwrap_or(DEFAULT_PAGE as usize);
+    page.max(1).saturating_mul(child_complexity).saturating_add(1)
+}
+
 /// Sort direction.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub enum OrderDirection {

@@ -38,6 +38,15 @@ impl From<RenderError> for RenderFailure {
     }
 }
 
+/// A template version's files by name (`logo.png`), shared between the items of a job.
+pub type Assets = std::sync::Arc<std::collections::HashMap<String, Vec<u8>>>;
+
+fn with_assets(content: &str, data: Value, assets: &Assets) -> RenderRequest {
+    let mut req = RenderRequest::new(content, data);
+    req.assets = (**assets).clone();
+    req
+}
+
 pub struct Renderer {
     pool: RenderPool,
 }
@@ -60,10 +69,18 @@ impl Renderer {
         Ok(Renderer { pool })
     }
 
-    /// Renders a document. For REPORT scope `data.policies` holds the rows.
-    pub async fn render(&self, format: DocumentFormat, scope: TemplateScope, content: &str, data: Value) -> Result<Rendered, RenderFailure> {
+    /// Renders a document. For REPORT scope `data.policies` holds the rows; `assets` are the
+    /// files a Typst template may read besides `/data.json` (its images, by name).
+    pub async fn render(
+        &self,
+        format: DocumentFormat,
+        scope: TemplateScope,
+        content: &str,
+        assets: &Assets,
+        data: Value,
+    ) -> Result<Rendered, RenderFailure> {
         match format {
-            DocumentFormat::Pdf => Ok(self.pool.render_pdf(&RenderRequest::new(content, data)).await?),
+            DocumentFormat::Pdf => Ok(self.pool.render_pdf(&with_assets(content, data, assets)).await?),
             DocumentFormat::Html => Ok(self.pool.render_html(content, &data).await?),
             DocumentFormat::Xlsx => {
                 let content = content.to_string();
@@ -101,8 +118,8 @@ impl Renderer {
     }
 
     /// Checks content by rendering it with sample data: `BAD_USER_INPUT` with diagnostics if it fails.
-    pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, field: &str) -> AppResult<()> {
-        match self.render(format, scope, content, data::sample(scope.as_str())).await {
+    pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, assets: &Assets, field: &str) -> AppResult<()> {
+        match self.render(format, scope, content, assets, data::sample(scope.as_str())).await {
             Ok(_) => Ok(()),
             Err(RenderFailure::Template(diagnostics)) => Err(AppError::InvalidTemplate {
                 message: "the template does not render with sample data".into(),
@@ -114,11 +131,18 @@ impl Renderer {
     }
 
     /// Renders without storing: PDF with PNG pages, HTML text, or the workbook; problems as diagnostics.
-    pub async fn preview(&self, format: DocumentFormat, scope: TemplateScope, content: &str, data: Value) -> AppResult<TemplatePreview> {
+    pub async fn preview(
+        &self,
+        format: DocumentFormat,
+        scope: TemplateScope,
+        content: &str,
+        assets: &Assets,
+        data: Value,
+    ) -> AppResult<TemplatePreview> {
         let started = Instant::now();
         let mut out = TemplatePreview::default();
         let result: Result<(), RenderFailure> = match format {
-            DocumentFormat::Pdf => match self.pool.preview(&RenderRequest::new(content, data)).await {
+            DocumentFormat::Pdf => match self.pool.preview(&with_assets(content, data, assets)).await {
                 Ok(p) => {
                     out.pdf_base64 = Some(STANDARD.encode(&p.pdf));
                     out.png_pages = p.png_pages.iter().map(|png| STANDARD.encode(png)).collect();
@@ -126,10 +150,10 @@ impl Renderer {
                 }
                 Err(e) => Err(e.into()),
             },
-            DocumentFormat::Html => self.render(format, scope, content, data).await.map(|r| {
+            DocumentFormat::Html => self.render(format, scope, content, assets, data).await.map(|r| {
                 out.html = Some(String::from_utf8_lossy(&r.bytes).into_owned());
             }),
-            DocumentFormat::Xlsx => self.render(format, scope, content, data).await.map(|r| {
+            DocumentFormat::Xlsx => self.render(format, scope, content, assets, data).await.map(|r| {
                 out.xlsx_base64 = Some(STANDARD.encode(&r.bytes));
             }),
         };

@@ -12,7 +12,7 @@ use crate::{
     auth::jwt::JwtKeys,
     config::Settings,
     db::DbMetrics,
-    jobs::metrics::JobMetrics,
+    observability::Metrics,
     rendering::Renderer,
     seams::{Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter},
     storage::{KeyRing, Storage, StorageConfig, UrlSigner},
@@ -37,7 +37,8 @@ pub struct AppState {
     pub signer: Arc<UrlSigner>,
     /// Wakes idle workers when a job is queued.
     pub job_wakeup: Arc<Notify>,
-    pub job_metrics: Arc<JobMetrics>,
+    /// Everything `/metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 /// `kid:secret,…` (first current) → HMAC keys (SHA-256 of each secret).
@@ -75,7 +76,7 @@ impl AppState {
         Ok(AppState {
             settings: Arc::new(settings),
             db,
-            db_metrics,
+            db_metrics: db_metrics.clone(),
             jwt,
             cache: Arc::new(MemoryCache::default()),
             rate_limiter: Arc::new(MemoryRateLimiter::default()),
@@ -85,7 +86,7 @@ impl AppState {
             storage: Arc::new(storage),
             signer: Arc::new(signer),
             job_wakeup: Arc::new(Notify::new()),
-            job_metrics: Arc::new(JobMetrics::default()),
+            metrics: Arc::new(Metrics::new(&db_metrics)),
         })
     }
 }

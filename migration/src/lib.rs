@@ -13,6 +13,7 @@ mod m20261122_000009_create_password_resets;
 mod m20261122_000010_create_audit_logs;
 mod m20261122_000011_create_templates;
 mod m20261122_000012_create_jobs;
+mod m20261122_000013_create_template_assets;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_create_audit_logs::Migration),
             Box::new(m20261122_000011_create_templates::Migration),
             Box::new(m20261122_000012_create_jobs::Migration),
+            Box::new(m20261122_000013_create_template_assets::Migration),
         ]
     }
 }

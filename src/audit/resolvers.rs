@@ -18,6 +18,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The organization's audit trail, newest first (MANAGER and up). Also as CSV: `GET /audit-logs.csv`.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

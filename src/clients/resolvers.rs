@@ -24,6 +24,7 @@ pub struct ClientQuery;
 impl ClientQuery {
     /// The clients the caller may read: an AGENT's own, the organization's for MANAGER and up.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn clients(
         &self,
         ctx: &Context<'_>,

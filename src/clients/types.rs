@@ -98,6 +98,7 @@ impl Client {
     }
     /// The client's policies that the caller may read.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,

@@ -25,6 +25,7 @@ pub struct CompanyQuery;
 impl CompanyQuery {
     /// The insurers of the caller's organization. Everyone signed in may read them.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn companies(
         &self,
         ctx: &Context<'_>,

@@ -86,6 +86,7 @@ impl Company {
     }
     /// The policies placed with this insurer that the caller may read.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,

@@ -15,7 +15,7 @@ use crate::{
     error::{AppError, AppResult},
     pagination::OrderDirection,
     policies::types::{PolicyFilter, PolicyOrder, PolicyOrderField},
-    rendering::RenderFailure,
+    rendering::{Assets, RenderFailure},
     state::AppState,
     templates::types::{DocumentFormat, TemplateScope},
 };
@@ -29,6 +29,8 @@ pub struct JobContext {
     pub scope: TemplateScope,
     pub organization: organization::Model,
     pub requester: Option<user::Model>,
+    /// The version's images, read once for every item.
+    pub assets: Assets,
 }
 
 impl JobContext {
@@ -42,7 +44,9 @@ impl JobContext {
             Some(id) => user::Entity::find_by_id(id).one(&state.db).await?,
             None => None,
         };
+        let assets = crate::templates::assets::load(&state.db, version.id).await?;
         Ok(JobContext {
+            assets,
             job: j.clone(),
             format: DocumentFormat::parse(&template.format),
             scope: TemplateScope::parse(&template.scope),
@@ -122,7 +126,7 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
             let c = client::Entity::find_by_id(pol.client_id).one(&state.db).await?;
             let co = company::Entity::find_by_id(pol.company_id).one(&state.db).await?;
             let extra = json!({"policy": data::policy(&pol), "client": c.as_ref().map(data::client), "company": co.as_ref().map(data::company)});
-            let rendered = state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, data::merge(base, extra)).await;
+            let rendered = state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data::merge(base, extra)).await;
             (rendered, pol.number.clone(), Some(pol.id), Some(pol.client_id))
         }
         TemplateScope::Client => {
@@ -139,7 +143,7 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
             let rows: Vec<Value> = pols.iter().map(|p| data::report_row(p, Some(&c), None)).collect();
             let name = data::client(&c)["displayName"].as_str().unwrap_or("client").to_string();
             let payload = data::merge(base, json!({"client": data::client(&c), "policies": rows}));
-            (state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, payload).await, name, None, Some(c.id))
+            (state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, payload).await, name, None, Some(c.id))
         }
         TemplateScope::Report => {
             let date = Utc::now().format("%Y-%m-%d").to_string();
@@ -154,7 +158,7 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
                 // A Typst or HTML template sees the whole list at once.
                 let (read, rows) = tokio::join!(report_rows(state, ctx, tx), collect(rx));
                 read?;
-                state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, data::merge(base, json!({"policies": rows}))).await
+                state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data::merge(base, json!({"policies": rows}))).await
             };
             (rendered, date, None, None)
         }

@@ -23,6 +23,7 @@ pub struct DocumentQuery;
 #[Object]
 impl DocumentQuery {
     /// The documents the caller may read (an AGENT's own clients' and the ones they generated), newest first.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,

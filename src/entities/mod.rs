@@ -13,6 +13,7 @@ pub mod policy;
 pub mod refresh_token;
 pub mod session;
 pub mod template;
+pub mod template_asset;
 pub mod template_company;
 pub mod template_version;
 pub mod user;

@@ -39,6 +39,7 @@ pub async fn download(
     let ip = peer.ip().to_string();
     for (key, limit) in [(format!("dl:doc:{id}"), PER_DOCUMENT), (format!("dl:ip:{ip}"), PER_ADDRESS)] {
         if let RateDecision::Limited { retry_after } = s.app.rate_limiter.hit(&key, limit, Duration::from_secs(60)).await {
+            s.app.metrics.rate_limited("download");
             return too_many_requests(retry_after);
         }
     }

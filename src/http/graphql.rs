@@ -173,7 +173,7 @@ async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest, auth: Aut
     }
     match batch {
         BatchRequest::Single(req) => {
-            let resp = s.schema.execute(with_context(req, s, &auth, &meta)).await;
+            let resp = run(s, with_context(req, s, &auth, &meta)).await;
             let (status, wait) = (status_of(media, &resp), retry_after(&resp));
             with_retry_after(respond(media, status, to_json(resp)), wait)
         }
@@ -181,12 +181,37 @@ async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest, auth: Aut
             let mut out = Vec::with_capacity(reqs.len());
             let mut wait = None;
             for req in reqs {
-                let resp = s.schema.execute(with_context(req, s, &auth, &meta)).await;
+                let resp = run(s, with_context(req, s, &auth, &meta)).await;
                 wait = wait.max(retry_after(&resp));
                 out.push(to_json(resp));
             }
             let status = if wait.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
             with_retry_after(respond(media, status, Value::Array(out)), wait)
+        }
+    }
+}
+
+/// Runs one operation within `REQUEST_TIMEOUT_SECS`: past it the operation is dropped (its open
+/// transaction rolls back) and the answer is a `TIMEOUT` error.
+async fn run(s: &HttpState, req: GqlRequest) -> GqlResponse {
+    let secs = s.app.settings.limits.request_timeout_secs;
+    if secs == 0 {
+        return s.schema.execute(req).await;
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(secs), s.schema.execute(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(timeout_secs = secs, "GraphQL operation timed out");
+            s.app.metrics.errors.get_or_create(&crate::observability::CodeLabels { code: "TIMEOUT".into() }).inc();
+            let mut e = async_graphql::ServerError::new(
+                format!("the operation did not finish within {secs} s (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
+                None,
+            );
+            e.extensions = {
+                use async_graphql::ErrorExtensions;
+                async_graphql::Error::new("").extend_with(|_, x| x.set("code", "TIMEOUT")).extensions
+            };
+            GqlResponse::from_errors(vec![e])
         }
     }
 }
@@ -206,6 +231,7 @@ async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Re
     };
     let decision = s.app.rate_limiter.hit(&key, limit, std::time::Duration::from_secs(60)).await;
     let crate::seams::RateDecision::Limited { retry_after } = decision else { return None };
+    s.app.metrics.rate_limited("api");
     let secs = retry_after.as_secs().max(1);
     let body = json!({"errors": [{
         "message": format!("too many requests; retry in {secs} s"),
@@ -218,8 +244,25 @@ async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Re
 /// Checks the shape of one GraphQL-over-HTTP request object and builds the request.
 fn parse_params(v: Value) -> Result<GqlRequest, String> {
     let Value::Object(mut obj) = v else { return Err("a request must be a JSON object".into()) };
+    // graphql-codegen's persisted documents send `documentId` instead of the query: the same as APQ.
+    match obj.remove("documentId") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(id)) => {
+            let hash = id.strip_prefix("sha256:").unwrap_or(&id).to_string();
+            let ext = obj.entry("extensions").or_insert_with(|| json!({}));
+            match ext {
+                Value::Object(e) => {
+                    e.insert("persistedQuery".into(), json!({"version": 1, "sha256Hash": hash}));
+                }
+                _ => return Err("`extensions` must be an object".into()),
+            }
+        }
+        Some(_) => return Err("`documentId` must be a string".into()),
+    }
+    let persisted = obj.get("extensions").and_then(|e| e.get("persistedQuery")).is_some();
     let query = match obj.remove("query") {
         Some(Value::String(q)) => q,
+        Some(Value::Null) | None if persisted => String::new(),
         Some(_) => return Err("`query` must be a string".into()),
         None => return Err("`query` is required".into()),
     };
@@ -266,10 +309,20 @@ pub async fn post_graphql(
     let mut parts = content_type.split(';').map(|p| p.trim().to_ascii_lowercase());
     let essence = parts.next().unwrap_or_default();
     let charset_ok = parts.all(|p| !p.starts_with("charset=") || p == "charset=utf-8" || p == "charset=\"utf-8\"");
+    if essence == "multipart/form-data" {
+        return post_multipart(s, peer, headers, media, body).await;
+    }
     if essence != JSON || !charset_ok {
         return error_body(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "POST bodies must be application/json (UTF-8)",
+            "POST bodies must be application/json (UTF-8), or multipart/form-data for uploads",
+            "BAD_USER_INPUT",
+        );
+    }
+    if body.len() > s.app.settings.max_body_bytes {
+        return error_body(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is over {} bytes (MAX_BODY_BYTES)", s.app.settings.max_body_bytes),
             "BAD_USER_INPUT",
         );
     }
@@ -295,6 +348,47 @@ pub async fn post_graphql(
             Err(e) => return bad_request(&e),
         },
     };
+    let (auth, meta) = request_context(&s, &headers, Some(peer)).await;
+    execute(&s, media, batch, auth, meta).await
+}
+
+/// A GraphQL multipart request (uploads). A browser can send `multipart/form-data` cross-site
+/// without a preflight, so it is accepted only with a header no simple request carries
+/// (`apollo-require-preflight` or `x-apollo-operation-name`), as Apollo's CSRF prevention does.
+async fn post_multipart(s: HttpState, peer: SocketAddr, headers: HeaderMap, media: MediaType, body: Bytes) -> Response {
+    let preflighted = ["apollo-require-preflight", "x-apollo-operation-name"]
+        .iter()
+        .any(|h| headers.get(*h).and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty()));
+    if !preflighted {
+        return bad_request(
+            "this multipart request was blocked as a potential cross-site request forgery: \
+             send a non-empty `apollo-require-preflight` (or `x-apollo-operation-name`) header with uploads",
+        );
+    }
+    let settings = &s.app.settings;
+    let opts = async_graphql::http::MultipartOptions::default()
+        .max_file_size(settings.upload_max_bytes)
+        .max_num_files(settings.upload_max_files);
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let batch = match async_graphql::http::receive_batch_body(content_type, futures_util::io::Cursor::new(body), opts).await {
+        Ok(b) => b,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+            return error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "an upload is over {} bytes (UPLOAD_MAX_BYTES) or there are more than {} files (UPLOAD_MAX_FILES)",
+                    settings.upload_max_bytes, settings.upload_max_files
+                ),
+                "BAD_USER_INPUT",
+            );
+        }
+        Err(e) => return bad_request(&format!("a malformed multipart request: {e}")),
+    };
+    if let BatchRequest::Batch(reqs) = &batch {
+        if reqs.is_empty() || reqs.len() > settings.max_batch {
+            return bad_request(&format!("a batch holds 1 to {} operations", settings.max_batch));
+        }
+    }
     let (auth, meta) = request_context(&s, &headers, Some(peer)).await;
     execute(&s, media, batch, auth, meta).await
 }

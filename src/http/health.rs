@@ -24,19 +24,8 @@ pub async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
     (code, Json(json!({"status": status, "database": database, "redis": null, "storage": storage})))
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: OpenMetrics text (Prometheus reads it).
 pub async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
-    let m = &s.app.db_metrics;
-    let body = format!(
-        "# HELP db_statements_total SQL statements sent to the database.\n\
-         # TYPE db_statements_total counter\n\
-         db_statements_total {}\n\
-         # HELP db_statement_errors_total SQL statements that failed.\n\
-         # TYPE db_statement_errors_total counter\n\
-         db_statement_errors_total {}\n",
-        m.statements(),
-        m.failed.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    let body = body + &s.app.job_metrics.render();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+    let body = s.app.metrics.encode(&s.app.db);
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

@@ -10,6 +10,8 @@ use axum::{extract::ws::WebSocketUpgrade, http::HeaderMap, response::Response};
 use futures_util::{FutureExt, future::BoxFuture};
 use serde_json::Value;
 
+use crate::observability::GaugeGuard;
+
 use super::{
     HttpState,
     graphql::credentials,
@@ -75,8 +77,11 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
         .boxed()
     });
     let db = s.app.db.clone();
+    let metrics = s.app.metrics.clone();
     let prepare: ws::PrepareFn = Arc::new(move |req, data: &Data| {
         let auth = data.get(&std::any::TypeId::of::<Auth>()).and_then(|a| a.downcast_ref::<Auth>()).cloned();
+        // Counted while the operation's stream lives (the request data is dropped with it).
+        let req = req.data(ActiveSubscription(GaugeGuard::new(&metrics.subscriptions)));
         Ok(match auth {
             Some(Auth::Authenticated(p)) => req.data(Loaders::new(&db, &p)),
             _ => req,
@@ -90,8 +95,13 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
     };
     let schema = s.schema.clone();
     let on_init: Arc<dyn ws::OnInit> = Arc::new(on_init);
-    ws.protocols([protocol.name()])
-        .max_message_size(1024 * 1024)
-        .on_upgrade(move |socket| ws::serve(socket, headers, protocol, schema, on_init, config))
+    let connections = s.app.metrics.ws_connections.clone();
+    ws.protocols([protocol.name()]).max_message_size(1024 * 1024).on_upgrade(move |socket| async move {
+        let _open = GaugeGuard::new(&connections);
+        ws::serve(socket, headers, protocol, schema, on_init, config).await
+    })
 }
+
+/// Holds the `graphql_subscriptions_active` gauge up while a subscription runs.
+struct ActiveSubscription(#[allow(dead_code)] GaugeGuard);
 

@@ -27,6 +27,7 @@ pub struct JobQuery;
 #[Object]
 impl JobQuery {
     /// The jobs the caller may read (an AGENT's own; the organization's for MANAGER and up), newest first.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,

@@ -145,6 +145,7 @@ impl Job {
         Ok(t.map(Template))
     }
     /// The documents made so far, oldest first.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,

@@ -63,7 +63,7 @@ pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch
 /// Claims the job whose turn is oldest and works one slice of it. False when there was nothing to do.
 pub async fn try_execute_next(state: &AppState, worker: &str) -> AppResult<bool> {
     let Some(j) = claim(state, worker).await? else { return Ok(false) };
-    let _active = state.job_metrics.working();
+    let _active = state.metrics.working();
     work_slice(state, worker, j).await?;
     Ok(true)
 }
@@ -141,7 +141,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<
         }
         let started = Instant::now();
         let outcome = generate::item(state, &ctx, &item).await;
-        state.job_metrics.observe_item(&j.kind, started.elapsed());
+        state.metrics.job_item(&j.kind, started.elapsed());
         record(state, worker, &j, &item, outcome).await?;
     }
     let pending = job_item::Entity::find()
@@ -230,7 +230,8 @@ async fn finish(state: &AppState, worker: &str, job_id: Uuid, forced: Option<Job
         .await?;
     if res.rows_affected == 1 {
         if let Some(done) = job::Entity::find_by_id(job_id).one(&state.db).await? {
-            state.job_metrics.finished(&done.kind, status.as_str());
+            let took = done.started_at.zip(done.finished_at).and_then(|(a, b)| (b - a).to_std().ok());
+            state.metrics.job_finished(&done.kind, status.as_str(), took);
             events::publish(state, &done, Some(status.as_str().to_lowercase()), None);
         }
     }

@@ -96,6 +96,7 @@ pub struct PolicyQuery;
 impl PolicyQuery {
     /// The policies the caller may read: an AGENT's own clients', the organization's for everyone else.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use serde_json::json;
 
 use super::{
-    service,
+    assets, service,
     types::{
         CreateTemplateInput, DocumentFormat, PreviewTemplateInput, Template, TemplateFilter, TemplatePreview,
         TemplateScope, TemplateVersion, UpdateTemplateInput,
@@ -25,6 +25,7 @@ pub struct TemplateQuery;
 #[Object]
 impl TemplateQuery {
     /// The organization's templates (active ones unless the filter says otherwise). Everyone reads them.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn templates(
         &self,
         ctx: &Context<'_>,
@@ -56,11 +57,15 @@ impl TemplateMutation {
     async fn create_template(&self, ctx: &Context<'_>, input: CreateTemplateInput) -> Result<Template> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
+        let uploads = assets::read_uploads(ctx, input.assets.as_deref().unwrap_or_default(), "input.assets")?;
         // Checked before the transaction: a render may take seconds and must not hold a connection.
-        ctx.state().renderer.check(input.format, input.scope, &input.content, "input.content").await?;
+        let with = assets::merged(&[], &uploads);
+        ctx.state().renderer.check(input.format, input.scope, &input.content, &with, "input.content").await?;
         let tx = Audited::begin(ctx).await?;
         let (t, v) = service::create(tx.db(), p, input).await?;
-        let info = json!({"name": t.name, "format": t.format, "scope": t.scope, "version": v.version, "checksum": v.checksum});
+        assets::save(tx.db(), v.id, &[], &uploads).await?;
+        let names: Vec<&str> = uploads.iter().map(|a| a.name.as_str()).collect();
+        let info = json!({"name": t.name, "format": t.format, "scope": t.scope, "version": v.version, "checksum": v.checksum, "assets": names});
         tx.commit("template.create", Some(("Template", t.id)), info).await?;
         Ok(Template(t))
     }
@@ -82,16 +87,25 @@ impl TemplateMutation {
         template_id: ID,
         content: String,
         changelog: Option<String>,
+        #[graphql(desc = "Images to add or replace by file name (multipart request); the previous version's others are kept.")]
+        assets: Option<Vec<async_graphql::Upload>>,
     ) -> Result<TemplateVersion> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
         let key = ids::decode(&template_id, "Template")?;
+        let uploads = assets::read_uploads(ctx, assets.as_deref().unwrap_or_default(), "assets")?;
         let t = service::get(&ctx.state().db, p, key).await?;
+        let previous = match service::current_version(&ctx.state().db, &t).await? {
+            Some(v) => assets::of_version(&ctx.state().db, v.id).await?,
+            None => Vec::new(),
+        };
         let (format, scope) = (DocumentFormat::parse(&t.format), TemplateScope::parse(&t.scope));
-        ctx.state().renderer.check(format, scope, &content, "content").await?;
+        ctx.state().renderer.check(format, scope, &content, &assets::merged(&previous, &uploads), "content").await?;
         let tx = Audited::begin(ctx).await?;
         let v = service::create_version(tx.db(), p, key, &content, changelog).await?;
-        let info = json!({"version": v.version, "checksum": v.checksum});
+        assets::save(tx.db(), v.id, &previous, &uploads).await?;
+        let names: Vec<&str> = uploads.iter().map(|a| a.name.as_str()).collect();
+        let info = json!({"version": v.version, "checksum": v.checksum, "assets": names});
         tx.commit("template.create_version", Some(("Template", key)), info).await?;
         Ok(TemplateVersion(v))
     }
@@ -132,6 +146,18 @@ impl TemplateMutation {
             (None, Some(json)) => json.0,
             (None, None) => data::sample(input.scope.as_str()),
         };
-        Ok(state.renderer.preview(input.format, input.scope, &input.content, data).await?)
+        let uploads = assets::read_uploads(ctx, input.assets.as_deref().unwrap_or_default(), "input.assets")?;
+        let previous = match &input.template_id {
+            Some(id) => {
+                let t = service::get(&state.db, p, ids::decode_input(id, "Template", "input.templateId")?).await?;
+                match service::current_version(&state.db, &t).await? {
+                    Some(v) => assets::of_version(&state.db, v.id).await?,
+                    None => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
+        let with = assets::merged(&previous, &uploads);
+        Ok(state.renderer.preview(input.format, input.scope, &input.content, &with, data).await?)
     }
 }

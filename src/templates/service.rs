@@ -165,6 +165,15 @@ pub async fn create_version(
     Ok(v)
 }
 
+/// The template's current version (the one new documents use).
+pub async fn current_version(db: &impl ConnectionTrait, t: &template::Model) -> AppResult<Option<template_version::Model>> {
+    Ok(template_version::Entity::find()
+        .filter(template_version::Column::TemplateId.eq(t.id))
+        .filter(template_version::Column::Version.eq(t.current_version))
+        .one(db)
+        .await?)
+}
+
 pub async fn set_companies(db: &impl ConnectionTrait, p: &Principal, template_id: Uuid, raw: &[ID]) -> AppResult<template::Model> {
     let t = get(db, p, template_id).await?;
     let keys = companies(db, p, raw, "companyIds").await?;

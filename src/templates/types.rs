@@ -1,6 +1,6 @@
 //! GraphQL types of templates.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -111,6 +111,7 @@ impl Template {
         Ok(v.map(TemplateVersion))
     }
     /// Every version, newest first.
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn versions(
         &self,
         ctx: &Context<'_>,
@@ -194,6 +195,33 @@ impl TemplateVersion {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The images this version reads by name (kept from the previous version unless replaced).
+    async fn assets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TemplateAsset>> {
+        let rows = super::assets::of_version(&ctx.state().db, self.0.id).await?;
+        Ok(rows.into_iter().map(TemplateAsset).collect())
+    }
+}
+
+/// An image uploaded with a template version.
+pub struct TemplateAsset(pub crate::entities::template_asset::Model);
+
+#[Object]
+impl TemplateAsset {
+    /// The file name the template uses, e.g. `logo.png`.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The type sniffed from its content (`image/png`, `image/svg+xml`…).
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// SHA-256 of the file, hex.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
 }
 
 /// Creates a template with its first version (MANAGER and up). The content must compile.
@@ -208,6 +236,9 @@ pub struct CreateTemplateInput {
     pub changelog: Option<String>,
     /// Offer it only for these companies' policies (default: all).
     pub company_ids: Option<Vec<ID>>,
+    /// Images the template reads by file name (`image("logo.png")`), sent as a GraphQL multipart
+    /// request: PNG, JPEG, GIF, WebP or SVG, each at most `UPLOAD_MAX_BYTES`.
+    pub assets: Option<Vec<Upload>>,
 }
 
 /// Changes a template's name or description (content changes are new versions).
@@ -242,6 +273,10 @@ pub struct PreviewTemplateInput {
     pub policy_id: Option<ID>,
     /// Data to render with, in the shape of the template's scope.
     pub sample_data: Option<Json<serde_json::Value>>,
+    /// Render with this template's current assets (images), and `assets` on top.
+    pub template_id: Option<ID>,
+    /// Images for this preview only (multipart request), by file name.
+    pub assets: Option<Vec<Upload>>,
 }
 
 /// The result of a preview.

@@ -32,6 +32,7 @@ impl UserQuery {
 
     /// The users of the organization (ADMIN).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -314,9 +314,10 @@ async fn metrics_are_prometheus_text_with_the_statement_counter() {
     let app = spawn_app().await;
     let resp = get(&app, "/metrics", &[]).await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(content_type(&resp).starts_with("text/plain"), "{}", content_type(&resp));
+    assert!(content_type(&resp).starts_with("application/openmetrics-text"), "{}", content_type(&resp));
     let text = resp.text().await.unwrap();
     assert!(text.contains("db_statements_total"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"), "OpenMetrics text ends with # EOF: {text}");
     let before = app.statements().await;
     app.register("acme", "admin@acme.test").await;
     assert!(app.statements().await > before, "statements are counted");

@@ -6,6 +6,8 @@ mod api_keys;
 mod audit;
 mod auth;
 mod documents;
+mod hardening;
+mod uploads;
 mod http;
 mod passwords;
 mod records;

@@ -1,0 +1,307 @@
+//! Abuse limits on one GraphQL operation, checked before it runs: lexical tokens of the query text
+//! (before parsing: parsing is the cost being bounded), then aliases and top-level fields of the
+//! operation to run (fragments included, each spread counted where it is used). Depth, complexity
+//! and directives per field are async-graphql's own limits, set from the same settings in
+//! [`crate::graphql::schema_with`]. Every refusal is `QUERY_TOO_COMPLEX` and names the limit.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    ErrorExtensions,
+    ServerError, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest},
+    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+};
+
+use crate::config::Limits;
+
+pub struct QueryLimits(pub Limits);
+
+impl ExtensionFactory for QueryLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(QueryLimitsExtension { limits: self.0.clone(), operation_name: std::sync::Mutex::new(None) })
+    }
+}
+
+struct QueryLimitsExtension {
+    limits: Limits,
+    operation_name: std::sync::Mutex<Option<String>>,
+}
+
+pub fn too_complex(message: String) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    e.extensions = async_graphql::Error::new("").extend_with(|_, ext| ext.set("code", "QUERY_TOO_COMPLEX")).extensions;
+    e
+}
+
+#[async_trait::async_trait]
+impl Extension for QueryLimitsExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        let max = self.limits.max_tokens;
+        if max > 0 {
+            let n = count_tokens(&request.query, max);
+            if n > max {
+                return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
+            }
+        }
+        *self.operation_name.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        check_shape(&doc, name.as_deref(), &self.limits)?;
+        Ok(doc)
+    }
+}
+
+/// Aliases and root fields of the operation `name` selects (all operations when it cannot be told).
+fn check_shape(doc: &ExecutableDocument, name: Option<&str>, limits: &Limits) -> ServerResult<()> {
+    use async_graphql::parser::types::DocumentOperations;
+    let ops: Vec<&SelectionSet> = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => vec![&op.node.selection_set.node],
+        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|op| vec![&op.node.selection_set.node]).unwrap_or_default(),
+        (DocumentOperations::Multiple(ops), None) => ops.values().map(|op| &op.node.selection_set.node).collect(),
+    };
+    let mut counter = Counter { fragments: &doc.fragments, aliases: HashMap::new(), roots: HashMap::new() };
+    for set in ops {
+        if limits.max_root_fields > 0 {
+            let roots = counter.root_fields(set, 0);
+            if roots > limits.max_root_fields {
+                return Err(too_complex(format!(
+                    "the operation selects {roots} top-level fields; at most {} (MAX_ROOT_FIELDS)",
+                    limits.max_root_fields
+                )));
+            }
+        }
+        if limits.max_aliases > 0 {
+            let aliases = counter.aliases_in(set, 0);
+            if aliases > limits.max_aliases {
+                return Err(too_complex(format!(
+                    "the operation uses {} aliases; at most {} (MAX_ALIASES)",
+                    if aliases == usize::MAX { "too many".to_string() } else { aliases.to_string() },
+                    limits.max_aliases
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Selections nest at most this deep here (the parser refuses deeper documents already). A spread
+/// does not add depth: each fragment is counted once, and a cycle (refused by validation later)
+/// counts as nothing.
+const MAX_SPREAD_DEPTH: usize = 64;
+
+/// Counts with each fragment's total computed once, so a document whose fragments spread each
+/// other many times over costs linear time to count, whatever it would cost to execute.
+struct Counter<'d> {
+    fragments: &'d HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>,
+    aliases: HashMap<&'d str, usize>,
+    roots: HashMap<&'d str, usize>,
+}
+
+impl<'d> Counter<'d> {
+    fn aliases_in(&mut self, set: &'d SelectionSet, depth: usize) -> usize {
+        if depth > MAX_SPREAD_DEPTH {
+            return 0;
+        }
+        let mut n = 0usize;
+        for sel in &set.items {
+            let here = match &sel.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()).saturating_add(self.aliases_in(&f.node.selection_set.node, depth + 1))
+                }
+                Selection::InlineFragment(f) => self.aliases_in(&f.node.selection_set.node, depth + 1),
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    match self.aliases.get(name) {
+                        Some(k) => *k,
+                        None => {
+                            // Marked first: a cycle counts as nothing (validation refuses it).
+                            self.aliases.insert(name, 0);
+                            let k = match self.fragments.get(name) {
+                                Some(def) => self.aliases_in(&def.node.selection_set.node, depth),
+                                None => 0,
+                            };
+                            self.aliases.insert(name, k);
+                            k
+                        }
+                    }
+                }
+            };
+            n = n.saturating_add(here);
+        }
+        n
+    }
+
+    fn root_fields(&mut self, set: &'d SelectionSet, depth: usize) -> usize {
+        if depth > MAX_SPREAD_DEPTH {
+            return 0;
+        }
+        let mut n = 0usize;
+        for sel in &set.items {
+            let here = match &sel.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(f) => self.root_fields(&f.node.selection_set.node, depth + 1),
+                Selection::FragmentSpread(s) => {
+                    let name = s.node.fragment_name.node.as_str();
+                    match self.roots.get(name) {
+                        Some(k) => *k,
+                        None => {
+                            self.roots.insert(name, 0);
+                            let k = match self.fragments.get(name) {
+                                Some(def) => self.root_fields(&def.node.selection_set.node, depth),
+                                None => 0,
+                            };
+                            self.roots.insert(name, k);
+                            k
+                        }
+                    }
+                }
+            };
+            n = n.saturating_add(here);
+        }
+        n
+    }
+}
+
+/// The lexical tokens of a GraphQL document (punctuators, names, numbers, strings; whitespace,
+/// commas and comments are not tokens), counted up to `max + 1`.
+pub fn count_tokens(src: &str, max: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = 0;
+    let mut n = 0usize;
+    while i < b.len() && n <= max {
+        match b[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if b[i..].starts_with(b"\"\"\"") => {
+                n += 1;
+                i += 3;
+                while i < b.len() {
+                    if b[i..].starts_with(b"\\\"\"\"") {
+                        i += 4;
+                    } else if b[i..].starts_with(b"\"\"\"") {
+                        i += 3;
+                        break;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            b'"' => {
+                n += 1;
+                i += 1;
+                while i < b.len() {
+                    match b[i] {
+                        b'\\' => i += 2,
+                        b'"' => {
+                            i += 1;
+                            break;
+                        }
+                        b'\n' | b'\r' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            b'.' if b[i..].starts_with(b"...") => {
+                n += 1;
+                i += 3;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
+                n += 1;
+                i += 1;
+                while i < b.len() {
+                    let c = b[i];
+                    let sign_after_exponent = (c == b'+' || c == b'-') && matches!(b[i - 1], b'e' | b'E');
+                    if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || sign_after_exponent {
+                        i += 1;
+                    } else {
+                        break;
+                    }
+                }
+            }
+            0xEF if b[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
+            _ => {
+                n += 1;
+                i += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_as_the_spec_lexes_them() {
+        assert_eq!(count_tokens("{ me { id } }", 100), 6);
+        assert_eq!(count_tokens("query Q($a: Int = -1.5e+3) { f(a: $a, b: \"x, y # z\") @skip(if: false) }", 100), 29);
+        assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
+        assert_eq!(count_tokens("{ ...F } fragment F on Query { a }", 100), 11);
+        assert_eq!(count_tokens(r#"{ f(s: """multi \""" x""") }"#, 100), 8);
+    }
+
+    #[test]
+    fn counting_stops_past_the_limit() {
+        let long = "{ a }".repeat(100_000);
+        assert_eq!(count_tokens(&long, 10), 11);
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_depth: 0,
+            max_complexity: 0,
+            max_aliases: 3,
+            max_root_fields: 2,
+            max_directives: 0,
+            max_tokens: 0,
+            request_timeout_secs: 0,
+        }
+    }
+
+    fn check(q: &str) -> ServerResult<()> {
+        let doc = async_graphql::parser::parse_query(q).expect("parses");
+        check_shape(&doc, None, &limits())
+    }
+
+    #[test]
+    fn aliases_in_fragments_count_each_time_they_are_spread() {
+        assert!(check("{ a: me { id } b: me { id } }").is_ok());
+        assert!(check("{ me { ...F ...F } } fragment F on User { x: id y: id }").is_err());
+        // Fragments that spread each other exponentially are counted in linear time.
+        let mut q = String::from("{ me { ...F0 } } fragment F0 on User { a: id }");
+        for i in 1..60 {
+            q.push_str(&format!(" fragment F{i} on User {{ ...F{} ...F{} }}", i - 1, i - 1));
+        }
+        q = q.replace("{ me { ...F0 } }", "{ me { ...F59 } }");
+        assert!(check(&q).is_err());
+        assert!(check("{ me { ...A } } fragment A on User { ...B } fragment B on User { ...A }").is_ok());
+    }
+
+    #[test]
+    fn root_fields_count_through_fragments() {
+        assert!(check("{ a b }").is_ok());
+        assert!(check("{ a ... { b c } }").is_err());
+        assert!(check("{ ...R } fragment R on Query { a b c }").is_err());
+    }
+}

@@ -1,0 +1,385 @@
+//! Metrics in Prometheus/OpenMetrics text (`GET /metrics`), one registry per application, and the
+//! GraphQL extension that times, counts and logs every operation in its own span.
+//!
+//! Labels never carry ids: HTTP routes are the route templates (`/files/{id}`), and operation
+//! names are capped ([`MAX_OPERATION_NAMES`] distinct names, then `other`) so a client cannot
+//! blow up the series count.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_graphql::{
+    Response, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest},
+    parser::types::{ExecutableDocument, OperationType},
+};
+use axum::{
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::IntoResponse,
+};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+use tracing::Instrument;
+
+use crate::{auth::principal::RequestMeta, db::DbMetrics};
+
+/// Distinct operation names kept as label values; later ones are counted as `other`.
+pub const MAX_OPERATION_NAMES: usize = 500;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: String,
+    #[prometheus(flatten)]
+    pub kind: TypeLabel,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabel {
+    pub r#type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub operation: String,
+    pub r#type: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabels {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabels {
+    pub scope: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub kind: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// 1 ms to ~65 s.
+fn latency() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 17))
+}
+
+/// 10 ms to ~3 h.
+fn long() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 21))
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: Histograms<RouteLabels>,
+    pub operations: Family<OutcomeLabels, Counter>,
+    pub operation_duration: Histograms<OperationLabels>,
+    pub errors: Family<CodeLabels, Counter>,
+    pub rate_limited: Family<ScopeLabels, Counter>,
+    pub ws_connections: Gauge,
+    pub subscriptions: Gauge,
+    pub jobs: Family<JobLabels, Counter>,
+    pub jobs_active: Gauge,
+    pub job_duration: Histograms<KindLabels>,
+    pub job_items: Histograms<KindLabels>,
+    pub db_pool: Family<StateLabels, Gauge>,
+    pub db_pool_max: Gauge,
+    operation_names: Mutex<HashSet<String>>,
+}
+
+impl Metrics {
+    pub fn new(db: &DbMetrics) -> Self {
+        let mut r = Registry::default();
+        let m = Metrics {
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency),
+            operations: Family::default(),
+            operation_duration: Family::new_with_constructor(latency),
+            errors: Family::default(),
+            rate_limited: Family::default(),
+            ws_connections: Gauge::default(),
+            subscriptions: Gauge::default(),
+            jobs: Family::default(),
+            jobs_active: Gauge::default(),
+            job_duration: Family::new_with_constructor(long),
+            job_items: Family::new_with_constructor(latency),
+            db_pool: Family::default(),
+            db_pool_max: Gauge::default(),
+            operation_names: Mutex::new(HashSet::new()),
+            registry: Registry::default(),
+        };
+        r.register("http_requests", "HTTP requests by method, route template and status", m.http_requests.clone());
+        r.register("http_request_duration_seconds", "HTTP request duration", m.http_duration.clone());
+        r.register("graphql_operations", "GraphQL operations by name, type and outcome (ok, error, rejected)", m.operations.clone());
+        r.register("graphql_operation_duration_seconds", "GraphQL operation duration", m.operation_duration.clone());
+        r.register("graphql_errors", "GraphQL errors by extensions.code", m.errors.clone());
+        r.register("rate_limited", "Requests refused by a rate limit, by scope (api, login, download)", m.rate_limited.clone());
+        r.register("ws_connections", "Open WebSocket connections", m.ws_connections.clone());
+        r.register("graphql_subscriptions_active", "Running GraphQL subscriptions", m.subscriptions.clone());
+        r.register("jobs", "Jobs finished by kind and status", m.jobs.clone());
+        r.register("jobs_active", "Jobs this process's workers are working on", m.jobs_active.clone());
+        r.register("job_duration_seconds", "Time from a job's start to its end, by kind", m.job_duration.clone());
+        r.register("job_item_seconds", "Time to make one job item (gather, render, store), by kind", m.job_items.clone());
+        r.register("db_statements", "SQL statements sent to the database", db.statements.clone());
+        r.register("db_statement_errors", "SQL statements that failed", db.failed.clone());
+        r.register("db_slow_statements", "SQL statements slower than SLOW_SQL_MS", db.slow.clone());
+        r.register("db_pool_connections", "Database pool connections by state (idle, in_use)", m.db_pool.clone());
+        r.register("db_pool_max_connections", "Database pool size limit", m.db_pool_max.clone());
+        Metrics { registry: r, ..m }
+    }
+
+    /// The label value for an operation name: itself while fewer than [`MAX_OPERATION_NAMES`]
+    /// are known, `anonymous` without one, `other` past the cap.
+    pub fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name.filter(|n| !n.is_empty()) else { return "anonymous".into() };
+        let mut names = self.operation_names.lock().unwrap_or_else(|p| p.into_inner());
+        if names.contains(name) {
+            return name.to_string();
+        }
+        if names.len() < MAX_OPERATION_NAMES && name.len() <= 100 {
+            names.insert(name.to_string());
+            return name.to_string();
+        }
+        "other".into()
+    }
+
+    pub fn rate_limited(&self, scope: &str) {
+        self.rate_limited.get_or_create(&ScopeLabels { scope: scope.into() }).inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self, db: &sea_orm::DatabaseConnection) -> String {
+        self.sample_pool(db);
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics: encoding failed");
+        }
+        out
+    }
+
+    fn sample_pool(&self, db: &sea_orm::DatabaseConnection) {
+        let (size, idle, max) = match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                let p = db.get_postgres_connection_pool();
+                (p.size(), p.num_idle() as u32, p.options().get_max_connections())
+            }
+            sea_orm::DatabaseBackend::Sqlite => {
+                let p = db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle() as u32, p.options().get_max_connections())
+            }
+            _ => return,
+        };
+        self.db_pool.get_or_create(&StateLabels { state: "idle".into() }).set(i64::from(idle));
+        self.db_pool.get_or_create(&StateLabels { state: "in_use".into() }).set(i64::from(size.saturating_sub(idle)));
+        self.db_pool_max.set(i64::from(max));
+    }
+
+    /// A job finished: counted by kind and status, timed from its start.
+    pub fn job_finished(&self, kind: &str, status: &str, took: Option<Duration>) {
+        self.jobs.get_or_create(&JobLabels { kind: kind.into(), status: status.into() }).inc();
+        if let Some(took) = took {
+            self.job_duration.get_or_create(&KindLabels { kind: kind.into() }).observe(took.as_secs_f64());
+        }
+    }
+
+    pub fn job_item(&self, kind: &str, took: Duration) {
+        self.job_items.get_or_create(&KindLabels { kind: kind.into() }).observe(took.as_secs_f64());
+    }
+
+    /// Counts a job as active in this process while the guard lives.
+    pub fn working(&self) -> GaugeGuard {
+        GaugeGuard::new(&self.jobs_active)
+    }
+}
+
+/// Increments a gauge now and decrements it when dropped.
+pub struct GaugeGuard(Gauge);
+
+impl GaugeGuard {
+    pub fn new(g: &Gauge) -> Self {
+        g.inc();
+        GaugeGuard(g.clone())
+    }
+}
+
+impl Drop for GaugeGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// axum middleware: counts and times every HTTP request by route template and status.
+pub async fn track_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> axum::response::Response {
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await.into_response();
+    metrics
+        .http_requests
+        .get_or_create(&HttpLabels { method: method.clone(), route: route.clone(), status: resp.status().as_u16() })
+        .inc();
+    metrics.http_duration.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// Times, counts and logs each GraphQL operation (HTTP and WebSocket alike), inside a `graphql`
+/// span carrying the request id, the operation's name and type.
+pub struct OperationMetrics {
+    slow: Option<Duration>,
+}
+
+impl OperationMetrics {
+    /// `slow_ms`: operations slower than this are logged at WARN (0: never).
+    pub fn new(slow_ms: u64) -> Self {
+        OperationMetrics { slow: (slow_ms > 0).then(|| Duration::from_millis(slow_ms)) }
+    }
+}
+
+impl ExtensionFactory for OperationMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationExtension { slow: self.slow, requested: Mutex::new(None), seen: Mutex::new(None) })
+    }
+}
+
+struct OperationExtension {
+    slow: Option<Duration>,
+    /// The `operationName` of the request.
+    requested: Mutex<Option<String>>,
+    /// The name and type of the operation the document selects, once it is parsed.
+    seen: Mutex<Option<(Option<String>, &'static str)>>,
+}
+
+fn type_name(t: OperationType) -> &'static str {
+    match t {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+fn error_code(e: &async_graphql::ServerError) -> String {
+    match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(s)) => s.clone(),
+        _ => "INTERNAL_SERVER_ERROR".into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for OperationExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        // The request id is recorded once the request's data is at hand (prepare_request).
+        let span = tracing::info_span!("graphql", request_id = tracing::field::Empty, operation = tracing::field::Empty, r#type = tracing::field::Empty);
+        let started = Instant::now();
+        let resp = next.run(ctx).instrument(span.clone()).await;
+        let took = started.elapsed();
+        let Some(state) = ctx.data_opt::<crate::state::AppState>() else { return resp };
+        let metrics = &state.metrics;
+        let (name, ty) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or((None, "unknown"));
+        let operation = metrics.operation_label(name.as_deref());
+        let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+        let outcome = if resp.errors.is_empty() {
+            "ok"
+        } else if rejected {
+            "rejected"
+        } else {
+            "error"
+        };
+        metrics
+            .operations
+            .get_or_create(&OutcomeLabels { operation: operation.clone(), r#type: ty.into(), outcome: outcome.into() })
+            .inc();
+        metrics
+            .operation_duration
+            .get_or_create(&OperationLabels { operation: operation.clone(), kind: TypeLabel { r#type: ty.into() } })
+            .observe(took.as_secs_f64());
+        for e in &resp.errors {
+            metrics.errors.get_or_create(&CodeLabels { code: error_code(e) }).inc();
+        }
+        if ty != "subscription" && self.slow.is_some_and(|s| took >= s) {
+            span.in_scope(|| {
+                tracing::warn!(operation = %operation, r#type = ty, elapsed_ms = took.as_millis() as u64, outcome, "slow GraphQL operation")
+            });
+        }
+        resp
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        *self.requested.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        if let Some(meta) = request.data.get(&std::any::TypeId::of::<RequestMeta>()).and_then(|d| d.downcast_ref::<RequestMeta>()) {
+            tracing::Span::current().record("request_id", meta.request_id.as_str());
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        use async_graphql::parser::types::DocumentOperations;
+        let requested = self.requested.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let picked = match (&doc.operations, requested) {
+            (DocumentOperations::Single(op), _) => Some((None, type_name(op.node.ty))),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| (Some(name.clone()), type_name(op.node.ty))),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.iter().next().map(|(n, op)| (Some(n.to_string()), type_name(op.node.ty)))
+            }
+            _ => None,
+        };
+        if let Some((name, ty)) = &picked {
+            let span = tracing::Span::current();
+            span.record("operation", name.as_deref().unwrap_or("anonymous"));
+            span.record("type", *ty);
+        }
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = picked;
+        Ok(doc)
+    }
+}

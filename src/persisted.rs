@@ -1,0 +1,191 @@
+//! Persisted operations: Apollo's automatic persisted queries (APQ) and an allow-list mode.
+//!
+//! APQ: a client sends `extensions.persistedQuery = {version: 1, sha256Hash}` without the query;
+//! an unknown hash answers `PERSISTED_QUERY_NOT_FOUND` (message `PersistedQueryNotFound`, as
+//! Apollo's link expects), and the client retries with the query, which is checked against the
+//! hash and registered in the shared cache (`APQ_TTL_SECS`). A request body's top-level
+//! `documentId` (`sha256:<hex>` or `<hex>`, graphql-codegen's persisted documents) is the same.
+//!
+//! Allow-list (`PERSISTED_OPERATIONS_ONLY=true`): only the operations of the manifest
+//! (`PERSISTED_OPERATIONS_MANIFEST`) run, by hash or by their exact text; anything else is
+//! refused with `PERSISTED_QUERY_NOT_FOUND`, and APQ registration is off.
+//!
+//! Runs as the first extension, so over HTTP and WebSocket alike.
+
+use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
+
+use async_graphql::{
+    ErrorExtensions,
+    ServerError, ServerResult, Value,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+};
+use sha2::{Digest, Sha256};
+
+use crate::seams::Cache;
+
+/// Registered queries longer than this are run but not cached.
+const MAX_CACHED_QUERY: usize = 256 * 1024;
+
+pub struct PersistedOperations {
+    cache: Arc<dyn Cache>,
+    ttl: Duration,
+    /// sha256 hex → query text.
+    manifest: Arc<HashMap<String, String>>,
+    only: bool,
+}
+
+impl PersistedOperations {
+    pub fn new(cache: Arc<dyn Cache>, ttl: Duration, manifest: HashMap<String, String>, only: bool) -> Self {
+        PersistedOperations { cache, ttl, manifest: Arc::new(manifest), only }
+    }
+}
+
+impl ExtensionFactory for PersistedOperations {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(PersistedExtension {
+            cache: self.cache.clone(),
+            ttl: self.ttl,
+            manifest: self.manifest.clone(),
+            only: self.only,
+        })
+    }
+}
+
+struct PersistedExtension {
+    cache: Arc<dyn Cache>,
+    ttl: Duration,
+    manifest: Arc<HashMap<String, String>>,
+    only: bool,
+}
+
+fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    e.extensions = async_graphql::Error::new("").extend_with(|_, ext| ext.set("code", code)).extensions;
+    e
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn cache_key(hash: &str) -> String {
+    format!("apq:{hash}")
+}
+
+#[async_trait::async_trait]
+impl Extension for PersistedExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        match request.extensions.get("persistedQuery") {
+            None => {
+                if self.only && !self.manifest.contains_key(&sha256_hex(&request.query)) {
+                    return Err(coded(
+                        "only persisted operations are accepted here: send the operation's sha256Hash from the manifest",
+                        "PERSISTED_QUERY_NOT_FOUND",
+                    ));
+                }
+            }
+            Some(Value::Object(pq)) => {
+                match pq.get("version") {
+                    Some(Value::Number(v)) if v.as_u64() == Some(1) => {}
+                    _ => return Err(coded("unsupported persisted query version; use 1", "PERSISTED_QUERY_NOT_SUPPORTED")),
+                }
+                let hash = match pq.get("sha256Hash") {
+                    Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h.to_ascii_lowercase(),
+                    _ => return Err(coded("persistedQuery.sha256Hash must be 64 hexadecimal characters", "BAD_USER_INPUT")),
+                };
+                if request.query.is_empty() {
+                    request.query = match self.manifest.get(&hash) {
+                        Some(q) => q.clone(),
+                        None if self.only => return Err(coded("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")),
+                        None => match self.cache.get(&cache_key(&hash)).await.and_then(|b| String::from_utf8(b).ok()) {
+                            Some(q) => q,
+                            None => return Err(coded("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")),
+                        },
+                    };
+                } else {
+                    if sha256_hex(&request.query) != hash {
+                        return Err(coded("provided sha does not match query", "BAD_USER_INPUT"));
+                    }
+                    if self.only {
+                        if !self.manifest.contains_key(&hash) {
+                            return Err(coded(
+                                "only persisted operations are accepted here; this one is not in the manifest",
+                                "PERSISTED_QUERY_NOT_FOUND",
+                            ));
+                        }
+                    } else if request.query.len() <= MAX_CACHED_QUERY && !self.manifest.contains_key(&hash) {
+                        self.cache.set(&cache_key(&hash), request.query.clone().into_bytes(), self.ttl).await;
+                    }
+                }
+            }
+            Some(_) => return Err(coded("extensions.persistedQuery must be an object", "BAD_USER_INPUT")),
+        }
+        next.run(ctx, request).await
+    }
+}
+
+/// Reads a manifest: Apollo's `{"format": "apollo-persisted-query-manifest", "operations":
+/// [{"id", "body", …}]}` or a flat `{"<sha256>": "<query>"}` map (graphql-codegen's
+/// `persisted-documents.json`). Every entry's hash is checked against its text.
+pub fn load_manifest(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("PERSISTED_OPERATIONS_MANIFEST: cannot read {}: {e}", path.display()))?;
+    parse_manifest(&text).map_err(|e| anyhow::anyhow!("PERSISTED_OPERATIONS_MANIFEST ({}): {e}", path.display()))
+}
+
+pub fn parse_manifest(text: &str) -> anyhow::Result<HashMap<String, String>> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| anyhow::anyhow!("not JSON: {e}"))?;
+    let mut out = HashMap::new();
+    let mut add = |id: &str, body: &str| -> anyhow::Result<()> {
+        let id = id.strip_prefix("sha256:").unwrap_or(id).to_ascii_lowercase();
+        let actual = sha256_hex(body);
+        if actual != id {
+            anyhow::bail!("operation {id} does not hash to its id (sha256 of its text is {actual})");
+        }
+        out.insert(id, body.to_string());
+        Ok(())
+    };
+    match &v {
+        serde_json::Value::Object(o) if o.contains_key("operations") => {
+            let ops = o["operations"].as_array().ok_or_else(|| anyhow::anyhow!("`operations` must be an array"))?;
+            for op in ops {
+                let (Some(id), Some(body)) = (op["id"].as_str(), op["body"].as_str()) else {
+                    anyhow::bail!("each operation needs a string `id` and `body`");
+                };
+                add(id, body)?;
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (id, body) in o {
+                let body = body.as_str().ok_or_else(|| anyhow::anyhow!("the value of {id} must be the query text"))?;
+                add(id, body)?;
+            }
+        }
+        _ => anyhow::bail!("expected an object"),
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_manifest_formats_are_read_and_checked() {
+        let q = "query Me { me { id } }";
+        let h = sha256_hex(q);
+        let flat = serde_json::json!({ format!("sha256:{h}"): q }).to_string();
+        assert_eq!(parse_manifest(&flat).unwrap()[&h], q);
+        let apollo = serde_json::json!({"format": "apollo-persisted-query-manifest", "version": 1,
+            "operations": [{"id": h, "name": "Me", "type": "query", "body": q}]})
+        .to_string();
+        assert_eq!(parse_manifest(&apollo).unwrap()[&h], q);
+        let wrong = serde_json::json!({ "0".repeat(64): q }).to_string();
+        assert!(parse_manifest(&wrong).is_err());
+    }
+}
