@@ -36,6 +36,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Secret,
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key and channel (`REDIS_KEY_PREFIX`, default `ma:`): several
+    /// deployments can share one Redis.
+    pub redis_key_prefix: String,
     pub bind_addr: SocketAddr,
     pub jwt_secret: Secret,
     pub workers: usize,
@@ -53,6 +56,9 @@ pub struct Settings {
     pub log_json: bool,
     /// zstd-compress stored documents (`STORAGE_COMPRESS`, default true).
     pub storage_compress: bool,
+    /// Where documents live: unset for `$DATA_DIR/files`, or `s3://bucket/prefix` with the usual
+    /// `AWS_*` variables (`AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for S3-compatible servers).
+    pub storage_url: Option<String>,
     /// fsync each stored document before it is recorded (`STORAGE_FSYNC`, default on in production).
     pub storage_fsync: bool,
     /// AES-256-GCM keys for documents at rest, `kid:base64key,…`, the first one current (`STORAGE_ENCRYPTION_KEYS`; unset: no encryption).
@@ -154,6 +160,7 @@ impl Settings {
             app_env,
             database_url: Secret::new(database_url),
             redis_url: get("REDIS_URL").map(Secret::new),
+            redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "ma:".into()),
             bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000".parse()?)?,
             jwt_secret: Secret::new(jwt_secret),
             workers: parse(&get, "WORKERS", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))?,
@@ -169,6 +176,12 @@ impl Settings {
             max_batch: parse(&get, "MAX_BATCH", 10)?,
             log_json: get("LOG_FORMAT").as_deref() == Some("json"),
             storage_compress: parse(&get, "STORAGE_COMPRESS", true)?,
+            storage_url: match get("STORAGE_URL") {
+                Some(u) if u.starts_with("s3://") && u.len() > 5 => Some(u),
+                Some(u) if u.starts_with("file://") || u.is_empty() => None,
+                Some(u) => bail!("STORAGE_URL must be s3://bucket[/prefix], not `{u}`"),
+                None => None,
+            },
             storage_fsync: parse(&get, "STORAGE_FSYNC", app_env == AppEnv::Production)?,
             storage_encryption_keys: get("STORAGE_ENCRYPTION_KEYS").map(Secret::new),
             url_signing_keys: Secret::new(url_signing_keys),

@@ -58,9 +58,27 @@ pub async fn connect(settings: &Settings, metrics: &DbMetrics) -> anyhow::Result
     Ok(db)
 }
 
+/// A constant of this service for `pg_advisory_lock` (the migrations' lock).
+const MIGRATION_LOCK: i64 = 0x4d41_4d49_4752;
+
+/// Runs pending migrations. On PostgreSQL, under an advisory lock held on one connection, so
+/// replicas starting together migrate one after the other (the later ones find nothing to do).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None).await.context("running migrations")?;
-    Ok(())
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        migration::Migrator::up(db, None).await.context("running migrations")?;
+        return Ok(());
+    }
+    use sea_orm::sqlx;
+    let pool = db.get_postgres_connection_pool();
+    let mut lock = pool.acquire().await.context("migrations: no database connection for the lock")?;
+    sqlx::query("SELECT pg_advisory_lock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await.context("migrations: taking the lock")?;
+    let result = migration::Migrator::up(db, None).await.context("running migrations");
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)").bind(MIGRATION_LOCK).execute(&mut *lock).await;
+    if unlocked.is_err() {
+        // The lock dies with the session: do not give the connection back holding it.
+        lock.detach();
+    }
+    result
 }
 
 /// True when the database answers a trivial query.

@@ -36,6 +36,7 @@ pub mod pagination;
 pub mod persisted;
 pub mod policies;
 pub mod render;
+pub mod redis_seams;
 pub mod rendering;
 pub mod scalars;
 pub mod scope;

@@ -13,6 +13,7 @@ use crate::{
     config::Settings,
     db::DbMetrics,
     observability::Metrics,
+    redis_seams::{RedisBackend, RedisCache, RedisEventBus, RedisRateLimiter},
     rendering::Renderer,
     seams::{Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter},
     storage::{KeyRing, Storage, StorageConfig, UrlSigner},
@@ -39,6 +40,8 @@ pub struct AppState {
     pub job_wakeup: Arc<Notify>,
     /// Everything `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// Redis, when `REDIS_URL` is set (the cache, limiter and event bus above then use it).
+    pub redis: Option<Arc<RedisBackend>>,
 }
 
 /// `kid:secret,…` (first current) → HMAC keys (SHA-256 of each secret).
@@ -56,6 +59,15 @@ fn signing_keys(setting: &str) -> anyhow::Result<KeyRing> {
 }
 
 impl AppState {
+    /// Wakes idle workers: this process's at once, every other process's through Redis.
+    pub fn wake_workers(&self) {
+        self.job_wakeup.notify_waiters();
+        self.job_wakeup.notify_one();
+        if let Some(r) = &self.redis {
+            r.wake_workers();
+        }
+    }
+
     /// The state of one process, with in-memory seams (Redis ones come with scale-out).
     pub fn new(settings: Settings, db: DatabaseConnection, db_metrics: DbMetrics) -> anyhow::Result<Self> {
         let jwt = Arc::new(JwtKeys::new(&settings));
@@ -63,29 +75,43 @@ impl AppState {
             Some(k) => Some(KeyRing::parse(k.expose()).map_err(|e| anyhow::anyhow!("STORAGE_ENCRYPTION_KEYS: {e}"))?),
             None => None,
         };
-        let storage = Storage::local(StorageConfig {
-            root: settings.data_dir.join("files"),
-            compress: settings.storage_compress,
-            encryption,
-            fsync: settings.storage_fsync,
-        })
-        .map_err(|e| anyhow::anyhow!("DATA_DIR: cannot open the document store: {e}"))?;
+        let storage = match &settings.storage_url {
+            Some(url) => Storage::s3(url, settings.storage_compress, encryption)
+                .map_err(|e| anyhow::anyhow!("STORAGE_URL: cannot open the document store: {e}"))?,
+            None => Storage::local(StorageConfig {
+                root: settings.data_dir.join("files"),
+                compress: settings.storage_compress,
+                encryption,
+                fsync: settings.storage_fsync,
+            })
+            .map_err(|e| anyhow::anyhow!("DATA_DIR: cannot open the document store: {e}"))?,
+        };
         let signer = UrlSigner::new(signing_keys(settings.url_signing_keys.expose())?)
             .map_err(|e| anyhow::anyhow!("URL_SIGNING_KEYS: {e}"))?;
         let renderer = Renderer::start(&settings)?;
+        let job_wakeup = Arc::new(Notify::new());
+        let redis = match &settings.redis_url {
+            Some(url) => Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone())?),
+            None => None,
+        };
+        let (cache, rate_limiter, events): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn EventBus>) = match &redis {
+            Some(r) => (Arc::new(RedisCache(r.clone())), Arc::new(RedisRateLimiter(r.clone())), Arc::new(RedisEventBus(r.clone()))),
+            None => (Arc::new(MemoryCache::default()), Arc::new(MemoryRateLimiter::default()), Arc::new(MemoryEventBus::default())),
+        };
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             db_metrics: db_metrics.clone(),
             jwt,
-            cache: Arc::new(MemoryCache::default()),
-            rate_limiter: Arc::new(MemoryRateLimiter::default()),
-            events: Arc::new(MemoryEventBus::default()),
+            cache,
+            rate_limiter,
+            events,
+            redis,
             api_key_usage: Arc::new(UsageThrottle::default()),
             renderer: Arc::new(renderer),
             storage: Arc::new(storage),
             signer: Arc::new(signer),
-            job_wakeup: Arc::new(Notify::new()),
+            job_wakeup,
             metrics: Arc::new(Metrics::new(&db_metrics)),
         })
     }

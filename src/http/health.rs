@@ -17,11 +17,15 @@ pub async fn live() -> impl IntoResponse {
 
 /// `GET /health/ready`: the database answers (503 when it does not), storage is writable.
 pub async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
-    let database = crate::db::ping(&s.app.db).await;
-    let storage = s.app.storage.healthy().await;
-    let status = if database && storage { "ok" } else { "degraded" };
+    let (database, storage, redis) = tokio::join!(crate::db::ping(&s.app.db), s.app.storage.healthy(), async {
+        match &s.app.redis {
+            Some(r) => Some(r.ping().await),
+            None => None,
+        }
+    });
+    let status = if database && storage && redis != Some(false) { "ok" } else { "degraded" };
     let code = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({"status": status, "database": database, "redis": null, "storage": storage})))
+    (code, Json(json!({"status": status, "database": database, "redis": redis, "storage": storage})))
 }
 
 /// `GET /metrics`: OpenMetrics text (Prometheus reads it).

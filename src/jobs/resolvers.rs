@@ -111,7 +111,9 @@ impl JobSubscription {
         let first = scope::one(&state.db, scope::jobs(&p), job::Column::Id, key, "Job").await?;
         Ok(async_stream::stream! {
             let mut last = first.clone();
-            yield JobEvent { job: first, message: None, document_id: None, at: Utc::now() };
+            // A job that already ended says why in its first (and only) event.
+            let message = if JobStatus::parse(&first.status).is_terminal() { first.error.clone() } else { None };
+            yield JobEvent { job: first, message, document_id: None, at: Utc::now() };
             if JobStatus::parse(&last.status).is_terminal() {
                 return;
             }

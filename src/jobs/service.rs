@@ -141,8 +141,7 @@ async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) ->
     let info = json!({"kind": j.kind, "total": j.total, "template": new.template.name});
     audit::record(&txn, actor, "job.create", Some(("Job", j.id)), info).await?;
     txn.commit().await?;
-    state.job_wakeup.notify_waiters();
-    state.job_wakeup.notify_one();
+    state.wake_workers();
     super::events::publish(state, &j, Some("queued".into()), None);
     Ok(j)
 }

@@ -26,8 +26,8 @@ fn lease(state: &AppState) -> Duration {
 }
 /// Items a worker makes before giving the job back for others' turn.
 const SLICE_ITEMS: u64 = 25;
-/// Attempts before an item that keeps failing for transient reasons is given up.
-const MAX_ITEM_ATTEMPTS: i32 = 3;
+/// Attempts before an item that keeps failing for transient reasons is given up (its error kept).
+const MAX_ITEM_ATTEMPTS: i32 = 4;
 
 /// A name for this worker: host, process and number.
 pub fn worker_name(n: usize) -> String {
@@ -42,7 +42,7 @@ pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch
         if *shutdown.borrow() {
             break;
         }
-        match try_execute_next(&state, &name).await {
+        match execute_next(&state, &name, Some(&shutdown)).await {
             Ok(true) => continue,
             Ok(false) => {
                 tokio::select! {
@@ -62,10 +62,24 @@ pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch
 
 /// Claims the job whose turn is oldest and works one slice of it. False when there was nothing to do.
 pub async fn try_execute_next(state: &AppState, worker: &str) -> AppResult<bool> {
+    execute_next(state, worker, None).await
+}
+
+/// As [`try_execute_next`]; once `stop` turns true the slice ends after the current item and the
+/// job is given back at once (no lease to wait out), for another worker to go on with.
+async fn execute_next(state: &AppState, worker: &str, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<bool> {
     let Some(j) = claim(state, worker).await? else { return Ok(false) };
     let _active = state.metrics.working();
-    work_slice(state, worker, j).await?;
+    work_slice(state, worker, j, stop).await?;
     Ok(true)
+}
+
+/// The wait before retrying an item that failed for a transient reason (storage, database):
+/// 250 ms, 1 s, 4 s… with ±25% jitter, at most 10 s.
+fn backoff(attempt: i32) -> Duration {
+    let base = Ord::min(250u64.saturating_mul(4u64.saturating_pow(attempt.clamp(0, 8) as u32)), 10_000);
+    let jitter = rand::random_range(0.75..1.25);
+    Duration::from_millis((base as f64 * jitter) as u64)
 }
 
 /// Runs every pending job to the end (tests and the CLI drive this).
@@ -107,7 +121,7 @@ async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bo
     Ok(res.rows_affected == 1)
 }
 
-async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<()> {
+async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
     if j.cancel_requested {
         return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
     }
@@ -128,6 +142,10 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<
         .await?;
     let mut last_beat = Instant::now();
     for item in items {
+        if stop.is_some_and(|s| *s.borrow()) {
+            tracing::info!(job = %j.id, "stopping: giving the job back");
+            break;
+        }
         if last_beat.elapsed() > lease(state) / 6 {
             if !heartbeat(state, worker, j.id).await? {
                 tracing::warn!(job = %j.id, "lease lost; another worker has the job");
@@ -142,7 +160,9 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<
         let started = Instant::now();
         let outcome = generate::item(state, &ctx, &item).await;
         state.metrics.job_item(&j.kind, started.elapsed());
-        record(state, worker, &j, &item, outcome).await?;
+        if record(state, worker, &j, &item, outcome).await? {
+            tokio::time::sleep(backoff(item.attempts)).await;
+        }
     }
     let pending = job_item::Entity::find()
         .filter(job_item::Column::JobId.eq(j.id))
@@ -163,13 +183,14 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model) -> AppResult<
             .filter(job::Column::LeaseOwner.eq(worker))
             .exec(&state.db)
             .await?;
-        state.job_wakeup.notify_one();
+        state.wake_workers();
         Ok(())
     }
 }
 
 /// Writes an item's outcome and the job's counters in one transaction, then publishes the event.
-async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<()> {
+/// True when the item failed for a transient reason and will be retried.
+async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<bool> {
     let (status, error, document_id, retry) = match outcome {
         ItemOutcome::Done { document_id } => ("DONE", None, Some(document_id), false),
         ItemOutcome::Failed { message } => ("FAILED", Some(message), None, false),
@@ -200,17 +221,17 @@ async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item:
     if res.rows_affected == 0 {
         // The lease was lost meanwhile: the new owner redoes this item (its document, if any, is kept once).
         txn.rollback().await?;
-        return Ok(());
+        return Ok(false);
     }
     txn.commit().await?;
     if retry {
-        tracing::warn!(job = %j.id, item = item.seq, error = ?error, "item failed; it will be retried");
-        return Ok(());
+        tracing::warn!(job = %j.id, item = item.seq, attempt = item.attempts + 1, error = ?error, "item failed; it will be retried");
+        return Ok(true);
     }
     if let Some(row) = job::Entity::find_by_id(j.id).one(&state.db).await? {
         events::publish(state, &row, error, document_id);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Ends a job: cancelled, or succeeded when any item was made, failed when none was.

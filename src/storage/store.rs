@@ -124,6 +124,33 @@ impl Storage {
         Self::new(Arc::new(fs), config.compress, config.encryption)
     }
 
+    /// An S3 bucket (`s3://bucket/prefix`), configured by the `AWS_*` variables
+    /// (`AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`, `AWS_REGION`, credentials) for S3-compatible stores.
+    pub fn s3(url: &str, compress: bool, encryption: Option<KeyRing>) -> Result<Self> {
+        let rest = url.strip_prefix("s3://").unwrap_or(url);
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_client_options(
+                object_store::ClientOptions::new()
+                    .with_timeout(Duration::from_secs(30))
+                    .with_connect_timeout(Duration::from_secs(5)),
+            )
+            .with_retry(object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(20),
+                ..Default::default()
+            })
+            .build()?;
+        let prefix = prefix.trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        Self::new(store, compress, encryption)
+    }
+
     /// In process memory (tests).
     pub fn in_memory(compress: bool, encryption: Option<KeyRing>) -> Result<Self> {
         Self::new(Arc::new(InMemory::new()), compress, encryption)

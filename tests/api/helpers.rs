@@ -71,6 +71,12 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     vars.insert("WORKERS".into(), "0".into());
     vars.insert("RENDER_WORKERS".into(), "1".into());
     vars.insert("RENDER_WORKER_EXE".into(), env!("CARGO_BIN_EXE_monassurance").into());
+    // With TEST_REDIS_URL, the cache, rate limits and events go through Redis, each app under its
+    // own key prefix (the tests share one Redis and reuse e-mail addresses).
+    if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
+        vars.insert("REDIS_URL".into(), redis);
+        vars.insert("REDIS_KEY_PREFIX".into(), format!("test:{}:", uuid::Uuid::new_v4().simple()));
+    }
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }

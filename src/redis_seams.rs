@@ -1,0 +1,265 @@
+//! The seams over Redis when `REDIS_URL` is set: a shared cache (sessions, APQ), rate limits
+//! shared by every replica, job events fanned out across processes with pub/sub, and job
+//! wake-ups. One `ConnectionManager` (RESP3, reconnecting by itself, resubscribing after a
+//! reconnect) carries commands and the pub/sub pushes; nothing here loops to reconnect.
+//!
+//! Redis is never the truth: the database is. When Redis is down, the cache misses (the database
+//! answers), rate limits fall back to this process's memory, events still reach this process's
+//! subscribers (they re-read the job row), workers wake on their poll interval, and
+//! `/health/ready` says `degraded`; all of it resumes when Redis returns.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use futures_util::Stream;
+use redis::{
+    AsyncCommands, PushKind, Value as RValue,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
+use tokio::sync::{Notify, mpsc};
+
+use crate::seams::{Cache, EventBus, MemoryEventBus, MemoryRateLimiter, RateDecision, RateLimiter};
+
+/// The topic that wakes idle workers in every process.
+pub const WAKEUP_TOPIC: &str = "jobs:wakeup";
+/// How long one Redis command may take before it counts as an outage.
+const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+
+pub struct RedisBackend {
+    conn: ConnectionManager,
+    /// Every key and channel starts with this (`REDIS_KEY_PREFIX`, default `ma:`).
+    prefix: String,
+    up: AtomicBool,
+    fallback_limiter: MemoryRateLimiter,
+    local: Arc<MemoryEventBus>,
+    publisher: mpsc::UnboundedSender<(String, String)>,
+}
+
+/// `url` with RESP3 asked for (pub/sub pushes on the shared connection need it).
+fn resp3(url: &str) -> String {
+    if url.contains("protocol=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&protocol=resp3")
+    } else {
+        format!("{url}?protocol=resp3")
+    }
+}
+
+impl RedisBackend {
+    /// Connects lazily (the server starts while Redis is down) and starts the event dispatcher.
+    pub fn start(url: &str, prefix: &str, wakeup: Arc<Notify>) -> anyhow::Result<Arc<Self>> {
+        let events = format!("{prefix}ev:");
+        let client = redis::Client::open(resp3(url)).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+        let (push_tx, mut push_rx) = mpsc::unbounded_channel();
+        let config = ConnectionManagerConfig::new()
+            .set_push_sender(push_tx)
+            .set_automatic_resubscription()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_max_delay(Duration::from_secs(2));
+        let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
+        let local = Arc::new(MemoryEventBus::default());
+        let (publisher, mut outbox) = mpsc::unbounded_channel::<(String, String)>();
+        let backend = Arc::new(RedisBackend {
+            conn,
+            prefix: prefix.to_string(),
+            up: AtomicBool::new(true),
+            fallback_limiter: MemoryRateLimiter::default(),
+            local: local.clone(),
+            publisher,
+        });
+
+        // Pushes: events into this process's bus, wake-ups to its workers.
+        let bus = local.clone();
+        let wake = wakeup.clone();
+        let channels = events.clone();
+        tokio::spawn(async move {
+            while let Some(push) = push_rx.recv().await {
+                if push.kind != PushKind::PMessage {
+                    continue;
+                }
+                // [pattern, channel, payload]
+                let (Some(channel), Some(payload)) = (push.data.get(1), push.data.get(2)) else { continue };
+                let (Some(channel), Some(payload)) = (text(channel), text(payload)) else { continue };
+                let Some(topic) = channel.strip_prefix(channels.as_str()) else { continue };
+                if topic == WAKEUP_TOPIC {
+                    wake.notify_waiters();
+                    wake.notify_one();
+                } else if let Ok(v) = serde_json::from_str(&payload) {
+                    bus.publish(topic, v);
+                }
+            }
+        });
+
+        // The subscription: retried until Redis first answers; the manager keeps it afterwards.
+        let b = backend.clone();
+        let pattern = format!("{events}*");
+        tokio::spawn(async move {
+            let mut wait = Duration::from_millis(200);
+            loop {
+                let mut conn = b.conn.clone();
+                match conn.psubscribe(&pattern).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "redis: cannot subscribe to events yet; retrying");
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+
+        // Publishing in order: one task sends every event, one after the other. An event Redis
+        // cannot take goes to this process's subscribers directly (they re-read the job row).
+        let b = backend.clone();
+        tokio::spawn(async move {
+            while let Some((topic, payload)) = outbox.recv().await {
+                let mut conn = b.conn.clone();
+                let sent: Result<Result<i64, _>, _> =
+                    tokio::time::timeout(COMMAND_TIMEOUT, conn.publish(format!("{events}{topic}"), &payload)).await;
+                match sent {
+                    Ok(Ok(_)) => b.mark(true),
+                    _ => {
+                        b.mark(false);
+                        if topic == WAKEUP_TOPIC {
+                            continue;
+                        }
+                        if let Ok(v) = serde_json::from_str(&payload) {
+                            b.local.publish(&topic, v);
+                        }
+                    }
+                }
+            }
+        });
+        Ok(backend)
+    }
+
+    fn mark(&self, up: bool) {
+        let was = self.up.swap(up, Ordering::Relaxed);
+        if was && !up {
+            tracing::warn!("redis is unreachable: falling back to this process (memory rate limits, database polling)");
+        } else if !was && up {
+            tracing::info!("redis is back");
+        }
+    }
+
+    /// PING within a second.
+    pub async fn ping(&self) -> bool {
+        let mut conn = self.conn.clone();
+        let ok = matches!(
+            tokio::time::timeout(Duration::from_secs(1), redis::cmd("PING").query_async::<String>(&mut conn)).await,
+            Ok(Ok(_))
+        );
+        self.mark(ok);
+        ok
+    }
+
+    /// Wakes idle workers in every process.
+    pub fn wake_workers(&self) {
+        let _ = self.publisher.send((WAKEUP_TOPIC.into(), "1".into()));
+    }
+
+    /// Runs a command with the outage timeout, noting whether Redis answered.
+    async fn run<T>(&self, f: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        match tokio::time::timeout(COMMAND_TIMEOUT, f).await {
+            Ok(Ok(v)) => {
+                self.mark(true);
+                Some(v)
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "redis command failed");
+                self.mark(false);
+                None
+            }
+            Err(_) => {
+                self.mark(false);
+                None
+            }
+        }
+    }
+}
+
+fn text(v: &RValue) -> Option<String> {
+    match v {
+        RValue::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        RValue::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Redis as the [`Cache`]: misses when Redis is down.
+pub struct RedisCache(pub Arc<RedisBackend>);
+
+#[async_trait]
+impl Cache for RedisCache {
+    async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let mut conn = self.0.conn.clone();
+        self.0.run(conn.get::<_, Option<Vec<u8>>>(format!("{}c:{key}", self.0.prefix))).await.flatten()
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
+        let mut conn = self.0.conn.clone();
+        let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
+        self.0.run(conn.pset_ex::<_, _, ()>(format!("{}c:{key}", self.0.prefix), value, ms)).await;
+    }
+
+    async fn delete(&self, key: &str) {
+        let mut conn = self.0.conn.clone();
+        self.0.run(conn.del::<_, ()>(format!("{}c:{key}", self.0.prefix))).await;
+    }
+}
+
+/// A fixed window per key in one atomic script: the count and the window's time left.
+const WINDOW: &str = r"
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}
+";
+
+/// Redis as the [`RateLimiter`], shared by every replica; this process's memory when Redis is down.
+pub struct RedisRateLimiter(pub Arc<RedisBackend>);
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
+        let mut conn = self.0.conn.clone();
+        let script = redis::Script::new(WINDOW);
+        let ms = window.as_millis().max(1) as u64;
+        let mut invocation = script.key(format!("{}rl:{key}", self.0.prefix));
+        invocation.arg(ms);
+        match self.0.run(invocation.invoke_async::<(u64, i64)>(&mut conn)).await {
+            Some((n, ttl)) if n > u64::from(limit) => RateDecision::Limited { retry_after: Duration::from_millis(ttl.max(1) as u64) },
+            Some(_) => RateDecision::Allowed,
+            None => self.0.fallback_limiter.hit(key, limit, window).await,
+        }
+    }
+
+    async fn reset(&self, key: &str) {
+        let mut conn = self.0.conn.clone();
+        self.0.run(conn.del::<_, ()>(format!("{}rl:{key}", self.0.prefix))).await;
+        self.0.fallback_limiter.reset(key).await;
+    }
+}
+
+/// Redis pub/sub as the [`EventBus`]: published to every process, delivered from this
+/// process's in-memory bus (fed by the pushes), in the order they were published.
+pub struct RedisEventBus(pub Arc<RedisBackend>);
+
+impl EventBus for RedisEventBus {
+    fn publish(&self, topic: &str, payload: serde_json::Value) {
+        let _ = self.0.publisher.send((topic.to_string(), payload.to_string()));
+    }
+
+    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
+        self.0.local.subscribe(topic)
+    }
+}
