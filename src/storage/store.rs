@@ -132,7 +132,9 @@ impl Storage {
         let s3 = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_client_options(
+                // Replaces the options `from_env` read: AWS_ALLOW_HTTP is carried over by hand.
                 object_store::ClientOptions::new()
+                    .with_allow_http(std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true")))
                     .with_timeout(Duration::from_secs(30))
                     .with_connect_timeout(Duration::from_secs(5)),
             )

@@ -77,6 +77,11 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         vars.insert("REDIS_URL".into(), redis);
         vars.insert("REDIS_KEY_PREFIX".into(), format!("test:{}:", uuid::Uuid::new_v4().simple()));
     }
+    // With TEST_S3_URL (and the AWS_* variables), documents go to that S3-compatible store,
+    // each app under its own prefix.
+    if let Ok(s3) = std::env::var("TEST_S3_URL") {
+        vars.insert("STORAGE_URL".into(), format!("{}/{}", s3.trim_end_matches('/'), uuid::Uuid::new_v4().simple()));
+    }
     for (k, v) in extra {
         vars.insert(k.to_string(), v.to_string());
     }

@@ -9,6 +9,8 @@ use super::*;
 
 const K1: &str = "k1:ERERERERERERERERERERERERERERERERERERERERERE=";
 const K2: &str = "k2:IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=";
+/// These tests read the stored files from the disk: local storage even when TEST_S3_URL is set.
+const LOCAL: (&str, &str) = ("STORAGE_URL", "");
 
 /// Every stored document file under the data directory's `files/`.
 fn stored_files(data_dir: &Path) -> Vec<PathBuf> {
@@ -42,7 +44,7 @@ async fn download(app: &TestApp, actor: &Actor, document: &str) -> reqwest::Resp
 #[tokio::test]
 async fn an_encrypted_document_is_ciphertext_on_disk_and_plaintext_when_downloaded() {
     for compress in ["true", "false"] {
-        let app = spawn_app_with(&[("STORAGE_ENCRYPTION_KEYS", K1), ("STORAGE_COMPRESS", compress)]).await;
+        let app = spawn_app_with(&[("STORAGE_ENCRYPTION_KEYS", K1), ("STORAGE_COMPRESS", compress), LOCAL]).await;
         let made = made_certificate(&app, "crypt").await;
         let files = stored_files(app.data_dir());
         assert_eq!(files.len(), 1, "one document, one stored file: {files:?}");
@@ -63,7 +65,7 @@ async fn an_encrypted_document_is_ciphertext_on_disk_and_plaintext_when_download
 
 #[tokio::test]
 async fn a_rotated_key_encrypts_new_documents_and_the_old_one_still_opens_old_documents() {
-    let app = spawn_app_with(&[("STORAGE_ENCRYPTION_KEYS", K1)]).await;
+    let app = spawn_app_with(&[("STORAGE_ENCRYPTION_KEYS", K1), LOCAL]).await;
     let made = made_certificate(&app, "rotate").await;
     let manager = &made.book.org.manager;
     let old_doc = made.document["id"].as_str().unwrap().to_string();
