@@ -70,6 +70,9 @@ impl AppState {
 
     /// The state of one process, with in-memory seams (Redis ones come with scale-out).
     pub fn new(settings: Settings, db: DatabaseConnection, db_metrics: DbMetrics) -> anyhow::Result<Self> {
+        // Two TLS backends are linked (ring; aws-lc-rs comes with object_store's S3 client):
+        // rustls needs the process's choice made once, or an HTTPS client panics.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let jwt = Arc::new(JwtKeys::new(&settings));
         let encryption = match &settings.storage_encryption_keys {
             Some(k) => Some(KeyRing::parse(k.expose()).map_err(|e| anyhow::anyhow!("STORAGE_ENCRYPTION_KEYS: {e}"))?),
