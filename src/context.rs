@@ -30,6 +30,7 @@ impl ContextExt for Context<'_> {
         match self.data_opt::<Auth>() {
             Some(Auth::Authenticated(p)) => Ok(p),
             Some(Auth::Invalid(reason)) => Err(AppError::Unauthenticated(reason.clone())),
+            Some(Auth::Unavailable) => Err(AppError::Db(sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout))),
             _ => Err(AppError::unauthenticated()),
         }
     }

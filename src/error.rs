@@ -97,6 +97,10 @@ impl AppError {
     fn client_message(&self) -> String {
         match self {
             AppError::Db(e) if is_unique_violation(e) => "this value is already taken".into(),
+            AppError::Db(e) if is_unavailable(e) => {
+                tracing::error!(error = %e, "the database is unavailable");
+                "the database is unavailable; try again shortly".into()
+            }
             AppError::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 "internal server error".into()
@@ -107,6 +111,18 @@ impl AppError {
             }
             other => other.to_string(),
         }
+    }
+}
+
+/// True when the database could not be reached (no connection within the pool's acquire
+/// timeout, a broken connection): a transient outage, not a fault of the request.
+pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    let sqlx_down = |r: &RuntimeErr| matches!(r, RuntimeErr::SqlxError(s) if matches!(**s, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_)));
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => sqlx_down(r),
+        _ => false,
     }
 }
 

@@ -352,3 +352,133 @@ async fn redis_restarting_mid_job_neither_loses_the_job_nor_the_subscriber() {
     }
     drop_database(&pg, &name).await;
 }
+
+/// A TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused) and
+/// restored: the database "goes down" for one replica only.
+struct Proxy {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        use std::sync::{Arc, Mutex, atomic::AtomicBool};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::new(Mutex::new(Vec::new()));
+        let (c, l) = (cut.clone(), live.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if c.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                l.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Proxy { port, cut, live }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for t in self.live.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_down_requests_fail_fast_readiness_is_503_and_service_comes_back_by_itself() {
+    let Some((pg, redis)) = env_or_skip("the database outage test") else { return };
+    let (database_url, name) = fresh_database(&pg).await;
+    let proxy = Proxy::start("127.0.0.1:5432".into()).await;
+    let (host_part, db_part) = database_url.rsplit_once('/').unwrap();
+    let _ = host_part;
+    let through_proxy = format!("postgres://postgres@127.0.0.1:{}/{db_part}", proxy.port);
+    let cluster = Cluster { database_url: through_proxy, redis_url: redis, data_dir: tempfile::tempdir().unwrap() };
+    let (_a, a) = cluster.replica().await;
+    let reg = gql(&a, None, json!({"query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+        "variables": {"i": {"organizationName": "Panne", "email": "admin@panne.test", "password": "correct horse battery", "fullName": "P"}}})).await;
+    let token = reg["data"]["register"]["accessToken"].as_str().unwrap_or_else(|| panic!("{reg}")).to_string();
+    let client = reqwest::Client::new();
+
+    proxy.cut();
+    let started = Instant::now();
+    let body = gql(&a, Some(&token), json!({"query": "{ companies(first: 5) { totalCount } }"})).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "a request with the database down took {took:?}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("database is unavailable"), "a clear, retryable error (never UNAUTHENTICATED): {body}");
+    let ready = client.get(format!("{a}/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert_eq!(client.get(format!("{a}/health")).send().await.unwrap().status(), 200, "liveness does not depend on the database");
+
+    proxy.restore();
+    let started = Instant::now();
+    loop {
+        let body = gql(&a, Some(&token), json!({"query": "{ companies(first: 5) { totalCount } }"})).await;
+        if body["data"]["companies"]["totalCount"] == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "not recovered 30 s after the database came back: {body}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(client.get(format!("{a}/health/ready")).send().await.unwrap().status(), 200);
+    drop_database(&pg, &name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_a_worker_which_exits_0_and_gives_its_job_back_at_once() {
+    let Some((pg, redis)) = env_or_skip("the SIGTERM drain test") else { return };
+    let (database_url, name) = fresh_database(&pg).await;
+    let cluster = Cluster { database_url: database_url.clone(), redis_url: redis, data_dir: tempfile::tempdir().unwrap() };
+    let (_b, b) = cluster.replica().await;
+    let (token, template, policies) = book(&b).await;
+    // A long lease: only a job given back on SIGTERM can be taken over quickly.
+    let mut first = cluster.command(&["worker"]).env("WORKERS", "1").env("JOB_LEASE_SECS", "120").spawn().unwrap();
+    let job = ok(&b, &token, "mutation($i: GenerateDocumentsInput!) { generateDocuments(input: $i) { id } }",
+        json!({"i": {"templateId": template, "policyIds": policies}})).await["generateDocuments"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let progress = async || ok(&b, &token, "query($id: ID!) { job(id: $id) { status done } }", json!({"id": job})).await["job"].clone();
+    let started = Instant::now();
+    while progress().await["done"].as_i64().unwrap_or(0) < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the job did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = first.id().expect("a pid") as i32;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(35), first.wait()).await.expect("exited within the grace period").unwrap();
+    assert!(status.success(), "a drained worker exits 0, not {status}");
+    let at_stop = progress().await;
+    assert_ne!(at_stop["status"], "SUCCEEDED", "the job ended before the worker was stopped: {at_stop}");
+
+    let _second = cluster.command(&["worker"]).env("WORKERS", "1").env("JOB_LEASE_SECS", "120").spawn().unwrap();
+    let resumed = Instant::now();
+    loop {
+        let j = progress().await;
+        if j["status"] == "SUCCEEDED" {
+            assert_eq!(j["done"].as_i64(), Some(DOCUMENTS as i64));
+            break;
+        }
+        assert!(resumed.elapsed() < Duration::from_secs(60), "the job was not taken over promptly (its lease is 120 s): {j}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(count_documents(&database_url).await, (DOCUMENTS as i64, DOCUMENTS as i64));
+    drop_database(&pg, &name).await;
+}

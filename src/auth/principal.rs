@@ -92,6 +92,9 @@ pub enum Auth {
     Authenticated(Principal),
     /// A token was sent but is invalid, expired or revoked; operations needing a user answer `UNAUTHENTICATED`.
     Invalid(String),
+    /// The credentials could not be checked (the database is down): operations needing a user
+    /// fail with a retryable error, never `UNAUTHENTICATED` (a client would sign the user out).
+    Unavailable,
 }
 
 /// Facts about the HTTP request that operations record (sessions, audit).

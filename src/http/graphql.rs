@@ -94,6 +94,7 @@ pub async fn credentials(s: &HttpState, value: &str) -> Auth {
     };
     match result {
         Ok(p) => Auth::Authenticated(p),
+        Err(crate::error::AppError::Db(e)) if crate::error::is_unavailable(&e) => Auth::Unavailable,
         Err(e) => Auth::Invalid(e.to_string()),
     }
 }

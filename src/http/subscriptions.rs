@@ -50,8 +50,10 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
                 Some(v) => credentials(&s, v).await,
                 None => Auth::Anonymous,
             };
-            if let Auth::Invalid(reason) = &auth {
-                return Err(reason.clone());
+            match &auth {
+                Auth::Invalid(reason) => return Err(reason.clone()),
+                Auth::Unavailable => return Err("the database is unavailable; try again shortly".into()),
+                _ => {}
             }
             let mut data = Data::default();
             data.insert(auth);
