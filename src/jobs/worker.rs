@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Set, Statement, TransactionTrait,
@@ -140,8 +141,21 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
         .limit(SLICE_ITEMS)
         .all(&state.db)
         .await?;
+    // Items are made `render_workers` at a time (the render pool has that many children) and
+    // recorded one by one in order, so progress still moves forward item by item. An item made
+    // but not recorded (a stop, a cancel, a lost lease) is found by the next owner: its document
+    // exists once.
+    let concurrency = state.settings.render_workers.max(1);
+    let ctx = &ctx;
+    let mut made = futures_util::stream::iter(items)
+        .map(|item| async move {
+            let started = Instant::now();
+            let outcome = generate::item(state, ctx, &item).await;
+            (item, outcome, started.elapsed())
+        })
+        .buffered(concurrency);
     let mut last_beat = Instant::now();
-    for item in items {
+    while let Some((item, outcome, took)) = made.next().await {
         if stop.is_some_and(|s| *s.borrow()) {
             tracing::info!(job = %j.id, "stopping: giving the job back");
             break;
@@ -157,13 +171,13 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
         if cancelled {
             return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
         }
-        let started = Instant::now();
-        let outcome = generate::item(state, &ctx, &item).await;
-        state.metrics.job_item(&j.kind, started.elapsed());
+        state.metrics.job_item(&j.kind, took);
+        let attempts = item.attempts;
         if record(state, worker, &j, &item, outcome).await? {
-            tokio::time::sleep(backoff(item.attempts)).await;
+            tokio::time::sleep(backoff(attempts)).await;
         }
     }
+    drop(made);
     let pending = job_item::Entity::find()
         .filter(job_item::Column::JobId.eq(j.id))
         .filter(job_item::Column::Status.eq("PENDING"))
