@@ -216,13 +216,20 @@ impl Cache for RedisCache {
     }
 }
 
-/// A fixed window per key in one atomic script: the count and the window's time left.
-const WINDOW: &str = r"
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
+/// GCRA in one atomic script, on Redis's clock (µs): the key holds the theoretical arrival time.
+/// Returns {1, 0} when allowed, {0, µs to wait} when not.
+const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local period = tonumber(ARGV[1])
+local interval = period / tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allowed_at = new_tat - period
+if allowed_at > now then return {0, math.ceil(allowed_at - now)} end
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return {1, 0}
 ";
 
 /// Redis as the [`RateLimiter`], shared by every replica; this process's memory when Redis is down.
@@ -232,12 +239,11 @@ pub struct RedisRateLimiter(pub Arc<RedisBackend>);
 impl RateLimiter for RedisRateLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
         let mut conn = self.0.conn.clone();
-        let script = redis::Script::new(WINDOW);
-        let ms = window.as_millis().max(1) as u64;
+        let script = redis::Script::new(GCRA);
         let mut invocation = script.key(format!("{}rl:{key}", self.0.prefix));
-        invocation.arg(ms);
-        match self.0.run(invocation.invoke_async::<(u64, i64)>(&mut conn)).await {
-            Some((n, ttl)) if n > u64::from(limit) => RateDecision::Limited { retry_after: Duration::from_millis(ttl.max(1) as u64) },
+        invocation.arg(window.as_micros().max(1) as u64).arg(limit.max(1));
+        match self.0.run(invocation.invoke_async::<(i64, i64)>(&mut conn)).await {
+            Some((0, wait_us)) => RateDecision::Limited { retry_after: Duration::from_micros(wait_us.max(1) as u64) },
             Some(_) => RateDecision::Allowed,
             None => self.0.fallback_limiter.hit(key, limit, window).await,
         }

@@ -42,34 +42,35 @@ pub trait EventBus: Send + Sync {
     fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>>;
 }
 
-/// Fixed-window counters in process memory; entries expire with their window.
+/// GCRA (the generic cell rate algorithm) in process memory: `limit` requests per `window`,
+/// a burst of up to `limit`, then one every `window / limit`. No window edges to game; one
+/// instant (the theoretical arrival time) per key.
 #[derive(Default)]
 pub struct MemoryRateLimiter {
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    tats: Mutex<HashMap<String, Instant>>,
 }
 
 #[async_trait]
 impl RateLimiter for MemoryRateLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> RateDecision {
         let now = Instant::now();
-        let mut map = self.windows.lock().expect("rate limiter lock");
+        let interval = window / limit.max(1);
+        let mut map = self.tats.lock().expect("rate limiter lock");
         if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < window);
+            map.retain(|_, tat| *tat > now);
         }
-        let entry = map.entry(key.to_string()).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
+        let tat = map.get(key).copied().filter(|t| *t > now).unwrap_or(now);
+        let new_tat = tat + interval;
+        let allowed_at = new_tat.checked_sub(window).unwrap_or(now);
+        if allowed_at > now {
+            return RateDecision::Limited { retry_after: allowed_at - now };
         }
-        if entry.1 >= limit {
-            let retry_after = window.saturating_sub(now.duration_since(entry.0));
-            return RateDecision::Limited { retry_after: retry_after.max(Duration::from_secs(1)) };
-        }
-        entry.1 += 1;
+        map.insert(key.to_string(), new_tat);
         RateDecision::Allowed
     }
 
     async fn reset(&self, key: &str) {
-        self.windows.lock().expect("rate limiter lock").remove(key);
+        self.tats.lock().expect("rate limiter lock").remove(key);
     }
 }
 

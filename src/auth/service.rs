@@ -193,7 +193,7 @@ async fn throttle_login(state: &AppState, email: &str, meta: &RequestMeta) -> Ap
     for (key, limit) in checks {
         if let RateDecision::Limited { retry_after } = state.rate_limiter.hit(&key, limit, minute).await {
             state.metrics.rate_limited("login");
-            return Err(AppError::RateLimited { retry_after_secs: retry_after.as_secs().max(1) });
+            return Err(AppError::RateLimited { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
         }
     }
     Ok(())

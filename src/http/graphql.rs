@@ -233,7 +233,7 @@ async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Re
     let decision = s.app.rate_limiter.hit(&key, limit, std::time::Duration::from_secs(60)).await;
     let crate::seams::RateDecision::Limited { retry_after } = decision else { return None };
     s.app.metrics.rate_limited("api");
-    let secs = retry_after.as_secs().max(1);
+    let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let body = json!({"errors": [{
         "message": format!("too many requests; retry in {secs} s"),
         "extensions": {"code": "RATE_LIMITED", "retryAfter": secs}
