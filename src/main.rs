@@ -95,6 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let state = AppState::new(settings, conn, metrics)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let workers = start_workers(&state, count, stopped);
+            tokio::spawn(heartbeat_file());
             shutdown_signal().await;
             stop_workers(stop, workers).await;
             Ok(())
@@ -111,6 +112,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Schema | Command::RenderWorker => unreachable!("handled above"),
+    }
+}
+
+/// A worker process serves no HTTP: it touches `WORKER_HEARTBEAT_FILE` (default
+/// `/tmp/monassurance-worker.alive`) every 10 s while its runtime is alive, for a container
+/// healthcheck to read the file's age.
+async fn heartbeat_file() {
+    let path = std::env::var("WORKER_HEARTBEAT_FILE").unwrap_or_else(|_| "/tmp/monassurance-worker.alive".into());
+    loop {
+        if let Err(e) = tokio::fs::write(&path, chrono::Utc::now().to_rfc3339()).await {
+            tracing::warn!(path = %path, error = %e, "cannot write the worker heartbeat file");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     }
 }
 

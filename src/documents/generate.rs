@@ -151,8 +151,14 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
             let rendered = if ctx.format == DocumentFormat::Xlsx {
                 // Rows go from the database straight into the constant-memory sheet writer:
                 // at most a page and the channel's worth of rows are held at once.
-                let (read, rendered) = tokio::join!(report_rows(state, ctx, tx), state.renderer.render_xlsx_rows(&ctx.version.content, rx));
+                let started = std::time::Instant::now();
+                let reading = async {
+                    let r = report_rows(state, ctx, tx).await;
+                    (r, started.elapsed())
+                };
+                let ((read, read_time), rendered) = tokio::join!(reading, state.renderer.render_xlsx_rows(&ctx.version.content, rx));
                 read?;
+                tracing::debug!(job = %ctx.job.id, read_ms = read_time.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "report streamed");
                 rendered
             } else {
                 // A Typst or HTML template sees the whole list at once.
