@@ -106,11 +106,11 @@ impl Renderer {
     /// A REPORT-scope workbook from rows as they arrive: the sheet writer runs on a blocking
     /// thread in constant-memory mode and pulls each row from the channel, so a report never
     /// holds its whole list. Dropping `rows` early (a bad spec) stops the sender.
-    pub async fn render_xlsx_rows(&self, content: &str, mut rows: tokio::sync::mpsc::Receiver<Value>) -> Result<Rendered, RenderFailure> {
+    pub async fn render_xlsx_rows(&self, content: &str, mut pages: tokio::sync::mpsc::Receiver<Vec<Value>>) -> Result<Rendered, RenderFailure> {
         let content = content.to_string();
         let bytes = tokio::task::spawn_blocking(move || {
             let spec = xlsx::SheetSpec::parse(&content)?;
-            xlsx::render_rows(&spec, std::iter::from_fn(|| rows.blocking_recv()))
+            xlsx::render_rows(&spec, std::iter::from_fn(|| pages.blocking_recv()).flatten())
         })
         .await
         .map_err(|e| RenderFailure::Internal(format!("xlsx task: {e}")))??;

@@ -147,7 +147,9 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
         }
         TemplateScope::Report => {
             let date = Utc::now().format("%Y-%m-%d").to_string();
-            let (tx, rx) = mpsc::channel(REPORT_PAGE as usize);
+            // Pages, not rows, cross the channel: a row at a time would wake the writer's thread
+            // 100,000 times for a 100,000-row report.
+            let (tx, rx) = mpsc::channel(2);
             let rendered = if ctx.format == DocumentFormat::Xlsx {
                 // Rows go from the database straight into the constant-memory sheet writer:
                 // at most a page and the channel's worth of rows are held at once.
@@ -218,10 +220,10 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
 /// Policies read per statement for a report.
 const REPORT_PAGE: u64 = 1000;
 
-async fn collect(mut rx: mpsc::Receiver<Value>) -> Vec<Value> {
+async fn collect(mut rx: mpsc::Receiver<Vec<Value>>) -> Vec<Value> {
     let mut rows = Vec::new();
-    while let Some(r) = rx.recv().await {
-        rows.push(r);
+    while let Some(page) = rx.recv().await {
+        rows.extend(page);
     }
     rows
 }
@@ -230,7 +232,7 @@ async fn collect(mut rx: mpsc::Receiver<Value>) -> Vec<Value> {
 /// requester's scope (keyset on the number, unique per organization, so no page is
 /// re-read or skipped and no offset grows). Stops early, without error, if the reader
 /// is gone (the renderer refused the template: its error is the item's).
-async fn report_rows(state: &AppState, ctx: &JobContext, tx: mpsc::Sender<Value>) -> Result<(), Failure> {
+async fn report_rows(state: &AppState, ctx: &JobContext, tx: mpsc::Sender<Vec<Value>>) -> Result<(), Failure> {
     let filter: Option<PolicyFilter> = serde_json::from_value(ctx.job.params["filter"].clone())
         .map_err(|e| Failure::Template(format!("the report's filter cannot be read: {e}")))?;
     let who = &ctx.job.params["principal"];
@@ -244,6 +246,8 @@ async fn report_rows(state: &AppState, ctx: &JobContext, tx: mpsc::Sender<Value>
     let by_number = vec![PolicyOrder { field: PolicyOrderField::Number, direction: OrderDirection::Asc }];
     let base = crate::policies::service::list(&p, filter, Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
     let mut after: Option<String> = None;
+    let mut clients: HashMap<Uuid, client::Model> = HashMap::new();
+    let mut companies: HashMap<Uuid, company::Model> = HashMap::new();
     loop {
         let mut q = base.clone().limit(REPORT_PAGE);
         if let Some(last) = &after {
@@ -252,17 +256,27 @@ async fn report_rows(state: &AppState, ctx: &JobContext, tx: mpsc::Sender<Value>
         let page = q.all(&state.db).await?;
         let Some(last) = page.last() else { return Ok(()) };
         after = Some(last.number.clone());
-        let client_ids: Vec<Uuid> = page.iter().map(|p| p.client_id).collect();
-        let company_ids: Vec<Uuid> = page.iter().map(|p| p.company_id).collect();
-        let clients: HashMap<Uuid, client::Model> =
-            client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
-        let companies: HashMap<Uuid, company::Model> =
-            company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
+        // Each client and company is read once for the whole report (most policies share them);
+        // bounded: a report over many distinct clients keeps at most a few pages' worth.
+        if clients.len() > 4 * REPORT_PAGE as usize {
+            clients.clear();
+        }
+        let mut client_ids: Vec<Uuid> = page.iter().map(|p| p.client_id).filter(|id| !clients.contains_key(id)).collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        if !client_ids.is_empty() {
+            clients.extend(client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+        }
+        let mut company_ids: Vec<Uuid> = page.iter().map(|p| p.company_id).filter(|id| !companies.contains_key(id)).collect();
+        company_ids.sort_unstable();
+        company_ids.dedup();
+        if !company_ids.is_empty() {
+            companies.extend(company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+        }
         let full = page.len() as u64 == REPORT_PAGE;
-        for p in &page {
-            if tx.send(data::report_row(p, clients.get(&p.client_id), companies.get(&p.company_id))).await.is_err() {
-                return Ok(());
-            }
+        let rows = page.iter().map(|p| data::report_row(p, clients.get(&p.client_id), companies.get(&p.company_id))).collect();
+        if tx.send(rows).await.is_err() {
+            return Ok(());
         }
         if !full {
             return Ok(());
