@@ -118,10 +118,12 @@ impl AppError {
 /// timeout, a broken connection): a transient outage, not a fault of the request.
 pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
-    let sqlx_down = |r: &RuntimeErr| matches!(r, RuntimeErr::SqlxError(s) if matches!(**s, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_)));
+    let sqlx_down = |r: &RuntimeErr| {
+        matches!(r, RuntimeErr::SqlxError(s) if matches!(**s, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::Protocol(_)))
+    };
     match e {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => sqlx_down(r),
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(r) | DbErr::Query(r) => sqlx_down(r),
         _ => false,
     }
 }

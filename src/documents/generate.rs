@@ -31,7 +31,12 @@ pub struct JobContext {
     pub requester: Option<user::Model>,
     /// The version's images, read once for every item.
     pub assets: Assets,
+    /// Policies of the slice being worked, with their clients and companies, read in three
+    /// statements for the whole slice (POLICY scope); an item takes its own out.
+    prefetched: std::sync::Mutex<HashMap<Uuid, Prefetched>>,
 }
+
+type Prefetched = (policy::Model, Option<client::Model>, Option<company::Model>);
 
 impl JobContext {
     pub async fn load(state: &AppState, j: &job::Model) -> AppResult<Self> {
@@ -46,6 +51,7 @@ impl JobContext {
         };
         let assets = crate::templates::assets::load(&state.db, version.id).await?;
         Ok(JobContext {
+            prefetched: Default::default(),
             assets,
             job: j.clone(),
             format: DocumentFormat::parse(&template.format),
@@ -55,6 +61,45 @@ impl JobContext {
             organization,
             requester,
         })
+    }
+}
+
+impl JobContext {
+    /// Reads the policies of `items` (POLICY scope) with their clients and companies at once.
+    pub async fn prefetch(&self, state: &AppState, items: &[job_item::Model]) -> AppResult<()> {
+        if self.scope != TemplateScope::Policy {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = items.iter().filter_map(|i| i.policy_id).collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let pols = policy::Entity::find()
+            .filter(policy::Column::Id.is_in(ids))
+            .filter(policy::Column::OrganizationId.eq(self.job.organization_id))
+            .all(&state.db)
+            .await?;
+        let mut client_ids: Vec<Uuid> = pols.iter().map(|p| p.client_id).collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        let mut company_ids: Vec<Uuid> = pols.iter().map(|p| p.company_id).collect();
+        company_ids.sort_unstable();
+        company_ids.dedup();
+        let clients: HashMap<Uuid, client::Model> =
+            client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
+        let companies: HashMap<Uuid, company::Model> =
+            company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut map = self.prefetched.lock().unwrap_or_else(|p| p.into_inner());
+        map.clear();
+        for p in pols {
+            let (c, co) = (clients.get(&p.client_id).cloned(), companies.get(&p.company_id).cloned());
+            map.insert(p.id, (p, c, co));
+        }
+        Ok(())
+    }
+
+    fn take_prefetched(&self, policy_id: Uuid) -> Option<Prefetched> {
+        self.prefetched.lock().unwrap_or_else(|p| p.into_inner()).remove(&policy_id)
     }
 }
 
@@ -80,12 +125,11 @@ fn slug(s: &str) -> String {
 }
 
 /// Makes one item. Never panics; every failure is an outcome.
+///
+/// No read first: the unique index on `documents.job_item_id` makes a second document for the
+/// same item impossible, and the insert's conflict answers the existing one (only an item whose
+/// worker died between its document and its record is rendered twice, and stored once).
 pub async fn item(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> ItemOutcome {
-    match document::Entity::find().filter(document::Column::JobItemId.eq(it.id)).one(&state.db).await {
-        Ok(Some(d)) => return ItemOutcome::Done { document_id: d.id },
-        Ok(None) => {}
-        Err(e) => return ItemOutcome::Transient { message: e.to_string() },
-    }
     match make(state, ctx, it).await {
         Ok(id) => ItemOutcome::Done { document_id: id },
         Err(Failure::Template(m)) => ItemOutcome::Failed { message: m },
@@ -119,12 +163,18 @@ async fn make(state: &AppState, ctx: &JobContext, it: &job_item::Model) -> Resul
     let (rendered, name_part, policy_id, client_id) = match ctx.scope {
         TemplateScope::Policy => {
             let pid = it.policy_id.ok_or_else(|| Failure::Template("the item has no policy".into()))?;
-            let pol = policy::Entity::find_by_id(pid).one(&state.db).await?.ok_or(AppError::NotFound("Policy"))?;
+            let (pol, c, co) = match ctx.take_prefetched(pid) {
+                Some(found) => found,
+                None => {
+                    let pol = policy::Entity::find_by_id(pid).one(&state.db).await?.ok_or(AppError::NotFound("Policy"))?;
+                    let c = client::Entity::find_by_id(pol.client_id).one(&state.db).await?;
+                    let co = company::Entity::find_by_id(pol.company_id).one(&state.db).await?;
+                    (pol, c, co)
+                }
+            };
             if pol.organization_id != ctx.job.organization_id {
                 return Err(Failure::Template("the policy is not in the job's organization".into()));
             }
-            let c = client::Entity::find_by_id(pol.client_id).one(&state.db).await?;
-            let co = company::Entity::find_by_id(pol.company_id).one(&state.db).await?;
             let extra = json!({"policy": data::policy(&pol), "client": c.as_ref().map(data::client), "company": co.as_ref().map(data::company)});
             let rendered = state.renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data::merge(base, extra)).await;
             (rendered, pol.number.clone(), Some(pol.id), Some(pol.client_id))

@@ -94,7 +94,12 @@ pub async fn credentials(s: &HttpState, value: &str) -> Auth {
     };
     match result {
         Ok(p) => Auth::Authenticated(p),
-        Err(crate::error::AppError::Db(e)) if crate::error::is_unavailable(&e) => Auth::Unavailable,
+        // The credentials could not be checked (the database failed): not the client's fault,
+        // and never a reason to sign it out; the details go to the log, not to the client.
+        Err(e @ (crate::error::AppError::Db(_) | crate::error::AppError::Internal(_))) => {
+            tracing::error!(error = %e, "credentials could not be checked");
+            Auth::Unavailable
+        }
         Err(e) => Auth::Invalid(e.to_string()),
     }
 }

@@ -146,6 +146,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
     // but not recorded (a stop, a cancel, a lost lease) is found by the next owner: its document
     // exists once.
     let concurrency = state.settings.render_workers.max(1);
+    ctx.prefetch(state, &items).await?;
     let ctx = &ctx;
     let mut made = futures_util::stream::iter(items)
         .map(|item| async move {
@@ -155,6 +156,8 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
         })
         .buffered(concurrency);
     let mut last_beat = Instant::now();
+    // Cancellation is read from the job row each record returns (the claimed row at first).
+    let mut cancel_requested = j.cancel_requested;
     while let Some((item, outcome, took)) = made.next().await {
         if stop.is_some_and(|s| *s.borrow()) {
             tracing::info!(job = %j.id, "stopping: giving the job back");
@@ -167,13 +170,18 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
             }
             last_beat = Instant::now();
         }
-        let cancelled = job::Entity::find_by_id(j.id).one(&state.db).await?.is_none_or(|row| row.cancel_requested);
-        if cancelled {
+        if cancel_requested {
             return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
         }
         state.metrics.job_item(&j.kind, took);
         let attempts = item.attempts;
-        if record(state, worker, &j, &item, outcome).await? {
+        let recorded = record(state, worker, &j, &item, outcome).await?;
+        let Some(row) = recorded.row else {
+            tracing::warn!(job = %j.id, "lease lost; another worker has the job");
+            return Ok(());
+        };
+        cancel_requested = row.cancel_requested;
+        if recorded.retry {
             tokio::time::sleep(backoff(attempts)).await;
         }
     }
@@ -202,9 +210,18 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
     }
 }
 
-/// Writes an item's outcome and the job's counters in one transaction, then publishes the event.
-/// True when the item failed for a transient reason and will be retried.
-async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<bool> {
+/// What recording an item tells the loop.
+struct Recorded {
+    /// The item failed for a transient reason and will be retried (after a backoff).
+    retry: bool,
+    /// The job's row as committed (none when the lease was lost): its `cancel_requested` is the
+    /// cancellation check before the next item.
+    row: Option<job::Model>,
+}
+
+/// Writes an item's outcome and the job's counters in one transaction (three statements: the
+/// item, the job `RETURNING` its new row, the commit), then publishes the event from that row.
+async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<Recorded> {
     let (status, error, document_id, retry) = match outcome {
         ItemOutcome::Done { document_id } => ("DONE", None, Some(document_id), false),
         ItemOutcome::Failed { message } => ("FAILED", Some(message), None, false),
@@ -212,11 +229,13 @@ async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item:
         ItemOutcome::Transient { message } => ("FAILED", Some(message), None, false),
     };
     let txn = state.db.begin().await?;
-    let mut m: job_item::ActiveModel = item.clone().into();
-    m.status = Set(status.into());
-    m.error = Set(error.clone());
-    m.attempts = Set(item.attempts + 1);
-    m.update(&txn).await?;
+    job_item::Entity::update_many()
+        .col_expr(job_item::Column::Status, Expr::value(status))
+        .col_expr(job_item::Column::Error, Expr::value(error.clone()))
+        .col_expr(job_item::Column::Attempts, Expr::value(item.attempts + 1))
+        .filter(job_item::Column::Id.eq(item.id))
+        .exec(&txn)
+        .await?;
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(job::Column::Id.eq(j.id))
@@ -231,21 +250,18 @@ async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item:
         }
         _ => {}
     }
-    let res = update.exec(&txn).await?;
-    if res.rows_affected == 0 {
+    let Some(row) = update.exec_with_returning(&txn).await?.into_iter().next() else {
         // The lease was lost meanwhile: the new owner redoes this item (its document, if any, is kept once).
         txn.rollback().await?;
-        return Ok(false);
-    }
+        return Ok(Recorded { retry: false, row: None });
+    };
     txn.commit().await?;
     if retry {
         tracing::warn!(job = %j.id, item = item.seq, attempt = item.attempts + 1, error = ?error, "item failed; it will be retried");
-        return Ok(true);
+        return Ok(Recorded { retry: true, row: Some(row) });
     }
-    if let Some(row) = job::Entity::find_by_id(j.id).one(&state.db).await? {
-        events::publish(state, &row, error, document_id);
-    }
-    Ok(false)
+    events::publish(state, &row, error, document_id);
+    Ok(Recorded { retry: false, row: Some(row) })
 }
 
 /// Ends a job: cancelled, or succeeded when any item was made, failed when none was.
