@@ -8,6 +8,7 @@ mod encryption;
 mod generation;
 mod previews;
 mod reports;
+mod retries;
 mod sandbox;
 mod subscriptions;
 mod templates;

@@ -30,6 +30,9 @@ const config: CodegenConfig = {
       Decimal: { input: 'string', output: 'string' },
       // Any JSON value (Policy.coverage is an object; PreviewTemplateInput.sampleData anything).
       JSON: { input: 'unknown', output: 'unknown' },
+      // A file of a GraphQL multipart request (template assets): a File or Blob in the browser;
+      // never in an answer.
+      Upload: { input: 'File | Blob', output: 'never' },
     },
     // Enums as string-literal unions ('ACTIVE' | 'DRAFT' ...), no runtime code.
     enumsAsTypes: true,
