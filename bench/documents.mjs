@@ -13,7 +13,8 @@
 //   job          a warm-up job, then one `generateDocuments` over every policy, timed from the
 //                mutation's send to SUCCEEDED as seen by polling every POLL_MS; /metrics before/after
 //   xlsx-template  creates the REPORT template (bench/bordereau.json)   -> {templateId}
-//   report       `generateReport` over every policy, timed the same way; the server's VmHWM
+//   report       `generateReport` over every policy (or REPORT_FILTER, a PolicyFilter as JSON),
+//                timed the same way; the server's VmHWM
 //                (/proc/$SERVER_PID/status) right before the mutation and right after SUCCEEDED
 //
 // Environment: BENCH_URL (the server's base URL), BENCH_TOKEN, BENCH_WORK (a scratch directory),
@@ -424,7 +425,7 @@ const commands = {
     const t0 = performance.now();
     const started = (
       await gql(`mutation($i: GenerateReportInput!) { generateReport(input: $i) { id status total } }`, {
-        i: { templateId, filter: {} },
+        i: { templateId, filter: JSON.parse(process.env.REPORT_FILTER ?? '{}') },
       })
     ).generateReport;
     const mutationMs = performance.now() - t0;

@@ -382,7 +382,7 @@ ELAPSED=$((SECONDS - START_SECONDS))
   echo
   echo "## Machine"
   echo
-  echo "- commit: $GIT_REV; binary: \`$BIN\` ($PROFILE, built $BIN_DATE)"
+  echo "- commit: $GIT_REV; binary: \`$BIN\` ($PROFILE, built $BIN_DATE$([[ ${SKIP_BUILD:-0} != 1 ]] || echo "; SKIP_BUILD=1: it may predate the checkout"))"
   echo "- $(nproc) cores, $CPU; PostgreSQL $PG_VERSION, node $(node --version) and the server on the same cores"
   for part in preview direct job report; do
     echo "- before the $part part: load average ${LOAD[$part]}; CPU busy ${BUSY[$part]}% (2 s sample)${BUSIEST[$part]:+; busiest: ${BUSIEST[$part]}}"
