@@ -295,7 +295,8 @@ fn path_of(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
     segments
 }
 
-fn with_code(e: ServerError, code: &'static str) -> ServerError {
+/// `e` with `extensions.code` set, unless it already has one.
+pub(crate) fn with_code(e: ServerError, code: &'static str) -> ServerError {
     let mut err = e;
     let has_code = err.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
     if !has_code {

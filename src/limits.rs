@@ -7,7 +7,6 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    ErrorExtensions,
     ServerError, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest},
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
@@ -29,9 +28,7 @@ struct QueryLimitsExtension {
 }
 
 pub fn too_complex(message: String) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    e.extensions = async_graphql::Error::new("").extend_with(|_, ext| ext.set("code", "QUERY_TOO_COMPLEX")).extensions;
-    e
+    crate::persisted::coded(message, "QUERY_TOO_COMPLEX")
 }
 
 #[async_trait::async_trait]

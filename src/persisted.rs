@@ -15,7 +15,6 @@
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 
 use async_graphql::{
-    ErrorExtensions,
     ServerError, ServerResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
 };
@@ -58,10 +57,9 @@ struct PersistedExtension {
     only: bool,
 }
 
-fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    e.extensions = async_graphql::Error::new("").extend_with(|_, ext| ext.set("code", code)).extensions;
-    e
+/// A request error with `extensions.code` (shared with the other request-level checks).
+pub fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
+    crate::graphql::with_code(ServerError::new(message, None), code)
 }
 
 pub fn sha256_hex(text: &str) -> String {

@@ -209,14 +209,10 @@ async fn run(s: &HttpState, req: GqlRequest) -> GqlResponse {
         Err(_) => {
             tracing::warn!(timeout_secs = secs, "GraphQL operation timed out");
             s.app.metrics.errors.get_or_create(&crate::observability::CodeLabels { code: "TIMEOUT".into() }).inc();
-            let mut e = async_graphql::ServerError::new(
+            let e = crate::persisted::coded(
                 format!("the operation did not finish within {secs} s (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
-                None,
+                "TIMEOUT",
             );
-            e.extensions = {
-                use async_graphql::ErrorExtensions;
-                async_graphql::Error::new("").extend_with(|_, x| x.set("code", "TIMEOUT")).extensions
-            };
             GqlResponse::from_errors(vec![e])
         }
     }
