@@ -1,4 +1,5 @@
-//! `Application`: connects, migrates, builds the schema and the router, binds, and serves until told to stop.
+//! `Application`: connects, migrates, builds the schema and the router, binds, and serves until told
+//! to stop; `bootstrap`, the start every subcommand shares.
 
 use std::{future::Future, net::SocketAddr};
 
@@ -7,10 +8,25 @@ use tokio::net::TcpListener;
 use crate::{
     config::Settings,
     db::{self, DbMetrics},
-    graphql,
     http::{self, HttpState},
+    schema,
     state::AppState,
 };
+
+/// The start of every subcommand that touches the database: connect, then migrate (one replica
+/// at a time on PostgreSQL).
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<(sea_orm::DatabaseConnection, DbMetrics)> {
+    let metrics = DbMetrics::default();
+    let conn = db::connect(settings, &metrics).await?;
+    db::migrate(&conn).await?;
+    Ok((conn, metrics))
+}
+
+/// Connect, migrate, build the state: what `serve`, `worker` and `create-superadmin` start with.
+pub async fn bootstrap(settings: Settings) -> anyhow::Result<AppState> {
+    let (conn, metrics) = connect_and_migrate(&settings).await?;
+    AppState::new(settings, conn, metrics)
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -21,15 +37,11 @@ pub struct Application {
 impl Application {
     /// Connects to the database, runs migrations, and binds `BIND_ADDR` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let metrics = DbMetrics::default();
-        let conn = db::connect(&settings, &metrics).await?;
-        db::migrate(&conn).await?;
-        let state = AppState::new(settings, conn, metrics)?;
-        Self::with_state(state).await
+        Self::with_state(bootstrap(settings).await?).await
     }
 
     pub async fn with_state(state: AppState) -> anyhow::Result<Self> {
-        let schema = graphql::schema_with(&state)?;
+        let schema = schema::schema_with(&state)?;
         let router = http::router(HttpState { app: state.clone(), schema });
         let addr = state.settings.bind_addr;
         let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("BIND_ADDR: cannot bind {addr}: {e}"))?;

@@ -1,50 +1,88 @@
 //! MonAssurance: the back office of an insurance brokerage, as one GraphQL API.
 //!
-//! A tour of the modules:
-//! - `config`: typed settings from the environment; `telemetry`: logging.
-//! - `db`: connection (SQLite or PostgreSQL) and statement metrics; `entities`: sea-orm rows.
-//! - `app`: build, bind and serve; `http`: axum routes (GraphQL over HTTP, health, metrics).
-//! - `graphql`: the merged schema and the `Node` interface; `context`: resolver accessors.
-//! - `auth`, `api_keys`, `audit`, `users`, `organizations`, `companies`, `clients`, `policies`: one folder per domain.
-//! - `scope`: tenant scoping, the one place that says who sees which rows; `loaders`: DataLoaders.
-//! - `pagination`, `ids`, `validation`, `text`, `scalars`: shared GraphQL plumbing.
-//! - `templates`, `documents`, `jobs`: versioned templates, generated files, the durable job queue.
-//! - `render` (sandboxed render pool, XLSX, HTML), `rendering` (its facade), `storage` (content-addressed files, signed links).
-//! - `seams`: rate limiting, caching and event fan-out behind traits; `error`: the one error type.
+//! A tour of the modules in dependency order, bottom layer first. Each module imports only
+//! modules above it in this list (`.ci/module-graph` checks this). See `ARCHITECTURE.md` for
+//! the request path, the job path and the invariants.
+//!
+//! Bottom layer: these modules import nothing from the layers above.
+//! - [`config`]: typed settings from the environment. [`entities`]: plain sea-orm rows, one
+//!   per table (not the API).
+//! - [`db`]: the SQLite or PostgreSQL connection and its statement metrics. [`text`]: portable
+//!   text search.
+//! - [`render`]: the warm pool of sandboxed child processes; Typst → PDF, HTML, XLSX.
+//! - [`error`]: the one error type. `error::code` holds every `extensions.code` of API.md and
+//!   `with_code`.
+//! - [`principal`]: `Role`, `Principal`, `Auth`, `RequestMeta` and the audit `Actor`.
+//!   [`tokens`]: the JWT keys.
+//! - [`storage`]: content-addressed files and signed download links. [`seams`]: rate limits,
+//!   cache, event bus and throttles, in memory or in Redis (`seams::redis`).
+//! - [`observability`]: the metrics registry, HTTP middleware, the per-operation extension and
+//!   logging.
+//!
+//! Infrastructure and scoping:
+//! - [`state`]: `AppState`, the infrastructure only; it imports no domain.
+//! - [`scope`]: tenant scoping, the one place that decides which rows a caller sees.
+//!
+//! Shared GraphQL:
+//! - [`graphql`]: what every domain shares. It holds the context accessors (`ctx.principal()`),
+//!   the DataLoaders (`RequestLoader`), Relay pagination, ids, scalars and validation. It also
+//!   holds the extensions every operation passes through: error codes, limits and persisted
+//!   operations.
+//!
+//! Domains: each has `types.rs` (GraphQL), `resolvers.rs` and `service.rs`.
+//! - [`audit`]: the trail. `audit::service::Audited` commits a change together with its audit
+//!   row. [`organizations`]: the tenants.
+//! - [`auth`]: sign-in, with `auth::service::{register, login, sessions}`. [`users`], [`api_keys`].
+//! - [`policies`]: `rules` for validation and the status life cycle, and `connection` for every
+//!   page of policies (including `Client.policies` and `Company.policies`).
+//! - [`companies`], [`clients`].
+//! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
+//!   the render facade. [`documents`]: generated files.
+//! - [`jobs`]: the generation pipeline. `service` enqueues, `params` holds the typed
+//!   parameters, `worker` handles leases, slices and heartbeats, `item::{policy, client,
+//!   report}` make the items and `events` publishes progress.
+//!
+//! Top layer:
+//! - [`schema`]: merges every domain's Query, Mutation and Subscription plus the `Node`
+//!   interface. It sits above the domains because it names them all.
+//! - [`http`]: the axum routes. It covers GraphQL over HTTP (`http::graphql`), the credentials
+//!   shared by every transport, WebSocket subscriptions (`http::ws`), files, health, the audit
+//!   CSV and GraphiQL.
+//! - [`app`]: `bootstrap` (connect → migrate → state), shared by every subcommand.
+//!   `Application` binds and serves. The CLI lives in `main.rs`.
+//!
+//! Where do I…
+//! - …add a field to Policy? In `src/policies/types.rs`. A new column also needs a migration in
+//!   `migration/` and the column in `src/entities/policy.rs`. Then run
+//!   `UPDATE_SCHEMA=1 cargo test --test schema`.
+//! - …find where a job item is rendered? `src/jobs/item/mod.rs` (`make`) dispatches to
+//!   `policy.rs`, `client.rs` or `report.rs`, which call `src/templates/renderer.rs`.
 
-pub mod api_keys;
-pub mod app;
-pub mod audit;
-pub mod auth;
-pub mod clients;
-pub mod companies;
 pub mod config;
-pub mod context;
-pub mod db;
-pub mod documents;
 pub mod entities;
-pub mod error;
-pub mod graphql;
-pub mod http;
-pub mod ids;
-pub mod jobs;
-pub mod limits;
-pub mod loaders;
-pub mod observability;
-pub mod organizations;
-pub mod pagination;
-pub mod persisted;
-pub mod policies;
-pub mod render;
-pub mod redis_seams;
-pub mod rendering;
-pub mod scalars;
-pub mod scope;
-pub mod seams;
-pub mod state;
-pub mod storage;
-pub mod telemetry;
-pub mod templates;
+pub mod db;
 pub mod text;
+pub mod render;
+pub mod error;
+pub mod principal;
+pub mod tokens;
+pub mod storage;
+pub mod seams;
+pub mod observability;
+pub mod state;
+pub mod scope;
+pub mod graphql;
+pub mod audit;
+pub mod organizations;
+pub mod auth;
 pub mod users;
-pub mod validation;
+pub mod api_keys;
+pub mod policies;
+pub mod companies;
+pub mod clients;
+pub mod templates;
+pub mod documents;
+pub mod jobs;
+pub mod schema;
+pub mod http;
+pub mod app;

@@ -2,9 +2,11 @@
 
 use clap::{Parser, Subcommand};
 use monassurance::{
-    app::{Application, shutdown_signal},
+    app::{self, Application, shutdown_signal},
     config::Settings,
-    db, graphql, state::AppState, telemetry,
+    observability::logging,
+    schema,
+    state::AppState,
 };
 
 /// MonAssurance: the back office of an insurance brokerage, as one GraphQL API.
@@ -65,11 +67,11 @@ async fn async_main(cli: Cli) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Schema) = cli.command {
-        print!("{}", graphql::sdl());
+        print!("{}", schema::sdl());
         return Ok(());
     }
     let settings = Settings::from_env()?;
-    telemetry::init(settings.log_json);
+    logging::init(settings.log_json);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
@@ -81,18 +83,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Migrate => {
-            let metrics = db::DbMetrics::default();
-            let conn = db::connect(&settings, &metrics).await?;
-            db::migrate(&conn).await?;
+            app::connect_and_migrate(&settings).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Worker => {
-            let metrics = db::DbMetrics::default();
-            let conn = db::connect(&settings, &metrics).await?;
-            db::migrate(&conn).await?;
             let count = settings.workers.max(1);
-            let state = AppState::new(settings, conn, metrics)?;
+            let state = app::bootstrap(settings).await?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
             let workers = start_workers(&state, count, stopped);
             tokio::spawn(heartbeat_file());
@@ -101,10 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateSuperadmin { email, password } => {
-            let metrics = db::DbMetrics::default();
-            let conn = db::connect(&settings, &metrics).await?;
-            db::migrate(&conn).await?;
-            let state = AppState::new(settings, conn, metrics)?;
+            let state = app::bootstrap(settings).await?;
             let user = monassurance::auth::service::create_superadmin(&state, &email, &password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

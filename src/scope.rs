@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, Select, sea_quer
 use uuid::Uuid;
 
 use crate::{
-    auth::principal::Principal,
+    principal::Principal,
     entities::{client, company, document, job, organization, policy, session, template, user},
     error::{AppError, AppResult},
 };

@@ -1,6 +1,7 @@
-//! `AppState`: what every request and worker shares.
+//! `AppState`: the infrastructure every request and worker shares (database, seams, render pool,
+//! storage, signers, metrics registry). It imports no domain.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use sea_orm::DatabaseConnection;
@@ -8,15 +9,16 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::{
-    api_keys::service::UsageThrottle,
-    auth::jwt::JwtKeys,
     config::Settings,
     db::DbMetrics,
-    observability::Metrics,
-    redis_seams::{RedisBackend, RedisCache, RedisEventBus, RedisRateLimiter},
-    rendering::Renderer,
-    seams::{Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter},
+    observability::metrics::Metrics,
+    render::RenderPool,
+    seams::{
+        Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter, Throttle,
+        redis::{RedisBackend, RedisCache, RedisEventBus, RedisRateLimiter},
+    },
     storage::{KeyRing, Storage, StorageConfig, UrlSigner},
+    tokens::JwtKeys,
 };
 
 #[derive(Clone)]
@@ -29,9 +31,9 @@ pub struct AppState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub events: Arc<dyn EventBus>,
     /// Throttles `ApiKey.lastUsedAt` writes.
-    pub api_key_usage: Arc<UsageThrottle>,
-    /// The Typst/HTML render pool and the XLSX writer.
-    pub renderer: Arc<Renderer>,
+    pub api_key_usage: Arc<Throttle>,
+    /// The warm Typst/HTML render children (`templates::renderer` is how domains use them).
+    pub render_pool: Arc<RenderPool>,
     /// Where documents are kept.
     pub storage: Arc<Storage>,
     /// Signs and checks download links.
@@ -58,6 +60,22 @@ fn signing_keys(setting: &str) -> anyhow::Result<KeyRing> {
     Ok(KeyRing { current, keys })
 }
 
+/// Starts the warm render children (`RENDER_WORKERS` of them).
+fn start_render_pool(settings: &Settings) -> anyhow::Result<RenderPool> {
+    let exe = match &settings.render_worker_exe {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?,
+    };
+    RenderPool::new(
+        settings.render_workers.max(1),
+        exe,
+        ["render-worker"],
+        Duration::from_secs(settings.render_timeout_secs.max(1)),
+        settings.render_memory_mb.max(64) * 1024 * 1024,
+    )
+    .map_err(|e| anyhow::anyhow!("RENDER_WORKER_EXE: cannot start the render workers: {e}"))
+}
+
 impl AppState {
     /// Wakes idle workers: this process's at once, every other process's through Redis.
     pub fn wake_workers(&self) {
@@ -68,7 +86,7 @@ impl AppState {
         }
     }
 
-    /// The state of one process, with in-memory seams (Redis ones come with scale-out).
+    /// The state of one process: in-memory seams, or Redis ones when `REDIS_URL` is set.
     pub fn new(settings: Settings, db: DatabaseConnection, db_metrics: DbMetrics) -> anyhow::Result<Self> {
         // Two TLS backends are linked (ring; aws-lc-rs comes with object_store's S3 client):
         // rustls needs the process's choice made once, or an HTTPS client panics.
@@ -91,7 +109,7 @@ impl AppState {
         };
         let signer = UrlSigner::new(signing_keys(settings.url_signing_keys.expose())?)
             .map_err(|e| anyhow::anyhow!("URL_SIGNING_KEYS: {e}"))?;
-        let renderer = Renderer::start(&settings)?;
+        let render_pool = start_render_pool(&settings)?;
         let job_wakeup = Arc::new(Notify::new());
         let redis = match &settings.redis_url {
             Some(url) => Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone())?),
@@ -110,8 +128,8 @@ impl AppState {
             rate_limiter,
             events,
             redis,
-            api_key_usage: Arc::new(UsageThrottle::default()),
-            renderer: Arc::new(renderer),
+            api_key_usage: Arc::new(Throttle::new(Duration::from_secs(60))),
+            render_pool: Arc::new(render_pool),
             storage: Arc::new(storage),
             signer: Arc::new(signer),
             job_wakeup,

@@ -3,7 +3,7 @@
 
 #[test]
 fn schema_graphql_matches_the_code() {
-    let sdl = monassurance::graphql::sdl();
+    let sdl = monassurance::schema::sdl();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
     if std::env::var("UPDATE_SCHEMA").is_ok() {
         std::fs::write(&path, &sdl).expect("write schema.graphql");

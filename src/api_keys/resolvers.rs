@@ -9,7 +9,11 @@ use super::{
     types::{ApiKey, CreateApiKeyInput, CreateApiKeyPayload},
 };
 use crate::{
-    audit::service as audit, auth::principal::Role, context::ContextExt, entities::api_key, error::AppError, ids,
+    audit::service as audit,
+    principal::Role,
+    graphql::{context::ContextExt, ids},
+    entities::api_key,
+    error::AppError,
 };
 
 #[derive(Default)]

@@ -1,10 +1,6 @@
 //! API-key logic: creation, revocation, and turning a secret into a principal.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::time::Duration;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
@@ -15,11 +11,11 @@ use uuid::Uuid;
 
 use super::types::{ApiKeyScope, CreateApiKeyInput};
 use crate::{
-    auth::principal::{ApiKeyGrant, Principal, Role},
+    principal::{ApiKeyGrant, Principal, Role},
     entities::api_key,
     error::{AppError, AppResult},
     state::AppState,
-    validation::required_text,
+    graphql::validation::required_text,
 };
 
 fn hash(secret: &str) -> String {
@@ -84,26 +80,6 @@ struct CachedKey {
     org_id: Uuid,
     user_id: Uuid,
     write: bool,
-}
-
-/// Remembers when each key's `lastUsedAt` was last written, so a busy key costs one write a minute.
-#[derive(Default)]
-pub struct UsageThrottle {
-    written: Mutex<HashMap<Uuid, Instant>>,
-}
-
-impl UsageThrottle {
-    fn due(&self, id: Uuid) -> bool {
-        let mut map = self.written.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        match map.get(&id) {
-            Some(at) if now.duration_since(*at) < Duration::from_secs(60) => false,
-            _ => {
-                map.insert(id, now);
-                true
-            }
-        }
-    }
 }
 
 /// Turns an API-key secret into a principal (cached for `SESSION_CACHE_SECS`; revocation evicts).

@@ -3,7 +3,10 @@
 use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::{entities::api_key, ids};
+use crate::{
+    entities::api_key,
+    graphql::ids,
+};
 
 /// What an API key may do.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

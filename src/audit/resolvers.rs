@@ -7,9 +7,8 @@ use super::{
     types::{AuditLog, AuditLogFilter},
 };
 use crate::{
-    auth::principal::Role,
-    context::ContextExt,
-    pagination::{Conn, PageArgs, paginate},
+    principal::Role,
+    graphql::{context::ContextExt, pagination::{Page, PageArgs, paginate}},
 };
 
 #[derive(Default)]
@@ -18,7 +17,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The organization's audit trail, newest first (MANAGER and up). Also as CSV: `GET /audit-logs.csv`.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,
@@ -27,7 +26,7 @@ impl AuditQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<AuditLogFilter>,
-    ) -> Result<Conn<AuditLog>> {
+    ) -> Result<Page<AuditLog>> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
         let q = service::list(p, filter)?;

@@ -7,32 +7,12 @@ use uuid::Uuid;
 
 use super::types::AuditLogFilter;
 use crate::{
-    auth::principal::{Principal, RequestMeta},
+    principal::{Actor, Principal},
     entities::audit_log,
     error::{AppError, AppResult},
-    ids,
+    graphql::ids,
     text::{ilike, like_pattern},
 };
-
-/// Who acts, and from where: what every audit row records besides the change itself.
-#[derive(Clone, Debug, Default)]
-pub struct Actor {
-    pub org_id: Option<Uuid>,
-    pub user_id: Option<Uuid>,
-    pub api_key_id: Option<Uuid>,
-    pub meta: RequestMeta,
-}
-
-impl Actor {
-    pub fn of(p: &Principal, meta: RequestMeta) -> Self {
-        Actor { org_id: Some(p.org_id), user_id: Some(p.user_id), api_key_id: p.api_key.map(|k| k.id), meta }
-    }
-
-    /// Someone not signed in (a failed login, a reset request), optionally known by their account.
-    pub fn anonymous(meta: RequestMeta, org_id: Option<Uuid>, user_id: Option<Uuid>) -> Self {
-        Actor { org_id, user_id, api_key_id: None, meta }
-    }
-}
 
 /// Keys never written to the trail, at any depth.
 fn is_secret(key: &str) -> bool {
@@ -140,7 +120,7 @@ pub struct Audited {
 impl Audited {
     /// Begins a transaction for the caller of `ctx`.
     pub async fn begin(ctx: &async_graphql::Context<'_>) -> AppResult<Self> {
-        use crate::context::ContextExt;
+        use crate::graphql::context::ContextExt;
         let actor = ctx.actor()?;
         let txn = sea_orm::TransactionTrait::begin(&ctx.state().db).await?;
         Ok(Audited { txn, actor })

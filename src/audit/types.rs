@@ -3,7 +3,11 @@
 use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 
-use crate::{context::ContextExt, entities::audit_log, ids, loaders::loader_error, users::types::User};
+use crate::{
+    graphql::{context::ContextExt, ids, loaders::loader_error},
+    entities::audit_log,
+    users::types::User,
+};
 
 /// One recorded action.
 pub struct AuditLog(pub audit_log::Model);

@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 use super::{
     password,
-    principal::{Principal, RequestMeta},
     service::{forget_cached_sessions, revoke_user_sessions, sha256_hex},
 };
 use crate::{
-    audit::service::{self as audit, Actor},
+    audit::service as audit,
+    principal::{Actor, Principal, RequestMeta},
     entities::{outbox, password_reset, user},
     error::{AppError, AppResult},
     seams::RateDecision,

@@ -7,22 +7,15 @@ use serde_json::json;
 
 use super::{
     recovery,
-    service::{self, Issued},
+    service::{self},
     types::{AuthPayload, LoginInput, RegisterInput, Session},
 };
-use crate::{audit::service as audit, context::ContextExt, entities::session, error::AppError, ids, users::types::User};
-
-impl From<Issued> for AuthPayload {
-    fn from(i: Issued) -> Self {
-        AuthPayload {
-            access_token: i.access_token,
-            refresh_token: i.refresh_token,
-            expires_in: i.expires_in,
-            user: User(i.user),
-            session: Session { model: i.session, issued: true },
-        }
-    }
-}
+use crate::{
+    audit::service as audit,
+    graphql::{context::ContextExt, ids},
+    entities::session,
+    error::AppError,
+};
 
 #[derive(Default)]
 pub struct AuthQuery;

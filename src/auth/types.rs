@@ -3,7 +3,12 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::{context::ContextExt, entities::session, ids, users::types::User};
+use super::service::Issued;
+use crate::{
+    graphql::{context::ContextExt, ids},
+    entities::session,
+    users::types::User,
+};
 
 /// Creates an organization and its first administrator.
 #[derive(InputObject)]
@@ -89,5 +94,17 @@ impl Session {
     /// True for the session of the token making this request.
     async fn current(&self, ctx: &Context<'_>) -> bool {
         self.issued || ctx.principal().map(|p| p.session_id == Some(self.model.id)).unwrap_or(false)
+    }
+}
+
+impl From<Issued> for AuthPayload {
+    fn from(i: Issued) -> Self {
+        AuthPayload {
+            access_token: i.access_token,
+            refresh_token: i.refresh_token,
+            expires_in: i.expires_in,
+            user: User(i.user),
+            session: Session { model: i.session, issued: true },
+        }
     }
 }

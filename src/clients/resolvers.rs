@@ -10,10 +10,8 @@ use serde_json::json;
 
 use crate::{
     audit::service::Audited,
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::client,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
     scope,
 };
 
@@ -24,7 +22,7 @@ pub struct ClientQuery;
 impl ClientQuery {
     /// The clients the caller may read: an AGENT's own, the organization's for MANAGER and up.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn clients(
         &self,
         ctx: &Context<'_>,
@@ -34,7 +32,7 @@ impl ClientQuery {
         before: Option<String>,
         filter: Option<ClientFilter>,
         order_by: Option<Vec<ClientOrder>>,
-    ) -> Result<Conn<Client>> {
+    ) -> Result<Page<Client>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by)?;
         Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Client).await?)

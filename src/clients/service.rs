@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::types::{ClientFilter, ClientKind, ClientOrder, ClientOrderField, CreateClientInput, UpdateClientInput};
 use crate::{
-    auth::principal::Principal,
+    principal::Principal,
     entities::{client, policy, user},
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::{ids, validation::{optional_email, optional_phone, optional_text}},
+    scope,
     text::{ilike, like_pattern},
-    validation::{optional_email, optional_phone, optional_text},
 };
 
 const NAME_MAX: usize = 200;

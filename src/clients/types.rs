@@ -4,11 +4,8 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, OrderDirection}},
     entities::client,
-    ids,
-    loaders::loader_error,
-    pagination::{Conn, OrderDirection},
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
     users::types::User,
 };
@@ -98,7 +95,7 @@ impl Client {
     }
     /// The client's policies that the caller may read.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,
@@ -108,9 +105,9 @@ impl Client {
         before: Option<String>,
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
-    ) -> async_graphql::Result<Conn<Policy>> {
-        let parent = (policies::resolvers::Parent::Client, self.0.id);
-        policies::resolvers::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
+    ) -> async_graphql::Result<Page<Policy>> {
+        let parent = (policies::connection::Parent::Client, self.0.id);
+        policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
 }
 

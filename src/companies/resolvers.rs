@@ -10,11 +10,9 @@ use serde_json::json;
 
 use crate::{
     audit::service::Audited,
-    auth::principal::Role,
-    context::ContextExt,
+    principal::Role,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::company,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
     scope,
 };
 
@@ -25,7 +23,7 @@ pub struct CompanyQuery;
 impl CompanyQuery {
     /// The insurers of the caller's organization. Everyone signed in may read them.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn companies(
         &self,
         ctx: &Context<'_>,
@@ -35,7 +33,7 @@ impl CompanyQuery {
         before: Option<String>,
         filter: Option<CompanyFilter>,
         order_by: Option<Vec<CompanyOrder>>,
-    ) -> Result<Conn<Company>> {
+    ) -> Result<Page<Company>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by);
         Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Company).await?)

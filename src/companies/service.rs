@@ -9,12 +9,12 @@ use uuid::Uuid;
 
 use super::types::{CompanyFilter, CompanyOrder, CompanyOrderField, CreateCompanyInput, UpdateCompanyInput};
 use crate::{
-    auth::principal::Principal,
+    principal::Principal,
     entities::{company, policy},
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::{ids, validation::{optional_email, optional_phone, optional_text, required_text}},
+    scope,
     text::like_pattern,
-    validation::{optional_email, optional_phone, optional_text, required_text},
 };
 
 fn code(raw: &str, field: &str) -> AppResult<String> {

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     entities::company,
-    ids,
-    pagination::{Conn, OrderDirection},
+    graphql::{ids, pagination::{Page, OrderDirection}},
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
 };
 
@@ -86,7 +85,7 @@ impl Company {
     }
     /// The policies placed with this insurer that the caller may read.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,
@@ -96,9 +95,9 @@ impl Company {
         before: Option<String>,
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
-    ) -> async_graphql::Result<Conn<Policy>> {
-        let parent = (policies::resolvers::Parent::Company, self.0.id);
-        policies::resolvers::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
+    ) -> async_graphql::Result<Page<Policy>> {
+        let parent = (policies::connection::Parent::Company, self.0.id);
+        policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
 }
 

@@ -1,7 +1,5 @@
-//! Documents: generated files (stored by content address), what templates see, and how items are made.
+//! Documents: generated files (stored by content address), listed, downloaded, deleted, purged.
 
-pub mod data;
-pub mod generate;
 pub mod resolvers;
 pub mod service;
 pub mod types;

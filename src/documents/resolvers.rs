@@ -9,11 +9,9 @@ use super::{
 };
 use crate::{
     audit::service::Audited,
-    auth::principal::Role,
-    context::ContextExt,
+    principal::Role,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::document,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
     scope,
 };
 
@@ -23,7 +21,7 @@ pub struct DocumentQuery;
 #[Object]
 impl DocumentQuery {
     /// The documents the caller may read (an AGENT's own clients' and the ones they generated), newest first.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,
@@ -32,7 +30,7 @@ impl DocumentQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<DocumentFilter>,
-    ) -> Result<Conn<Document>> {
+    ) -> Result<Page<Document>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
         Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Document).await?)

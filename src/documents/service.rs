@@ -4,36 +4,18 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{data, types::{DocumentFilter, PurgeResult}};
+use super::types::{DocumentFilter, PurgeResult};
 use crate::{
-    auth::principal::Principal,
-    entities::{client, company, document, organization, policy, user},
+    principal::Principal,
+    entities::document,
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::ids,
+    scope,
     state::AppState,
     text::{ilike, like_pattern},
 };
-
-/// The data a POLICY template sees for one policy the caller may read.
-pub async fn policy_document_data(db: &impl ConnectionTrait, p: &Principal, policy_id: Uuid, number: &str) -> AppResult<Value> {
-    let pol = scope::one(db, scope::policies(p), policy::Column::Id, policy_id, "Policy").await?;
-    let c = client::Entity::find_by_id(pol.client_id).one(db).await?;
-    let co = company::Entity::find_by_id(pol.company_id).one(db).await?;
-    let org = organization::Entity::find_by_id(pol.organization_id).one(db).await?.ok_or(AppError::NotFound("Organization"))?;
-    let by = user::Entity::find_by_id(p.user_id).one(db).await?;
-    let base = data::envelope(&org, by.as_ref(), Utc::now(), number);
-    Ok(data::merge(
-        base,
-        serde_json::json!({
-            "policy": data::policy(&pol),
-            "client": c.as_ref().map(data::client),
-            "company": co.as_ref().map(data::company),
-        }),
-    ))
-}
 
 pub fn list(p: &Principal, filter: Option<DocumentFilter>) -> AppResult<Select<document::Entity>> {
     let f = filter.unwrap_or_default();

@@ -6,12 +6,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::{
     clients::types::Client,
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, loaders::loader_error},
     entities::{job, policy, template, template_version},
     error::AppError,
-    ids,
     jobs::types::Job,
-    loaders::loader_error,
     policies::types::Policy,
     scope,
     templates::types::{DocumentFormat, Template, TemplateVersion},

@@ -2,6 +2,7 @@
 //! filters of `auditLogs` as query parameters and a `delimiter` option. ADMIN, bearer token.
 
 use std::collections::HashMap;
+use crate::error::code;
 
 use axum::{
     body::Body,
@@ -14,12 +15,12 @@ use futures_util::stream;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 use serde_json::json;
 
-use super::{HttpState, graphql::credentials};
+use super::{HttpState, credentials::credentials};
 use crate::{
     audit::{service, types::AuditLogFilter},
-    auth::principal::{Auth, Role},
+    principal::{Auth, Role},
     entities::{audit_log, user},
-    ids,
+    graphql::ids,
 };
 
 const CHUNK: u64 = 500;
@@ -37,7 +38,7 @@ fn parse_time(params: &HashMap<String, String>, key: &str) -> Result<Option<Date
     match params.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(v) => DateTime::parse_from_rfc3339(v).map(|d| Some(d.with_timezone(&Utc))).map_err(|_| {
-            refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("`{key}` must be an RFC 3339 date-time"))
+            refuse(StatusCode::BAD_REQUEST, code::BAD_USER_INPUT, &format!("`{key}` must be an RFC 3339 date-time"))
         }),
     }
 }
@@ -53,17 +54,17 @@ pub async fn export(
     };
     let p = match auth {
         Auth::Authenticated(p) => p,
-        _ => return refuse(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "a valid bearer token is required"),
+        _ => return refuse(StatusCode::UNAUTHORIZED, code::UNAUTHENTICATED, "a valid bearer token is required"),
     };
     if p.require(Role::Admin).is_err() {
-        return refuse(StatusCode::FORBIDDEN, "FORBIDDEN", "the audit export is for administrators");
+        return refuse(StatusCode::FORBIDDEN, code::FORBIDDEN, "the audit export is for administrators");
     }
     let delimiter = match params.get("delimiter").map(String::as_str) {
         None | Some("") | Some(",") | Some("comma") => b',',
         Some(";") | Some("semicolon") => b';',
         Some("\t") | Some("tab") => b'\t',
         Some("|") | Some("pipe") => b'|',
-        Some(_) => return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "`delimiter` is one of , ; tab |"),
+        Some(_) => return refuse(StatusCode::BAD_REQUEST, code::BAD_USER_INPUT, "`delimiter` is one of , ; tab |"),
     };
     let text = |k: &str| params.get(k).cloned().filter(|v| !v.trim().is_empty());
     let filter = AuditLogFilter {

@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use super::HttpState;
 use crate::{
-    audit::service::{self as audit, Actor},
-    auth::principal::RequestMeta,
+    audit::service as audit,
+    principal::Actor,
+    principal::RequestMeta,
     entities::document,
     seams::RateDecision,
     storage::{LinkParams, StoredRef, forbidden, too_many_requests},

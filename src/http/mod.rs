@@ -2,6 +2,7 @@
 
 pub mod graphiql;
 pub mod audit_csv;
+pub mod credentials;
 pub mod files;
 pub mod graphql;
 pub mod health;
@@ -21,7 +22,10 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{graphql::AppSchema, state::AppState};
+use crate::{
+    schema::AppSchema,
+    state::AppState,
+};
 
 /// What every handler gets.
 #[derive(Clone)]
@@ -81,7 +85,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/audit-logs.csv", get(audit_csv::export))
         .route("/files/{id}", get(files::download))
         .layer(DefaultBodyLimit::max(limit))
-        .route_layer(axum::middleware::from_fn_with_state(metrics, crate::observability::track_http))
+        .route_layer(axum::middleware::from_fn_with_state(metrics, crate::observability::http::track_http))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))

@@ -10,16 +10,16 @@ use axum::{extract::ws::WebSocketUpgrade, http::HeaderMap, response::Response};
 use futures_util::{FutureExt, future::BoxFuture};
 use serde_json::Value;
 
-use crate::observability::GaugeGuard;
+use crate::observability::metrics::GaugeGuard;
 
 use super::{
     HttpState,
-    graphql::credentials,
+    credentials::credentials,
     ws::{self, WsConfig},
 };
 use crate::{
-    auth::principal::{Auth, RequestMeta},
-    loaders::Loaders,
+    principal::{Auth, RequestMeta},
+    graphql::loaders::Loaders,
 };
 
 /// The credentials a socket signed in with, re-checked while it lives.

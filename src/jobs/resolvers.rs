@@ -11,12 +11,10 @@ use super::{
     types::{GenerateDocumentInput, GenerateDocumentsInput, GenerateReportInput, Job, JobEvent, JobFilter, JobStatus},
 };
 use crate::{
-    auth::principal::Principal,
-    context::ContextExt,
+    principal::Principal,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::job,
     error::AppError,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
     scope,
     state::AppState,
 };
@@ -27,7 +25,7 @@ pub struct JobQuery;
 #[Object]
 impl JobQuery {
     /// The jobs the caller may read (an AGENT's own; the organization's for MANAGER and up), newest first.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -36,7 +34,7 @@ impl JobQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<JobFilter>,
-    ) -> Result<Conn<Job>> {
+    ) -> Result<Page<Job>> {
         let p = ctx.principal()?;
         Ok(paginate(&ctx.state().db, service::list(p, filter), PageArgs::new(first, after, last, before), Job).await?)
     }

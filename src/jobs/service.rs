@@ -5,16 +5,18 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Set, TransactionTrait,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::types::{GenerateDocumentInput, GenerateDocumentsInput, GenerateReportInput, JobFilter, JobKind, JobStatus};
+use super::params::{JobParams, PrincipalSnapshot, ReportParams};
 use crate::{
-    audit::service::{self as audit, Actor},
-    auth::principal::Principal,
+    audit::service as audit,
+    principal::{Actor, Principal},
     entities::{job, job_item, policy, template, template_version},
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::ids,
+    scope,
     state::AppState,
     templates::{self, types::TemplateScope},
 };
@@ -26,7 +28,7 @@ struct NewJob {
     kind: JobKind,
     template: template::Model,
     items: Vec<(Option<Uuid>, Option<Uuid>)>,
-    params: Value,
+    params: JobParams,
     idempotency_key: Option<String>,
 }
 
@@ -97,7 +99,7 @@ async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) ->
         template_id: Set(new.template.id),
         template_version_id: Set(version_id),
         format: Set(format),
-        params: Set(new.params),
+        params: Set(new.params.to_json()),
         total: Set(new.items.len() as i32),
         done: Set(0),
         failed: Set(0),
@@ -175,7 +177,7 @@ pub async fn generate_document(state: &AppState, p: &Principal, actor: &Actor, i
         }
         TemplateScope::Report => return Err(AppError::invalid("input.templateId", "a REPORT template is used with generateReport")),
     };
-    let new = NewJob { kind: JobKind::Document, template: t, items: vec![item], params: json!({}), idempotency_key: key };
+    let new = NewJob { kind: JobKind::Document, template: t, items: vec![item], params: JobParams::Document, idempotency_key: key };
     enqueue(state, p, actor, new).await
 }
 
@@ -224,7 +226,7 @@ pub async fn generate_documents(state: &AppState, p: &Principal, actor: &Actor, 
         return Err(AppError::invalid("input.filter", "no policy matches (or the template is not offered for their companies)"));
     }
     let items = rows.into_iter().map(|(pid, cid)| (Some(pid), Some(cid))).collect();
-    let new = NewJob { kind: JobKind::Documents, template: t, items, params: json!({}), idempotency_key: key };
+    let new = NewJob { kind: JobKind::Documents, template: t, items, params: JobParams::Documents, idempotency_key: key };
     enqueue(state, p, actor, new).await
 }
 
@@ -252,10 +254,7 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
     }
     // Checks the filter now (bad IDs are the caller's fault), runs it when the job runs.
     crate::policies::service::list(p, input.filter.clone(), None)?;
-    let params = json!({
-        "filter": serde_json::to_value(&input.filter).unwrap_or(Value::Null),
-        "principal": {"userId": p.user_id, "orgId": p.org_id, "role": p.role},
-    });
+    let params = JobParams::Report(ReportParams { principal: PrincipalSnapshot::of(p), filter: input.filter });
     let new = NewJob { kind: JobKind::Report, template: t, items: vec![(None, None)], params, idempotency_key: key };
     enqueue(state, p, actor, new).await
 }

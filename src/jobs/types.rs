@@ -5,12 +5,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
 use crate::{
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, PageArgs, paginate}},
     documents::types::Document,
     entities::{document, job},
-    ids,
-    loaders::loader_error,
-    pagination::{Conn, PageArgs, paginate},
     policies::types::PolicyFilter,
     scope,
     templates::types::{DocumentFormat, Template},
@@ -145,7 +142,7 @@ impl Job {
         Ok(t.map(Template))
     }
     /// The documents made so far, oldest first.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn documents(
         &self,
         ctx: &Context<'_>,
@@ -153,7 +150,7 @@ impl Job {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Conn<Document>> {
+    ) -> async_graphql::Result<Page<Document>> {
         let p = ctx.principal()?;
         let q = scope::documents(p)
             .filter(document::Column::JobId.eq(self.0.id))

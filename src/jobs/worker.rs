@@ -14,8 +14,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{events, types::JobStatus};
+use super::item::{self, ItemOutcome};
 use crate::{
-    documents::generate::{self, ItemOutcome},
     entities::{job, job_item},
     error::AppResult,
     state::AppState,
@@ -126,7 +126,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
     if j.cancel_requested {
         return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
     }
-    let ctx = match generate::JobContext::load(state, &j).await {
+    let ctx = match item::JobContext::load(state, &j).await {
         Ok(ctx) => ctx,
         Err(e) => {
             tracing::error!(job = %j.id, error = %e, "job cannot run");
@@ -151,7 +151,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
     let mut made = futures_util::stream::iter(items)
         .map(|item| async move {
             let started = Instant::now();
-            let outcome = generate::item(state, ctx, &item).await;
+            let outcome = item::make(state, ctx, &item).await;
             (item, outcome, started.elapsed())
         })
         .buffered(concurrency);

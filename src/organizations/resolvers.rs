@@ -3,7 +3,11 @@
 use async_graphql::{Context, Object, Result};
 
 use super::types::Organization;
-use crate::{context::ContextExt, entities::organization, scope};
+use crate::{
+    graphql::context::ContextExt,
+    entities::organization,
+    scope,
+};
 
 #[derive(Default)]
 pub struct OrganizationQuery;

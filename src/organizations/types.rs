@@ -3,7 +3,10 @@
 use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
 
-use crate::{entities::organization, ids};
+use crate::{
+    entities::organization,
+    graphql::ids,
+};
 
 /// A brokerage: the tenant that owns users, companies, clients and policies.
 #[derive(Clone)]

@@ -1,10 +1,9 @@
 //! Policy queries and mutations, and the policy connection nested under companies and clients.
 
 use async_graphql::{Context, ID, Object, Result};
-use sea_orm::{ColumnTrait, QueryFilter};
-use uuid::Uuid;
 
 use super::{
+    connection::connection,
     service,
     types::{CreatePolicyInput, Policy, PolicyFilter, PolicyOrder, PolicyStatus, UpdatePolicyInput},
 };
@@ -12,82 +11,9 @@ use serde_json::json;
 
 use crate::{
     audit::service::Audited,
-    context::ContextExt,
-    ids,
-    error::AppError,
-    loaders::{loader_error, prefetch},
-    pagination::{Conn, PageArgs, TotalCount, first_size, page_of, paginate},
+    graphql::{context::ContextExt, ids, pagination::Page},
 };
 
-pub use super::nested::{FirstPage, Parent};
-
-/// A page of the policies the caller may read, optionally those of one parent (`Client.policies`,
-/// `Company.policies`). A parent's plain first page goes through a DataLoader, so a page of parents
-/// costs one statement for all their policies.
-#[allow(clippy::too_many_arguments)]
-pub async fn connection(
-    ctx: &Context<'_>,
-    parent: Option<(Parent, Uuid)>,
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-    filter: Option<PolicyFilter>,
-    order_by: Option<Vec<PolicyOrder>>,
-) -> Result<Conn<Policy>> {
-    let p = ctx.principal()?;
-    let plain = after.is_none() && before.is_none() && last.is_none() && filter.is_none();
-    if let (Some((parent, id)), true, None) = (parent, plain, order_by.as_ref().filter(|o| !o.is_empty())) {
-        let take = first_size(first)?;
-        let loaders = ctx.loaders()?;
-        let mut rows = loaders
-            .policy_pages
-            .load_one(FirstPage { parent, id, take: take + 1 })
-            .await
-            .map_err(loader_error)?
-            .unwrap_or_default();
-        let has_next = rows.len() as u64 > take;
-        rows.truncate(take as usize);
-        let counts = loaders.policy_counts.clone();
-        let total = TotalCount::lazy(move || {
-            let counts = counts.clone();
-            async move {
-                let n = counts.load_one((parent, id)).await.map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-                Ok(n.unwrap_or(0))
-            }
-        });
-        return Ok(page_of(rows.into_iter().map(Policy).collect(), 0, false, has_next, total));
-    }
-    let mut q = service::list(p, filter, order_by)?;
-    if let Some((parent, id)) = parent {
-        q = q.filter(parent.column().eq(id));
-    }
-    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?;
-    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0)).await?;
-    Ok(conn)
-}
-
-/// When the page's nodes ask for their client or company, loads them all in one statement each.
-async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
-    let look = ctx.look_ahead();
-    let wants = |field: &str| {
-        look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
-    };
-    let (client, company) = (wants("client"), wants("company"));
-    if !client && !company {
-        return Ok(());
-    }
-    let loaders = ctx.loaders()?;
-    let rows: Vec<_> = rows.collect();
-    let clients = async {
-        if client { prefetch(&loaders.clients, rows.iter().map(|r| r.client_id)).await } else { Ok(()) }
-    };
-    let companies = async {
-        if company { prefetch(&loaders.companies, rows.iter().map(|r| r.company_id)).await } else { Ok(()) }
-    };
-    let (a, b) = futures_util::join!(clients, companies);
-    a.and(b)
-}
 
 #[derive(Default)]
 pub struct PolicyQuery;
@@ -96,7 +22,7 @@ pub struct PolicyQuery;
 impl PolicyQuery {
     /// The policies the caller may read: an AGENT's own clients', the organization's for everyone else.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn policies(
         &self,
         ctx: &Context<'_>,
@@ -106,7 +32,7 @@ impl PolicyQuery {
         before: Option<String>,
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
-    ) -> Result<Conn<Policy>> {
+    ) -> Result<Page<Policy>> {
         connection(ctx, None, first, after, last, before, filter, order_by).await
     }
 

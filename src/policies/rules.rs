@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::types::PolicyStatus;
 use crate::{
     error::{AppError, AppResult},
-    validation::required_text,
+    graphql::validation::required_text,
 };
 
 /// The longest policy number.

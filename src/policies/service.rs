@@ -11,12 +11,12 @@ use super::{
     types::{CreatePolicyInput, PolicyFilter, PolicyOrder, PolicyOrderField, PolicyStatus, UpdatePolicyInput},
 };
 use crate::{
-    auth::principal::Principal,
+    principal::Principal,
     entities::{client, company, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
-    ids, scope,
+    graphql::{ids, validation::{Money, currency}},
+    scope,
     text::{ilike, like_pattern},
-    validation::{Money, currency},
 };
 
 /// One policy the caller may read (`NOT_FOUND` otherwise).

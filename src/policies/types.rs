@@ -7,14 +7,9 @@ use rust_decimal::Decimal;
 use crate::{
     clients::types::Client,
     companies::types::Company,
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::OrderDirection, scalars::Date, validation::Money},
     entities::policy,
     error::{AppError, AppResult},
-    ids,
-    loaders::loader_error,
-    pagination::OrderDirection,
-    scalars::Date,
-    validation::Money,
 };
 
 /// Where a policy is in its life cycle. `CANCELLED` and `EXPIRED` are final.

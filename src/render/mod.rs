@@ -17,29 +17,48 @@ use serde::{Deserialize, Serialize};
 
 pub use worker::{PoolConfig, Preview, RenderPool, RenderRequest};
 
-/// An output format (the GraphQL `DocumentFormat`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
+/// The kind of file a template produces.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentFormat {
+    /// Typst markup rendered to PDF.
     Pdf,
+    /// A JSON sheet spec rendered to an Excel workbook.
     Xlsx,
+    /// A MiniJinja (Jinja-compatible) HTML template.
     Html,
 }
 
-impl Format {
+impl DocumentFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentFormat::Pdf => "PDF",
+            DocumentFormat::Xlsx => "XLSX",
+            DocumentFormat::Html => "HTML",
+        }
+    }
+
+    pub fn parse(text: &str) -> DocumentFormat {
+        match text {
+            "XLSX" => DocumentFormat::Xlsx,
+            "HTML" => DocumentFormat::Html,
+            _ => DocumentFormat::Pdf,
+        }
+    }
+
     pub const fn mime(self) -> &'static str {
         match self {
-            Format::Pdf => "application/pdf",
-            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            Format::Html => "text/html; charset=utf-8",
+            DocumentFormat::Pdf => "application/pdf",
+            DocumentFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            DocumentFormat::Html => "text/html; charset=utf-8",
         }
     }
 
     /// The file extension, without the dot.
     pub const fn extension(self) -> &'static str {
         match self {
-            Format::Pdf => "pdf",
-            Format::Xlsx => "xlsx",
-            Format::Html => "html",
+            DocumentFormat::Pdf => "pdf",
+            DocumentFormat::Xlsx => "xlsx",
+            DocumentFormat::Html => "html",
         }
     }
 }
@@ -53,7 +72,7 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    pub fn new(format: Format, bytes: Vec<u8>) -> Self {
+    pub fn new(format: DocumentFormat, bytes: Vec<u8>) -> Self {
         Self {
             bytes,
             mime: format.mime(),
@@ -62,13 +81,16 @@ impl Rendered {
     }
 }
 
-/// One problem with a template, as `TemplatePreview.diagnostics` shows it.
-/// `line` and `column` are 1-based and point into the template text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A problem found in a template, where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, async_graphql::SimpleObject)]
 pub struct Diagnostic {
+    /// What is wrong.
     pub message: String,
+    /// 1-based line, when known.
     pub line: Option<u32>,
+    /// 1-based column, when known.
     pub column: Option<u32>,
+    /// A suggestion, when there is one.
     pub hint: Option<String>,
 }
 

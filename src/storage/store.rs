@@ -158,7 +158,7 @@ impl Storage {
         Self::new(Arc::new(InMemory::new()), compress, encryption)
     }
 
-    /// Any backend (S3 and the like later). Checks that the ring's current key exists.
+    /// Any `object_store` backend (local files, S3). Checks that the ring's current key exists.
     pub fn new(
         store: Arc<dyn ObjectStore>,
         compress: bool,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     entities::template_asset,
     error::{AppError, AppResult},
-    rendering::Assets,
+    templates::renderer::Assets,
 };
 
 /// A checked upload, not yet saved.
@@ -55,7 +55,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 
 /// Reads and checks the uploads of `field` (`input.assets`, `assets`).
 pub fn read_uploads(ctx: &Context<'_>, uploads: &[Upload], field: &str) -> AppResult<Vec<NewAsset>> {
-    let settings = &crate::context::ContextExt::state(ctx).settings;
+    let settings = &crate::graphql::context::ContextExt::state(ctx).settings;
     if uploads.len() > settings.upload_max_files {
         return Err(AppError::invalid(field, format!("at most {} files (UPLOAD_MAX_FILES)", settings.upload_max_files)));
     }

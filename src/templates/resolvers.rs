@@ -12,11 +12,9 @@ use super::{
 };
 use crate::{
     audit::service::Audited,
-    auth::principal::Role,
-    context::ContextExt,
-    documents::data,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
+    principal::Role,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
+    templates::{render_data, renderer::Renderer},
 };
 
 #[derive(Default)]
@@ -25,7 +23,7 @@ pub struct TemplateQuery;
 #[Object]
 impl TemplateQuery {
     /// The organization's templates (active ones unless the filter says otherwise). Everyone reads them.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn templates(
         &self,
         ctx: &Context<'_>,
@@ -34,7 +32,7 @@ impl TemplateQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<TemplateFilter>,
-    ) -> Result<Conn<Template>> {
+    ) -> Result<Page<Template>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
         Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Template).await?)
@@ -60,7 +58,7 @@ impl TemplateMutation {
         let uploads = assets::read_uploads(ctx, input.assets.as_deref().unwrap_or_default(), "input.assets")?;
         // Checked before the transaction: a render may take seconds and must not hold a connection.
         let with = assets::merged(&[], &uploads);
-        ctx.state().renderer.check(input.format, input.scope, &input.content, &with, "input.content").await?;
+        Renderer::of(ctx.state()).check(input.format, input.scope, &input.content, &with, "input.content").await?;
         let tx = Audited::begin(ctx).await?;
         let (t, v) = service::create(tx.db(), p, input).await?;
         assets::save(tx.db(), v.id, &[], &uploads).await?;
@@ -100,7 +98,7 @@ impl TemplateMutation {
             None => Vec::new(),
         };
         let (format, scope) = (DocumentFormat::parse(&t.format), TemplateScope::parse(&t.scope));
-        ctx.state().renderer.check(format, scope, &content, &assets::merged(&previous, &uploads), "content").await?;
+        Renderer::of(ctx.state()).check(format, scope, &content, &assets::merged(&previous, &uploads), "content").await?;
         let tx = Audited::begin(ctx).await?;
         let v = service::create_version(tx.db(), p, key, &content, changelog).await?;
         assets::save(tx.db(), v.id, &previous, &uploads).await?;
@@ -141,10 +139,10 @@ impl TemplateMutation {
         let data = match (&input.policy_id, input.sample_data) {
             (Some(id), _) => {
                 let key = ids::decode_input(id, "Policy", "input.policyId")?;
-                crate::documents::service::policy_document_data(&state.db, p, key, "PREVIEW").await?
+                render_data::policy_document(&state.db, p, key, "PREVIEW").await?
             }
             (None, Some(json)) => json.0,
-            (None, None) => data::sample(input.scope.as_str()),
+            (None, None) => render_data::sample(input.scope.as_str()),
         };
         let uploads = assets::read_uploads(ctx, input.assets.as_deref().unwrap_or_default(), "input.assets")?;
         let previous = match &input.template_id {
@@ -158,6 +156,6 @@ impl TemplateMutation {
             None => Vec::new(),
         };
         let with = assets::merged(&previous, &uploads);
-        Ok(state.renderer.preview(input.format, input.scope, &input.content, &with, data).await?)
+        Ok(Renderer::of(state).preview(input.format, input.scope, &input.content, &with, data).await?)
     }
 }

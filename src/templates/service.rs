@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use super::types::{CreateTemplateInput, TemplateFilter, UpdateTemplateInput};
 use crate::{
-    auth::principal::Principal,
+    principal::Principal,
     entities::{company, template, template_company, template_version},
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::{ids, validation::{optional_text, required_text}},
+    scope,
     text::{ilike, like_pattern},
-    validation::{optional_text, required_text},
 };
 
 /// Largest template source accepted.

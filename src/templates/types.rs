@@ -6,42 +6,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::{
     companies::types::Company,
-    context::ContextExt,
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, PageArgs, paginate}},
     entities::{company, template, template_company, template_version},
     error::{AppError, Diagnostic},
-    ids,
-    loaders::loader_error,
-    pagination::{Conn, PageArgs, paginate},
     users::types::User,
 };
 
-/// The kind of file a template produces.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum DocumentFormat {
-    /// Typst markup rendered to PDF.
-    Pdf,
-    /// A JSON sheet spec rendered to an Excel workbook.
-    Xlsx,
-    /// A MiniJinja (Jinja-compatible) HTML template.
-    Html,
-}
-
-impl DocumentFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocumentFormat::Pdf => "PDF",
-            DocumentFormat::Xlsx => "XLSX",
-            DocumentFormat::Html => "HTML",
-        }
-    }
-    pub fn parse(s: &str) -> DocumentFormat {
-        match s {
-            "XLSX" => DocumentFormat::Xlsx,
-            "HTML" => DocumentFormat::Html,
-            _ => DocumentFormat::Pdf,
-        }
-    }
-}
+pub use crate::render::DocumentFormat;
 
 /// What a template is about: one policy, one client, or many policies.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -111,7 +82,7 @@ impl Template {
         Ok(v.map(TemplateVersion))
     }
     /// Every version, newest first.
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn versions(
         &self,
         ctx: &Context<'_>,
@@ -119,7 +90,7 @@ impl Template {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Conn<TemplateVersion>> {
+    ) -> async_graphql::Result<Page<TemplateVersion>> {
         let q = template_version::Entity::find()
             .filter(template_version::Column::TemplateId.eq(self.0.id))
             .order_by_desc(template_version::Column::Version);

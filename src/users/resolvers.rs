@@ -11,11 +11,9 @@ use serde_json::json;
 use crate::{
     audit::service::Audited,
     auth::service as auth,
-    auth::principal::Role,
-    context::ContextExt,
+    principal::Role,
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::user,
-    ids,
-    pagination::{Conn, PageArgs, paginate},
     scope,
 };
 
@@ -32,7 +30,7 @@ impl UserQuery {
 
     /// The users of the organization (ADMIN).
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "crate::pagination::cost(first, last, child_complexity)")]
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -42,7 +40,7 @@ impl UserQuery {
         before: Option<String>,
         filter: Option<UserFilter>,
         order_by: Option<Vec<UserOrder>>,
-    ) -> Result<Conn<User>> {
+    ) -> Result<Page<User>> {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let q = service::list(p, filter, order_by);

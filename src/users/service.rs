@@ -6,16 +6,13 @@ use uuid::Uuid;
 
 use super::types::{CreateUserInput, UpdateUserInput, UserFilter, UserOrder, UserOrderField};
 use crate::{
-    auth::{
-        password,
-        principal::{Principal, Role},
-        service as auth,
-    },
+    principal::{Principal, Role},
+    auth::{password, service as auth},
     entities::user,
     error::{AppError, AppResult},
-    ids, scope,
+    graphql::{ids, validation::{Email, required_text}},
+    scope,
     text::{ilike, like_pattern},
-    validation::{Email, required_text},
 };
 
 fn assignable(p: &Principal, role: Role, field: &str) -> AppResult<Role> {

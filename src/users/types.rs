@@ -5,13 +5,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use crate::{
-    auth::principal::Role,
-    context::ContextExt,
+    principal::Role,
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::OrderDirection},
     entities::{organization, user},
-    ids,
-    loaders::loader_error,
     organizations::types::Organization,
-    pagination::OrderDirection,
 };
 
 /// A person who signs in.

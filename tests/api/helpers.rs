@@ -59,7 +59,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        monassurance::telemetry::init(false);
+        monassurance::observability::logging::init(false);
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let mut vars: HashMap<String, String> = HashMap::new();

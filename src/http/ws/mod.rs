@@ -4,9 +4,9 @@
 //! PROTOCOL.md) and the legacy `graphql-ws` subprotocol of subscriptions-transport-ws. We do not
 //! use async-graphql's own handler: it gets the close codes wrong (see DEPENDENCIES.md).
 //!
-//! Files: `mod.rs` (the API), `conn.rs` (one socket's loop), `protocol.rs` (the messages).
+//! Files: `mod.rs` (the API), `socket.rs` (one socket's loop), `protocol.rs` (the messages).
 
-mod conn;
+mod socket;
 mod protocol;
 
 use std::{sync::Arc, time::Duration};
@@ -126,7 +126,7 @@ pub async fn serve<Q, M, S>(
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    conn::serve(socket, headers, protocol, schema, on_init, config).await;
+    socket::serve(socket, headers, protocol, schema, on_init, config).await;
 }
 
 /// Close reasons must fit in 123 bytes (a control frame's 125 less the code).

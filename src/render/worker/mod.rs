@@ -26,7 +26,7 @@ pub use child::run_child;
 use process::Worker;
 use wire::{Kind, RequestOut, Response};
 
-use super::{Diagnostic, Format, RenderError, Rendered};
+use super::{Diagnostic, DocumentFormat, RenderError, Rendered};
 
 /// How long a fresh child may take to start and warm up before its first render.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -147,7 +147,7 @@ impl RenderPool {
         let (bytes, _) = self
             .call(Kind::Pdf, &request.template, &request.data, &request.assets)
             .await?;
-        Ok(Rendered::new(Format::Pdf, bytes))
+        Ok(Rendered::new(DocumentFormat::Pdf, bytes))
     }
 
     /// Renders a Typst template to PDF and PNG pages (1.5 px per pt).
@@ -172,7 +172,7 @@ impl RenderPool {
         let (bytes, _) = self
             .call(Kind::Html, template, data, &HashMap::new())
             .await?;
-        Ok(Rendered::new(Format::Html, bytes))
+        Ok(Rendered::new(DocumentFormat::Html, bytes))
     }
 
     async fn call(

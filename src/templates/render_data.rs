@@ -1,12 +1,72 @@
-//! What a template sees: the data of a document as JSON, with the field names of the GraphQL types.
+//! What a template sees: the data of a document as JSON, with the field names of the GraphQL types,
+//! and the one place a policy's document data (policy, client, insurer) is loaded.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::{
     entities::{client, company, organization, policy, user},
-    validation::Money,
+    error::{AppError, AppResult},
+    graphql::validation::Money,
+    principal::Principal,
+    scope,
 };
+
+/// A policy with its client and insurer: what a POLICY template's data is made of.
+pub struct PolicySources {
+    pub policy: policy::Model,
+    pub client: Option<client::Model>,
+    pub company: Option<company::Model>,
+}
+
+impl PolicySources {
+    /// The policies `policies` selects, with their clients and companies: three statements
+    /// whatever the number of policies.
+    pub async fn load_many(db: &impl ConnectionTrait, policies: Select<policy::Entity>) -> AppResult<Vec<PolicySources>> {
+        let policies = policies.all(db).await?;
+        let mut client_ids: Vec<Uuid> = policies.iter().map(|policy| policy.client_id).collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        let mut company_ids: Vec<Uuid> = policies.iter().map(|policy| policy.company_id).collect();
+        company_ids.sort_unstable();
+        company_ids.dedup();
+        let clients: HashMap<Uuid, client::Model> =
+            client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+        let companies: HashMap<Uuid, company::Model> =
+            company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(db).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(policies
+            .into_iter()
+            .map(|policy| PolicySources {
+                client: clients.get(&policy.client_id).cloned(),
+                company: companies.get(&policy.company_id).cloned(),
+                policy,
+            })
+            .collect())
+    }
+
+    /// One policy the caller may read, or `NOT_FOUND`.
+    pub async fn load_for(db: &impl ConnectionTrait, principal: &Principal, policy_id: Uuid) -> AppResult<PolicySources> {
+        let selected = scope::policies(principal).filter(policy::Column::Id.eq(policy_id));
+        PolicySources::load_many(db, selected).await?.pop().ok_or(AppError::NotFound("Policy"))
+    }
+
+    /// `{policy, client, company}`, the keys a POLICY template reads.
+    pub fn data(&self) -> Value {
+        json!({"policy": policy(&self.policy), "client": self.client.as_ref().map(client), "company": self.company.as_ref().map(company)})
+    }
+}
+
+/// The data a POLICY template sees for one policy the caller may read (previews).
+pub async fn policy_document(db: &impl ConnectionTrait, principal: &Principal, policy_id: Uuid, number: &str) -> AppResult<Value> {
+    let sources = PolicySources::load_for(db, principal, policy_id).await?;
+    let organization = organization::Entity::find_by_id(sources.policy.organization_id).one(db).await?.ok_or(AppError::NotFound("Organization"))?;
+    let by = user::Entity::find_by_id(principal.user_id).one(db).await?;
+    Ok(merge(envelope(&organization, by.as_ref(), Utc::now(), number), sources.data()))
+}
 
 pub fn organization(o: &organization::Model) -> Value {
     json!({"id": o.id.to_string(), "name": o.name, "slug": o.slug})

@@ -1,4 +1,5 @@
-//! Sign-in logic: registration, login, refresh-token rotation with reuse detection, session checks.
+//! Sessions: opening one with its tokens, refresh-token rotation with reuse detection, revocation,
+//! and the per-request check of an access token (cached for `SESSION_CACHE_SECS`).
 
 use chrono::{Duration as ChronoDuration, Utc};
 use rand::RngCore;
@@ -11,18 +12,12 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use uuid::Uuid;
 
-use super::{
-    password,
-    principal::{Principal, RequestMeta, Role},
-    types::{LoginInput, RegisterInput},
-};
 use crate::{
-    audit::service::{self as audit, Actor},
-    entities::{organization, refresh_token, session, user},
-    seams::RateDecision,
+    audit::service as audit,
+    principal::{Actor, Principal, RequestMeta, Role},
+    entities::{refresh_token, session, user},
     error::{AppError, AppResult},
     state::AppState,
-    validation::{Email, optional_text, required_text},
 };
 
 /// What a successful sign-in returns.
@@ -34,31 +29,18 @@ pub struct Issued {
     pub session: session::Model,
 }
 
-pub(crate) fn sha256_hex(s: &str) -> String {
+pub fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-fn new_refresh_token() -> String {
+pub(super) fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
-fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.to_lowercase().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    let slug = slug.trim_end_matches('-').chars().take(48).collect::<String>();
-    if slug.is_empty() { "org".into() } else { slug }
-}
-
 /// Creates a session with its first refresh token.
-async fn open_session(
+pub(super) async fn open_session(
     state: &AppState,
     db: &impl ConnectionTrait,
     user: &user::Model,
@@ -95,108 +77,10 @@ async fn open_session(
     issue(state, user, session, refresh)
 }
 
-fn issue(state: &AppState, user: &user::Model, session: session::Model, refresh: String) -> AppResult<Issued> {
+pub(super) fn issue(state: &AppState, user: &user::Model, session: session::Model, refresh: String) -> AppResult<Issued> {
     let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal(anyhow::anyhow!("unknown role")))?;
     let (access_token, expires_in) = state.jwt.issue(user.id, user.organization_id, role, session.id)?;
     Ok(Issued { access_token, refresh_token: refresh, expires_in, user: user.clone(), session })
-}
-
-/// Creates an organization and its first ADMIN, and signs them in.
-pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta) -> AppResult<Issued> {
-    let org_name = required_text(&input.organization_name, "input.organizationName", 200)?;
-    let email = Email::parse(&input.email, "input.email")?;
-    let full_name = required_text(&input.full_name, "input.fullName", 200)?;
-    password::check_policy(&input.password, email.as_str(), "input.password")?;
-    let hash = password::hash(input.password).await?;
-
-    let txn = state.db.begin().await?;
-    if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
-        return Err(AppError::conflict_on("input.email", "an account with this e-mail already exists"));
-    }
-    let base = slugify(&org_name);
-    let taken = organization::Entity::find().filter(organization::Column::Slug.eq(&base)).one(&txn).await?.is_some();
-    let slug = if taken { format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..6]) } else { base };
-    let now = Utc::now();
-    let org = organization::ActiveModel { id: Set(Uuid::now_v7()), name: Set(org_name), slug: Set(slug), created_at: Set(now) }
-        .insert(&txn)
-        .await?;
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.id),
-        email: Set(email.into_inner()),
-        password_hash: Set(hash),
-        full_name: Set(full_name),
-        role: Set(Role::Admin.as_str().into()),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| email_conflict(e))?;
-    let issued = open_session(state, &txn, &user, None, meta).await?;
-    let actor = Actor::anonymous(meta.clone(), Some(org.id), Some(user.id));
-    let info = json!({"organization": org.name, "slug": org.slug, "email": user.email});
-    audit::record(&txn, &actor, "auth.register", Some(("Organization", org.id)), info).await?;
-    txn.commit().await?;
-    Ok(issued)
-}
-
-fn email_conflict(e: sea_orm::DbErr) -> AppError {
-    if crate::error::is_unique_violation(&e) {
-        AppError::conflict_on("input.email", "an account with this e-mail already exists")
-    } else {
-        e.into()
-    }
-}
-
-/// Checks the credentials and opens a session. Every failure reads the same.
-pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> AppResult<Issued> {
-    let denied = || AppError::Unauthenticated("invalid e-mail or password".into());
-    let email = input.email.trim().to_lowercase();
-    let device_name = optional_text(input.device_name.as_deref(), "input.deviceName", 100)?;
-    throttle_login(state, &email, meta).await?;
-    let found = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&state.db).await?;
-    let ok = password::verify(input.password, found.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match found {
-        Some(u) if ok && u.is_active => u,
-        other => {
-            let (org, who) = other.map(|u| (Some(u.organization_id), Some(u.id))).unwrap_or((None, None));
-            let actor = Actor::anonymous(meta.clone(), org, who);
-            audit::record(&state.db, &actor, "auth.login_failed", who.map(|id| ("User", id)), json!({"email": email})).await?;
-            return Err(denied());
-        }
-    };
-    // A successful sign-in clears the account's failed attempts.
-    state.rate_limiter.reset(&format!("login:account:{email}")).await;
-    let txn = state.db.begin().await?;
-    let issued = open_session(state, &txn, &user, device_name, meta).await?;
-    let actor = Actor::anonymous(meta.clone(), Some(user.organization_id), Some(user.id));
-    let info = json!({"sessionId": issued.session.id.to_string(), "deviceName": issued.session.device_name});
-    audit::record(&txn, &actor, "auth.login", Some(("User", user.id)), info).await?;
-    txn.commit().await?;
-    Ok(issued)
-}
-
-/// Login attempts per account (`LOGIN_ATTEMPTS_PER_MINUTE`) and per address (six times that), per
-/// minute. Windows expire, so an attacker's attempts never lock an account out for long.
-async fn throttle_login(state: &AppState, email: &str, meta: &RequestMeta) -> AppResult<()> {
-    let per_account = state.settings.login_attempts_per_minute;
-    if per_account == 0 {
-        return Ok(());
-    }
-    let minute = Duration::from_secs(60);
-    let mut checks = vec![(format!("login:account:{email}"), per_account)];
-    if let Some(ip) = &meta.ip {
-        checks.push((format!("login:ip:{ip}"), per_account.saturating_mul(6)));
-    }
-    for (key, limit) in checks {
-        if let RateDecision::Limited { retry_after } = state.rate_limiter.hit(&key, limit, minute).await {
-            state.metrics.rate_limited("login");
-            return Err(AppError::RateLimited { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
-        }
-    }
-    Ok(())
 }
 
 /// Rotates a refresh token. A token used twice revokes its whole session (family).
@@ -302,7 +186,7 @@ pub async fn revoke_user_sessions(
     revoke_sessions(db, &live).await
 }
 
-fn cache_key(session_id: Uuid) -> String {
+pub(super) fn cache_key(session_id: Uuid) -> String {
     format!("session:{session_id}")
 }
 
@@ -346,53 +230,6 @@ struct CachedPrincipal {
 impl CachedPrincipal {
     fn into_principal(self, session_id: Uuid) -> Principal {
         Principal { user_id: self.user_id, org_id: self.org_id, role: self.role, session_id: Some(session_id), api_key: None }
-    }
-}
-
-/// Creates a SUPERADMIN (CLI only), in the platform organization.
-pub async fn create_superadmin(state: &AppState, email: &str, password_raw: &str) -> AppResult<user::Model> {
-    let email = Email::parse(email, "email")?;
-    password::check_policy(password_raw, email.as_str(), "password")?;
-    let hash = password::hash(password_raw.to_string()).await?;
-    let txn = state.db.begin().await?;
-    let now = Utc::now();
-    let org = match organization::Entity::find().filter(organization::Column::Slug.eq("platform")).one(&txn).await? {
-        Some(o) => o,
-        None => {
-            organization::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                name: Set("MonAssurance platform".into()),
-                slug: Set("platform".into()),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?
-        }
-    };
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org.id),
-        email: Set(email.into_inner()),
-        password_hash: Set(hash),
-        full_name: Set("Platform administrator".into()),
-        role: Set(Role::Superadmin.as_str().into()),
-        is_active: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(email_conflict)?;
-    txn.commit().await?;
-    Ok(user)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slugs_are_url_safe() {
-        assert_eq!(super::slugify("Assurances  du Golfe, SA!"), "assurances-du-golfe-sa");
-        assert_eq!(super::slugify("***"), "org");
     }
 }
 

@@ -3,10 +3,9 @@
 use async_graphql::Context;
 
 use crate::{
-    audit::service::Actor,
-    auth::principal::{Auth, Principal, RequestMeta},
+    principal::{Actor, Auth, Principal, RequestMeta},
     error::{AppError, AppResult},
-    loaders::Loaders,
+    graphql::loaders::Loaders,
     state::AppState,
 };
 

@@ -1,5 +1,7 @@
 //! One error type for the whole service, mapped to the codes of API.md.
 
+pub mod code;
+
 use async_graphql::ErrorExtensions;
 
 /// Every failure a client can see. The `Display` text is what the client reads.
@@ -38,18 +40,7 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
-/// A problem found in a template, where it is.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, async_graphql::SimpleObject)]
-pub struct Diagnostic {
-    /// What is wrong.
-    pub message: String,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-    /// A suggestion, when there is one.
-    pub hint: Option<String>,
-}
+pub use crate::render::Diagnostic;
 
 impl AppError {
     /// A `BAD_USER_INPUT` error about one input field (`field` is the input path, e.g. `input.email`).
@@ -82,14 +73,14 @@ impl AppError {
     /// The `extensions.code` of API.md.
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-            AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::NotFound(_) => "NOT_FOUND",
-            AppError::BadInput { .. } | AppError::InvalidTemplate { .. } => "BAD_USER_INPUT",
-            AppError::Conflict { .. } => "CONFLICT",
-            AppError::RateLimited { .. } => "RATE_LIMITED",
-            AppError::Db(e) if is_unique_violation(e) => "CONFLICT",
-            AppError::Db(_) | AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::Unauthenticated(_) => code::UNAUTHENTICATED,
+            AppError::Forbidden(_) => code::FORBIDDEN,
+            AppError::NotFound(_) => code::NOT_FOUND,
+            AppError::BadInput { .. } | AppError::InvalidTemplate { .. } => code::BAD_USER_INPUT,
+            AppError::Conflict { .. } => code::CONFLICT,
+            AppError::RateLimited { .. } => code::RATE_LIMITED,
+            AppError::Db(e) if is_unique_violation(e) => code::CONFLICT,
+            AppError::Db(_) | AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }
 

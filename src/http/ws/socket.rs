@@ -31,7 +31,7 @@ pub(super) async fn serve<Q, M, S>(
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let mut conn = Conn {
+    let mut conn = Socket {
         socket,
         headers,
         protocol,
@@ -75,7 +75,7 @@ enum Event {
     End,
 }
 
-struct Conn<Q, M, S> {
+struct Socket<Q, M, S> {
     socket: WebSocket,
     headers: HeaderMap,
     protocol: Protocol,
@@ -109,7 +109,7 @@ fn every(period: Duration) -> Interval {
     i
 }
 
-impl<Q, M, S> Conn<Q, M, S>
+impl<Q, M, S> Socket<Q, M, S>
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,

@@ -1,16 +1,31 @@
-//! Batched loading of the policies nested under clients and companies: one statement for the
-//! first page of every parent on a page (a `ROW_NUMBER()` window per parent), one for their counts.
+//! `connection`: a page of policies, everywhere one is answered (`policies`, `Client.policies`,
+//! `Company.policies`), and the batched loading of the nested ones: one statement for the first
+//! page of every parent on a page (a `ROW_NUMBER()` window per parent), one for their counts.
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::Loader;
+use async_graphql::{Context, Result, dataloader::Loader};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
 
-use crate::{auth::principal::Principal, entities::policy, error::AppError, scope};
+use super::{
+    service,
+    types::{Policy, PolicyFilter, PolicyOrder},
+};
+use crate::{
+    entities::policy,
+    error::AppError,
+    graphql::{
+        context::ContextExt,
+        loaders::{RequestLoader, loader_error, prefetch},
+        pagination::{Page, PageArgs, TotalCount, first_size, page_of, paginate},
+    },
+    principal::Principal,
+    scope,
+};
 
 /// Which column links a nested policy list to its parent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -37,8 +52,14 @@ pub struct FirstPage {
 }
 
 pub struct PolicyPages {
-    pub db: DatabaseConnection,
-    pub principal: Principal,
+    db: DatabaseConnection,
+    principal: Principal,
+}
+
+impl RequestLoader for PolicyPages {
+    fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+        PolicyPages { db: db.clone(), principal: principal.clone() }
+    }
 }
 
 impl Loader<FirstPage> for PolicyPages {
@@ -92,8 +113,14 @@ impl Loader<FirstPage> for PolicyPages {
 
 /// How many policies (the caller may read) each parent has.
 pub struct PolicyCounts {
-    pub db: DatabaseConnection,
-    pub principal: Principal,
+    db: DatabaseConnection,
+    principal: Principal,
+}
+
+impl RequestLoader for PolicyCounts {
+    fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+        PolicyCounts { db: db.clone(), principal: principal.clone() }
+    }
 }
 
 impl Loader<(Parent, Uuid)> for PolicyCounts {
@@ -126,3 +153,72 @@ impl Loader<(Parent, Uuid)> for PolicyCounts {
         Ok(out)
     }
 }
+
+/// A page of the policies the caller may read, optionally those of one parent (`Client.policies`,
+/// `Company.policies`). A parent's plain first page goes through a DataLoader, so a page of parents
+/// costs one statement for all their policies.
+#[allow(clippy::too_many_arguments)]
+pub async fn connection(
+    ctx: &Context<'_>,
+    parent: Option<(Parent, Uuid)>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+    filter: Option<PolicyFilter>,
+    order_by: Option<Vec<PolicyOrder>>,
+) -> Result<Page<Policy>> {
+    let p = ctx.principal()?;
+    let plain = after.is_none() && before.is_none() && last.is_none() && filter.is_none();
+    if let (Some((parent, id)), true, None) = (parent, plain, order_by.as_ref().filter(|o| !o.is_empty())) {
+        let take = first_size(first)?;
+        let loaders = ctx.loaders()?;
+        let mut rows = loaders
+            .get::<PolicyPages>()
+            .load_one(FirstPage { parent, id, take: take + 1 })
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let has_next = rows.len() as u64 > take;
+        rows.truncate(take as usize);
+        let counts = loaders.get::<PolicyCounts>();
+        let total = TotalCount::lazy(move || {
+            let counts = counts.clone();
+            async move {
+                let n = counts.load_one((parent, id)).await.map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+                Ok(n.unwrap_or(0))
+            }
+        });
+        return Ok(page_of(rows.into_iter().map(Policy).collect(), 0, false, has_next, total));
+    }
+    let mut q = service::list(p, filter, order_by)?;
+    if let Some((parent, id)) = parent {
+        q = q.filter(parent.column().eq(id));
+    }
+    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?;
+    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0)).await?;
+    Ok(conn)
+}
+
+/// When the page's nodes ask for their client or company, loads them all in one statement each.
+async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
+    let look = ctx.look_ahead();
+    let wants = |field: &str| {
+        look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
+    };
+    let (client, company) = (wants("client"), wants("company"));
+    if !client && !company {
+        return Ok(());
+    }
+    let loaders = ctx.loaders()?;
+    let rows: Vec<_> = rows.collect();
+    let clients = async {
+        if client { prefetch(&loaders.clients, rows.iter().map(|r| r.client_id)).await } else { Ok(()) }
+    };
+    let companies = async {
+        if company { prefetch(&loaders.companies, rows.iter().map(|r| r.company_id)).await } else { Ok(()) }
+    };
+    let (a, b) = futures_util::join!(clients, companies);
+    a.and(b)
+}
+

@@ -1,5 +1,7 @@
-//! Seams for scale-out: rate limiting, caching and event fan-out behind small traits.
-//! The in-memory implementations serve one process; Redis ones come with scale-out.
+//! Seams for scale-out: rate limiting, caching, event fan-out and throttles behind small traits.
+//! The in-memory implementations serve one process; `redis` serves several (`REDIS_URL`).
+
+pub mod redis;
 
 use std::{
     collections::HashMap,
@@ -136,6 +138,32 @@ impl EventBus for MemoryEventBus {
         };
         // A subscriber that fell behind gets a `{"lagged": true}` marker: it re-reads the state it needs.
         Box::pin(BroadcastStream::new(rx).map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
+    }
+}
+
+/// At most once per interval per key: remembers when each key last passed (an API key's
+/// `lastUsedAt` write, so a busy key costs one write a minute).
+pub struct Throttle {
+    interval: Duration,
+    passed: std::sync::Mutex<HashMap<uuid::Uuid, std::time::Instant>>,
+}
+
+impl Throttle {
+    pub fn new(interval: Duration) -> Self {
+        Throttle { interval, passed: Default::default() }
+    }
+
+    /// True (and remembered) when `key` last passed longer than the interval ago, or never.
+    pub fn due(&self, key: uuid::Uuid) -> bool {
+        let mut passed = self.passed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = std::time::Instant::now();
+        match passed.get(&key) {
+            Some(at) if now.duration_since(*at) < self.interval => false,
+            _ => {
+                passed.insert(key, now);
+                true
+            }
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! HS256 access tokens, verified with an explicit algorithm allow-list.
+//! HS256 access tokens (the keys `AppState` holds), verified with an explicit algorithm allow-list.
 
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    auth::principal::Role,
+    principal::Role,
     config::Settings,
     error::{AppError, AppResult},
 };

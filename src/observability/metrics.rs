@@ -1,5 +1,4 @@
-//! Metrics in Prometheus/OpenMetrics text (`GET /metrics`), one registry per application, and the
-//! GraphQL extension that times, counts and logs every operation in its own span.
+//! Metrics in Prometheus/OpenMetrics text (`GET /metrics`), one registry per application.
 //!
 //! Labels never carry ids: HTTP routes are the route templates (`/files/{id}`), and operation
 //! names are capped ([`MAX_OPERATION_NAMES`] distinct names, then `other`) so a client cannot
@@ -7,20 +6,10 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    sync::Mutex,
+    time::Duration,
 };
 
-use async_graphql::{
-    Response, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest},
-    parser::types::{ExecutableDocument, OperationType},
-};
-use axum::{
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
-    response::IntoResponse,
-};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{
@@ -31,9 +20,8 @@ use prometheus_client::{
     },
     registry::Registry,
 };
-use tracing::Instrument;
 
-use crate::{auth::principal::RequestMeta, db::DbMetrics};
+use crate::db::DbMetrics;
 
 /// Distinct operation names kept as label values; later ones are counted as `other`.
 pub const MAX_OPERATION_NAMES: usize = 500;
@@ -248,138 +236,3 @@ impl Drop for GaugeGuard {
     }
 }
 
-/// axum middleware: counts and times every HTTP request by route template and status.
-pub async fn track_http(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> axum::response::Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_string();
-    let started = Instant::now();
-    let resp = next.run(req).await.into_response();
-    metrics
-        .http_requests
-        .get_or_create(&HttpLabels { method: method.clone(), route: route.clone(), status: resp.status().as_u16() })
-        .inc();
-    metrics.http_duration.get_or_create(&RouteLabels { method, route }).observe(started.elapsed().as_secs_f64());
-    resp
-}
-
-/// Times, counts and logs each GraphQL operation (HTTP and WebSocket alike), inside a `graphql`
-/// span carrying the request id, the operation's name and type.
-pub struct OperationMetrics {
-    slow: Option<Duration>,
-}
-
-impl OperationMetrics {
-    /// `slow_ms`: operations slower than this are logged at WARN (0: never).
-    pub fn new(slow_ms: u64) -> Self {
-        OperationMetrics { slow: (slow_ms > 0).then(|| Duration::from_millis(slow_ms)) }
-    }
-}
-
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationExtension { slow: self.slow, requested: Mutex::new(None), seen: Mutex::new(None) })
-    }
-}
-
-struct OperationExtension {
-    slow: Option<Duration>,
-    /// The `operationName` of the request.
-    requested: Mutex<Option<String>>,
-    /// The name and type of the operation the document selects, once it is parsed.
-    seen: Mutex<Option<(Option<String>, &'static str)>>,
-}
-
-fn type_name(t: OperationType) -> &'static str {
-    match t {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    }
-}
-
-fn error_code(e: &async_graphql::ServerError) -> String {
-    match e.extensions.as_ref().and_then(|x| x.get("code")) {
-        Some(async_graphql::Value::String(s)) => s.clone(),
-        _ => "INTERNAL_SERVER_ERROR".into(),
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for OperationExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        // The request id is recorded once the request's data is at hand (prepare_request).
-        let span = tracing::info_span!("graphql", request_id = tracing::field::Empty, operation = tracing::field::Empty, r#type = tracing::field::Empty);
-        let started = Instant::now();
-        let resp = next.run(ctx).instrument(span.clone()).await;
-        let took = started.elapsed();
-        let Some(state) = ctx.data_opt::<crate::state::AppState>() else { return resp };
-        let metrics = &state.metrics;
-        let (name, ty) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or((None, "unknown"));
-        let operation = metrics.operation_label(name.as_deref());
-        let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
-        let outcome = if resp.errors.is_empty() {
-            "ok"
-        } else if rejected {
-            "rejected"
-        } else {
-            "error"
-        };
-        metrics
-            .operations
-            .get_or_create(&OutcomeLabels { operation: operation.clone(), r#type: ty.into(), outcome: outcome.into() })
-            .inc();
-        metrics
-            .operation_duration
-            .get_or_create(&OperationLabels { operation: operation.clone(), kind: TypeLabel { r#type: ty.into() } })
-            .observe(took.as_secs_f64());
-        for e in &resp.errors {
-            metrics.errors.get_or_create(&CodeLabels { code: error_code(e) }).inc();
-        }
-        if ty != "subscription" && self.slow.is_some_and(|s| took >= s) {
-            span.in_scope(|| {
-                tracing::warn!(operation = %operation, r#type = ty, elapsed_ms = took.as_millis() as u64, outcome, "slow GraphQL operation")
-            });
-        }
-        resp
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        *self.requested.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
-        if let Some(meta) = request.data.get(&std::any::TypeId::of::<RequestMeta>()).and_then(|d| d.downcast_ref::<RequestMeta>()) {
-            tracing::Span::current().record("request_id", meta.request_id.as_str());
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        use async_graphql::parser::types::DocumentOperations;
-        let requested = self.requested.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let picked = match (&doc.operations, requested) {
-            (DocumentOperations::Single(op), _) => Some((None, type_name(op.node.ty))),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| (Some(name.clone()), type_name(op.node.ty))),
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.iter().next().map(|(n, op)| (Some(n.to_string()), type_name(op.node.ty)))
-            }
-            _ => None,
-        };
-        if let Some((name, ty)) = &picked {
-            let span = tracing::Span::current();
-            span.record("operation", name.as_deref().unwrap_or("anonymous"));
-            span.record("type", *ty);
-        }
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = picked;
-        Ok(doc)
-    }
-}

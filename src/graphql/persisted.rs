@@ -13,9 +13,10 @@
 //! Runs as the first extension, so over HTTP and WebSocket alike.
 
 use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
+use crate::error::code;
 
 use async_graphql::{
-    ServerError, ServerResult, Value,
+    ServerResult, Value,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
 };
 use sha2::{Digest, Sha256};
@@ -57,10 +58,6 @@ struct PersistedExtension {
     only: bool,
 }
 
-/// A request error with `extensions.code` (shared with the other request-level checks).
-pub fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
-    crate::graphql::with_code(ServerError::new(message, None), code)
-}
 
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
@@ -81,39 +78,39 @@ impl Extension for PersistedExtension {
         match request.extensions.get("persistedQuery") {
             None => {
                 if self.only && !self.manifest.contains_key(&sha256_hex(&request.query)) {
-                    return Err(coded(
+                    return Err(code::coded(
                         "only persisted operations are accepted here: send the operation's sha256Hash from the manifest",
-                        "PERSISTED_QUERY_NOT_FOUND",
+                        code::PERSISTED_QUERY_NOT_FOUND,
                     ));
                 }
             }
             Some(Value::Object(pq)) => {
                 match pq.get("version") {
                     Some(Value::Number(v)) if v.as_u64() == Some(1) => {}
-                    _ => return Err(coded("unsupported persisted query version; use 1", "PERSISTED_QUERY_NOT_SUPPORTED")),
+                    _ => return Err(code::coded("unsupported persisted query version; use 1", code::PERSISTED_QUERY_NOT_SUPPORTED)),
                 }
                 let hash = match pq.get("sha256Hash") {
                     Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => h.to_ascii_lowercase(),
-                    _ => return Err(coded("persistedQuery.sha256Hash must be 64 hexadecimal characters", "BAD_USER_INPUT")),
+                    _ => return Err(code::coded("persistedQuery.sha256Hash must be 64 hexadecimal characters", code::BAD_USER_INPUT)),
                 };
                 if request.query.is_empty() {
                     request.query = match self.manifest.get(&hash) {
                         Some(q) => q.clone(),
-                        None if self.only => return Err(coded("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")),
+                        None if self.only => return Err(code::coded("PersistedQueryNotFound", code::PERSISTED_QUERY_NOT_FOUND)),
                         None => match self.cache.get(&cache_key(&hash)).await.and_then(|b| String::from_utf8(b).ok()) {
                             Some(q) => q,
-                            None => return Err(coded("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")),
+                            None => return Err(code::coded("PersistedQueryNotFound", code::PERSISTED_QUERY_NOT_FOUND)),
                         },
                     };
                 } else {
                     if sha256_hex(&request.query) != hash {
-                        return Err(coded("provided sha does not match query", "BAD_USER_INPUT"));
+                        return Err(code::coded("provided sha does not match query", code::BAD_USER_INPUT));
                     }
                     if self.only {
                         if !self.manifest.contains_key(&hash) {
-                            return Err(coded(
+                            return Err(code::coded(
                                 "only persisted operations are accepted here; this one is not in the manifest",
-                                "PERSISTED_QUERY_NOT_FOUND",
+                                code::PERSISTED_QUERY_NOT_FOUND,
                             ));
                         }
                     } else if request.query.len() <= MAX_CACHED_QUERY && !self.manifest.contains_key(&hash) {
@@ -121,7 +118,7 @@ impl Extension for PersistedExtension {
                     }
                 }
             }
-            Some(_) => return Err(coded("extensions.persistedQuery must be an object", "BAD_USER_INPUT")),
+            Some(_) => return Err(code::coded("extensions.persistedQuery must be an object", code::BAD_USER_INPUT)),
         }
         next.run(ctx, request).await
     }

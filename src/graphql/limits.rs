@@ -2,9 +2,10 @@
 //! (before parsing: parsing is the cost being bounded), then aliases and top-level fields of the
 //! operation to run (fragments included, each spread counted where it is used). Depth, complexity
 //! and directives per field are async-graphql's own limits, set from the same settings in
-//! [`crate::graphql::schema_with`]. Every refusal is `QUERY_TOO_COMPLEX` and names the limit.
+//! [`crate::schema::schema_with`]. Every refusal is `QUERY_TOO_COMPLEX` and names the limit.
 
 use std::{collections::HashMap, sync::Arc};
+use crate::error::code;
 
 use async_graphql::{
     ServerError, ServerResult, Variables,
@@ -28,7 +29,7 @@ struct QueryLimitsExtension {
 }
 
 pub fn too_complex(message: String) -> ServerError {
-    crate::persisted::coded(message, "QUERY_TOO_COMPLEX")
+    code::coded(message, code::QUERY_TOO_COMPLEX)
 }
 
 #[async_trait::async_trait]

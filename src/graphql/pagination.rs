@@ -42,7 +42,7 @@ impl From<OrderDirection> for sea_orm::Order {
 }
 
 /// A Relay connection whose extra field is `totalCount`.
-pub type Conn<N> = Connection<String, N, TotalCount>;
+pub type Page<N> = Connection<String, N, TotalCount>;
 
 type CountFn = dyn Fn() -> Pin<Box<dyn Future<Output = AppResult<u64>> + Send>> + Send + Sync;
 
@@ -76,7 +76,7 @@ pub fn page_of<N: async_graphql::OutputType>(
     has_previous: bool,
     has_next: bool,
     total: TotalCount,
-) -> Conn<N> {
+) -> Page<N> {
     let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
     conn.edges.extend(nodes.into_iter().enumerate().map(|(i, n)| Edge::new(encode_cursor(offset + i as u64), n)));
     conn
@@ -130,7 +130,7 @@ pub async fn paginate<E, N>(
     select: Select<E>,
     args: PageArgs,
     to_node: impl Fn(E::Model) -> N,
-) -> AppResult<Conn<N>>
+) -> AppResult<Page<N>>
 where
     E: EntityTrait,
     E::Model: FromQueryResult + Sized + Send + Sync,

@@ -1,4 +1,5 @@
-//! Who is calling: the `Principal` put into every request, and the roles of API.md.
+//! Who is calling: the `Principal` put into every request, the roles of API.md, and the
+//! `Actor` every audit row records.
 
 use async_graphql::Enum;
 use uuid::Uuid;
@@ -104,3 +105,24 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
 }
+
+/// Who acts, and from where: what every audit row records besides the change itself.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    pub org_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+    pub api_key_id: Option<Uuid>,
+    pub meta: RequestMeta,
+}
+
+impl Actor {
+    pub fn of(principal: &Principal, meta: RequestMeta) -> Self {
+        Actor { org_id: Some(principal.org_id), user_id: Some(principal.user_id), api_key_id: principal.api_key.map(|k| k.id), meta }
+    }
+
+    /// Someone not signed in (a failed login, a reset request), optionally known by their account.
+    pub fn anonymous(meta: RequestMeta, org_id: Option<Uuid>, user_id: Option<Uuid>) -> Self {
+        Actor { org_id, user_id, api_key_id: None, meta }
+    }
+}
+

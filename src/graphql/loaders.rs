@@ -1,16 +1,19 @@
 //! Per-request DataLoaders: nested objects load in one scoped statement per type and page.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, ColumnTrait, Select};
 use uuid::Uuid;
 
 use crate::{
-    auth::principal::Principal,
     entities::{client, company, organization, user},
     error::AppError,
-    policies::nested::{PolicyCounts, PolicyPages},
+    principal::Principal,
     scope,
 };
 
@@ -63,10 +66,16 @@ pub struct Loaders {
     pub clients: Cached<client::Entity>,
     pub users: Cached<user::Entity>,
     pub organizations: Cached<organization::Entity>,
-    /// First pages of `Client.policies` / `Company.policies`.
-    pub policy_pages: Arc<DataLoader<PolicyPages>>,
-    /// `totalCount` of those nested lists.
-    pub policy_counts: Arc<DataLoader<PolicyCounts>>,
+    db: DatabaseConnection,
+    principal: Principal,
+    /// The domains' own loaders ([`RequestLoader`]), made on first use.
+    others: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+/// A loader a domain defines for itself (`policies::connection::PolicyPages`), made once per
+/// request from the request's database and principal: `ctx.loaders()?.get::<PolicyPages>()`.
+pub trait RequestLoader: Send + Sync + Sized + 'static {
+    fn new(db: &DatabaseConnection, principal: &Principal) -> Self;
 }
 
 impl Loaders {
@@ -83,9 +92,19 @@ impl Loaders {
             clients: dl(db, scope::clients(p), client::Column::Id),
             users: dl(db, scope::users(p), user::Column::Id),
             organizations: dl(db, scope::organizations(p), organization::Column::Id),
-            policy_pages: Arc::new(DataLoader::new(PolicyPages { db: db.clone(), principal: p.clone() }, tokio::spawn)),
-            policy_counts: Arc::new(DataLoader::new(PolicyCounts { db: db.clone(), principal: p.clone() }, tokio::spawn)),
+            db: db.clone(),
+            principal: p.clone(),
+            others: Mutex::default(),
         }
+    }
+
+    /// This request's `L`, made on first use.
+    pub fn get<L: RequestLoader>(&self) -> Arc<DataLoader<L>> {
+        let mut others = self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let made = others
+            .entry(TypeId::of::<L>())
+            .or_insert_with(|| Arc::new(Arc::new(DataLoader::new(L::new(&self.db, &self.principal), tokio::spawn))) as Arc<dyn Any + Send + Sync>);
+        made.downcast_ref::<Arc<DataLoader<L>>>().expect("loaders are kept by their type").clone()
     }
 }
 

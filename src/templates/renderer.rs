@@ -2,17 +2,19 @@
 //! PDF and HTML templates run in the sandboxed child-process pool of `render`; XLSX specs are data
 //! and render in-process (on a blocking thread).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::Value;
 
+use super::{
+    render_data,
+    types::{DocumentFormat, TemplatePreview, TemplateScope},
+};
 use crate::{
-    config::Settings,
-    documents::data,
     error::{AppError, AppResult, Diagnostic},
-    render::{self, RenderError, RenderPool, RenderRequest, Rendered, xlsx},
-    templates::types::{DocumentFormat, TemplatePreview, TemplateScope},
+    render::{RenderError, RenderPool, RenderRequest, Rendered, xlsx},
+    state::AppState,
 };
 
 /// Why a render failed.
@@ -23,16 +25,10 @@ pub enum RenderFailure {
     Internal(String),
 }
 
-fn diagnostics(d: &[render::Diagnostic]) -> Vec<Diagnostic> {
-    d.iter()
-        .map(|d| Diagnostic { message: d.message.clone(), line: d.line, column: d.column, hint: d.hint.clone() })
-        .collect()
-}
-
 impl From<RenderError> for RenderFailure {
     fn from(e: RenderError) -> Self {
         match e {
-            RenderError::Template(d) => RenderFailure::Template(diagnostics(&d)),
+            RenderError::Template(diagnostics) => RenderFailure::Template(diagnostics),
             RenderError::Internal(m) => RenderFailure::Internal(m),
         }
     }
@@ -47,26 +43,15 @@ fn with_assets(content: &str, data: Value, assets: &Assets) -> RenderRequest {
     req
 }
 
-pub struct Renderer {
-    pool: RenderPool,
+/// The render pool seen through templates: formats and scopes in, bytes or diagnostics out.
+pub struct Renderer<'a> {
+    pool: &'a RenderPool,
 }
 
-impl Renderer {
-    /// Starts the warm render children (`RENDER_WORKERS` of them).
-    pub fn start(settings: &Settings) -> anyhow::Result<Self> {
-        let exe = match &settings.render_worker_exe {
-            Some(p) => p.clone(),
-            None => std::env::current_exe()?,
-        };
-        let pool = RenderPool::new(
-            settings.render_workers.max(1),
-            exe,
-            ["render-worker"],
-            Duration::from_secs(settings.render_timeout_secs.max(1)),
-            settings.render_memory_mb.max(64) * 1024 * 1024,
-        )
-        .map_err(|e| anyhow::anyhow!("RENDER_WORKER_EXE: cannot start the render workers: {e}"))?;
-        Ok(Renderer { pool })
+impl<'a> Renderer<'a> {
+    /// The renderer over the process's render pool.
+    pub fn of(state: &'a AppState) -> Self {
+        Renderer { pool: &state.render_pool }
     }
 
     /// Renders a document. For REPORT scope `data.policies` holds the rows; `assets` are the
@@ -98,7 +83,7 @@ impl Renderer {
                 })
                 .await
                 .map_err(|e| RenderFailure::Internal(format!("xlsx task: {e}")))??;
-                Ok(Rendered::new(render::Format::Xlsx, bytes))
+                Ok(Rendered::new(DocumentFormat::Xlsx, bytes))
             }
         }
     }
@@ -114,12 +99,12 @@ impl Renderer {
         })
         .await
         .map_err(|e| RenderFailure::Internal(format!("xlsx task: {e}")))??;
-        Ok(Rendered::new(render::Format::Xlsx, bytes))
+        Ok(Rendered::new(DocumentFormat::Xlsx, bytes))
     }
 
     /// Checks content by rendering it with sample data: `BAD_USER_INPUT` with diagnostics if it fails.
     pub async fn check(&self, format: DocumentFormat, scope: TemplateScope, content: &str, assets: &Assets, field: &str) -> AppResult<()> {
-        match self.render(format, scope, content, assets, data::sample(scope.as_str())).await {
+        match self.render(format, scope, content, assets, render_data::sample(scope.as_str())).await {
             Ok(_) => Ok(()),
             Err(RenderFailure::Template(diagnostics)) => Err(AppError::InvalidTemplate {
                 message: "the template does not render with sample data".into(),

@@ -1,0 +1,13 @@
+//! What every domain's GraphQL shares: the context accessors, DataLoaders, Relay pagination,
+//! global ids, scalars, input validation, and the extensions every operation passes through
+//! (error codes, abuse limits, persisted operations). Imports no domain.
+
+pub mod context;
+pub mod error_codes;
+pub mod ids;
+pub mod limits;
+pub mod loaders;
+pub mod pagination;
+pub mod persisted;
+pub mod scalars;
+pub mod validation;

@@ -1,0 +1,115 @@
+//! Shaping answers to the GraphQL-over-HTTP specification: the media type the client accepts,
+//! status codes (400 for a request error, 403, 429 with `Retry-After`), and error bodies.
+
+use async_graphql::Response as GqlResponse;
+use axum::{
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::error::code;
+
+pub(super) const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+pub(super) const JSON: &str = "application/json";
+
+/// The media type the client accepts, or `None` when it accepts neither.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+pub(super) fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    let mut best: Option<(f32, MediaType)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let ty = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .next()
+            .unwrap_or(1.0);
+        let media = match ty.as_str() {
+            GRAPHQL_RESPONSE => MediaType::GraphqlResponse,
+            JSON | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, bm)| q > bq || (q == bq && media == MediaType::GraphqlResponse && bm != media)) {
+            best = Some((q, media));
+        }
+    }
+    if accept.trim().is_empty() { Some(MediaType::Json) } else { best.map(|(_, m)| m) }
+}
+
+pub(super) fn error_body(status: StatusCode, message: &str, code: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": code}}]});
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
+}
+
+/// True when the response is a request error (parse, validation, variables): there is no `data`.
+pub(super) fn is_request_error(resp: &GqlResponse) -> bool {
+    !resp.errors.is_empty() && resp.data == async_graphql::Value::Null && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
+pub(super) fn to_json(resp: GqlResponse) -> Value {
+    let request_error = is_request_error(&resp);
+    let mut v = serde_json::to_value(&resp).unwrap_or_else(|_| json!({"errors": [{"message": "internal server error"}]}));
+    if request_error {
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("data");
+        }
+    }
+    v
+}
+
+pub(super) fn respond(media: MediaType, status: StatusCode, body: Value) -> Response {
+    let ct = match media {
+        MediaType::GraphqlResponse => GRAPHQL_RESPONSE,
+        MediaType::Json => JSON,
+    };
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body.to_string()).into_response()
+}
+
+pub(super) fn error_code(e: &async_graphql::ServerError) -> Option<String> {
+    match e.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The seconds to wait when an operation was refused for its rate, if one was.
+pub(super) fn retry_after(resp: &GqlResponse) -> Option<u64> {
+    resp.errors.iter().find(|e| error_code(e).as_deref() == Some(code::RATE_LIMITED)).map(|e| {
+        match e.extensions.as_ref().and_then(|x| x.get("retryAfter")) {
+            Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or(1),
+            _ => 1,
+        }
+    })
+}
+
+/// The status of a single response: 429 when rate limited; with `application/graphql-response+json`,
+/// a request error (no `data`) is 400, or 403 when the caller may not run it.
+pub(super) fn status_of(media: MediaType, resp: &GqlResponse) -> StatusCode {
+    if retry_after(resp).is_some() {
+        return StatusCode::TOO_MANY_REQUESTS;
+    }
+    if media == MediaType::GraphqlResponse && is_request_error(resp) {
+        let forbidden = resp.errors.iter().any(|e| error_code(e).as_deref() == Some(code::FORBIDDEN));
+        return if forbidden { StatusCode::FORBIDDEN } else { StatusCode::BAD_REQUEST };
+    }
+    StatusCode::OK
+}
+
+pub(super) fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
+    resp
+}
+
+pub(super) fn bad_request(msg: &str) -> Response {
+    error_body(StatusCode::BAD_REQUEST, msg, code::BAD_USER_INPUT)
+}

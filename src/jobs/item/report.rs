@@ -1,0 +1,117 @@
+//! A REPORT-scope item: one document over the policies the requester could read (a bordereau).
+//! XLSX streams rows from the database into the constant-memory sheet writer; Typst and HTML
+//! templates see the whole list at once.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{Failure, JobContext, Made, envelope};
+use crate::{
+    entities::{client, company, policy},
+    graphql::pagination::OrderDirection,
+    jobs::params::{JobParams, ReportParams},
+    policies::types::{PolicyOrder, PolicyOrderField},
+    state::AppState,
+    templates::{
+        render_data::{self, merge},
+        types::DocumentFormat,
+    },
+};
+
+/// Policies read per statement for a report.
+const REPORT_PAGE: u64 = 1000;
+
+pub(super) async fn make(state: &AppState, ctx: &JobContext, number: &str) -> Result<Made, Failure> {
+    let JobParams::Report(params) = &ctx.params else {
+        return Err(Failure::Template("a report job needs report parameters".into()));
+    };
+    let date = Utc::now().format("%Y-%m-%d").to_string();
+    let renderer = ctx.renderer(state);
+    // Pages, not rows, cross the channel: a row at a time would wake the writer's thread
+    // 100,000 times for a 100,000-row report.
+    let (pages, received) = mpsc::channel(2);
+    let rendered = if ctx.format == DocumentFormat::Xlsx {
+        // Rows go from the database straight into the constant-memory sheet writer:
+        // at most a page and the channel's worth of rows are held at once.
+        let started = std::time::Instant::now();
+        let reading = async {
+            let read = send_rows(state, ctx, params, pages).await;
+            (read, started.elapsed())
+        };
+        let ((read, read_time), rendered) = tokio::join!(reading, renderer.render_xlsx_rows(&ctx.version.content, received));
+        read?;
+        tracing::debug!(job = %ctx.job.id, read_ms = read_time.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "report streamed");
+        rendered?
+    } else {
+        let (read, rows) = tokio::join!(send_rows(state, ctx, params, pages), collect(received));
+        read?;
+        let data = merge(envelope(ctx, number), json!({"policies": rows}));
+        renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data).await?
+    };
+    Ok(Made { rendered, name_part: date, policy_id: None, client_id: None })
+}
+
+async fn collect(mut pages: mpsc::Receiver<Vec<Value>>) -> Vec<Value> {
+    let mut rows = Vec::new();
+    while let Some(page) = pages.recv().await {
+        rows.extend(page);
+    }
+    rows
+}
+
+/// Sends the report's rows in policy-number order, read a page at a time through the
+/// requester's scope (keyset on the number, unique per organization, so no page is
+/// re-read or skipped and no offset grows). Stops early, without error, if the reader
+/// is gone (the renderer refused the template: its error is the item's).
+async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pages: mpsc::Sender<Vec<Value>>) -> Result<(), Failure> {
+    let mut requester = params.principal.principal();
+    // The job's organization, whoever queued it.
+    requester.org_id = ctx.job.organization_id;
+    let by_number = vec![PolicyOrder { field: PolicyOrderField::Number, direction: OrderDirection::Asc }];
+    let base = crate::policies::service::list(&requester, params.filter.clone(), Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
+    let mut after: Option<String> = None;
+    let mut clients: HashMap<Uuid, client::Model> = HashMap::new();
+    let mut companies: HashMap<Uuid, company::Model> = HashMap::new();
+    loop {
+        let mut query = base.clone().limit(REPORT_PAGE);
+        if let Some(last) = &after {
+            query = query.filter(policy::Column::Number.gt(last.as_str()));
+        }
+        let page = query.all(&state.db).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = Some(last.number.clone());
+        // Each client and company is read once for the whole report (most policies share them);
+        // bounded: a report over many distinct clients keeps at most a few pages' worth.
+        if clients.len() > 4 * REPORT_PAGE as usize {
+            clients.clear();
+        }
+        let mut client_ids: Vec<Uuid> = page.iter().map(|policy| policy.client_id).filter(|id| !clients.contains_key(id)).collect();
+        client_ids.sort_unstable();
+        client_ids.dedup();
+        if !client_ids.is_empty() {
+            clients.extend(client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+        }
+        let mut company_ids: Vec<Uuid> = page.iter().map(|policy| policy.company_id).filter(|id| !companies.contains_key(id)).collect();
+        company_ids.sort_unstable();
+        company_ids.dedup();
+        if !company_ids.is_empty() {
+            companies.extend(company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+        }
+        let full = page.len() as u64 == REPORT_PAGE;
+        let rows = page
+            .iter()
+            .map(|policy| render_data::report_row(policy, clients.get(&policy.client_id), companies.get(&policy.company_id)))
+            .collect();
+        if pages.send(rows).await.is_err() {
+            return Ok(());
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}

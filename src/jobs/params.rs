@@ -1,0 +1,94 @@
+//! What a job needs besides its template and items, typed: stored as JSON in `jobs.params` and
+//! read back by the job's kind, never with silent defaults. A job whose parameters do not decode
+//! fails with a clear error.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::types::JobKind;
+use crate::{
+    policies::types::PolicyFilter,
+    principal::{Principal, Role},
+};
+
+/// The parameters of a job, by kind.
+#[derive(Clone)]
+pub enum JobParams {
+    /// `generateDocument`: the item says which policy or client.
+    Document,
+    /// `generateDocuments`: the items say which policies.
+    Documents,
+    /// `generateReport`: the policies the requester could read when the job runs.
+    Report(ReportParams),
+}
+
+/// Who a report runs as, and which policies it covers.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ReportParams {
+    pub principal: PrincipalSnapshot,
+    pub filter: Option<PolicyFilter>,
+}
+
+/// The requester as the job saw them when it was queued: the report reads through their scope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrincipalSnapshot {
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub role: Role,
+}
+
+impl PrincipalSnapshot {
+    pub fn of(principal: &Principal) -> Self {
+        PrincipalSnapshot { user_id: principal.user_id, org_id: principal.org_id, role: principal.role }
+    }
+
+    /// The principal the job's reads are scoped by (no session, no API key: a job runs offline).
+    pub fn principal(&self) -> Principal {
+        Principal { user_id: self.user_id, org_id: self.org_id, role: self.role, session_id: None, api_key: None }
+    }
+}
+
+impl JobParams {
+    /// The JSON kept in `jobs.params`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            JobParams::Document | JobParams::Documents => Value::Object(Default::default()),
+            JobParams::Report(report) => serde_json::to_value(report).expect("report parameters serialise"),
+        }
+    }
+
+    /// The parameters of a job of `kind`, or why they cannot be read.
+    pub fn from_json(kind: JobKind, params: &Value) -> Result<Self, String> {
+        match kind {
+            JobKind::Document => Ok(JobParams::Document),
+            JobKind::Documents => Ok(JobParams::Documents),
+            JobKind::Report => serde_json::from_value(params.clone())
+                .map(JobParams::Report)
+                .map_err(|e| format!("the report's parameters cannot be read: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_parameters_round_trip_and_a_missing_principal_is_an_error() {
+        let report = JobParams::Report(ReportParams {
+            principal: PrincipalSnapshot { user_id: Uuid::now_v7(), org_id: Uuid::now_v7(), role: Role::Agent },
+            filter: None,
+        });
+        let json = report.to_json();
+        match JobParams::from_json(JobKind::Report, &json) {
+            Ok(JobParams::Report(read)) => assert_eq!(read.principal.role, Role::Agent),
+            _ => panic!("the report parameters did not read back"),
+        }
+        let Err(error) = JobParams::from_json(JobKind::Report, &serde_json::json!({"filter": null})) else {
+            panic!("parameters without a principal were read");
+        };
+        assert!(error.contains("principal"), "{error}");
+    }
+}

@@ -1,0 +1,140 @@
+//! The GraphQL extension that times, counts and logs every operation (HTTP and WebSocket alike)
+//! in its own `graphql` span.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use async_graphql::{
+    Response, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest},
+    parser::types::{ExecutableDocument, OperationType},
+};
+use tracing::Instrument;
+
+use super::metrics::{CodeLabels, Metrics, OperationLabels, OutcomeLabels, TypeLabel};
+use crate::{error::code, principal::RequestMeta};
+
+/// Times, counts and logs each GraphQL operation (HTTP and WebSocket alike), inside a `graphql`
+/// span carrying the request id, the operation's name and type.
+pub struct OperationMetrics {
+    slow: Option<Duration>,
+    metrics: Arc<Metrics>,
+}
+
+impl OperationMetrics {
+    /// `slow_ms`: operations slower than this are logged at WARN (0: never).
+    pub fn new(metrics: Arc<Metrics>, slow_ms: u64) -> Self {
+        OperationMetrics { slow: (slow_ms > 0).then(|| Duration::from_millis(slow_ms)), metrics }
+    }
+}
+
+impl ExtensionFactory for OperationMetrics {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OperationExtension { slow: self.slow, metrics: self.metrics.clone(), requested: Mutex::new(None), seen: Mutex::new(None) })
+    }
+}
+
+struct OperationExtension {
+    slow: Option<Duration>,
+    metrics: Arc<Metrics>,
+    /// The `operationName` of the request.
+    requested: Mutex<Option<String>>,
+    /// The name and type of the operation the document selects, once it is parsed.
+    seen: Mutex<Option<(Option<String>, &'static str)>>,
+}
+
+fn type_name(t: OperationType) -> &'static str {
+    match t {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+fn error_code(e: &async_graphql::ServerError) -> String {
+    match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(s)) => s.clone(),
+        _ => code::INTERNAL_SERVER_ERROR.into(),
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for OperationExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        // The request id is recorded once the request's data is at hand (prepare_request).
+        let span = tracing::info_span!("graphql", request_id = tracing::field::Empty, operation = tracing::field::Empty, r#type = tracing::field::Empty);
+        let started = Instant::now();
+        let resp = next.run(ctx).instrument(span.clone()).await;
+        let took = started.elapsed();
+        let metrics = &self.metrics;
+        let (name, ty) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or((None, "unknown"));
+        let operation = metrics.operation_label(name.as_deref());
+        let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+        let outcome = if resp.errors.is_empty() {
+            "ok"
+        } else if rejected {
+            "rejected"
+        } else {
+            "error"
+        };
+        metrics
+            .operations
+            .get_or_create(&OutcomeLabels { operation: operation.clone(), r#type: ty.into(), outcome: outcome.into() })
+            .inc();
+        metrics
+            .operation_duration
+            .get_or_create(&OperationLabels { operation: operation.clone(), kind: TypeLabel { r#type: ty.into() } })
+            .observe(took.as_secs_f64());
+        for e in &resp.errors {
+            metrics.errors.get_or_create(&CodeLabels { code: error_code(e) }).inc();
+        }
+        if ty != "subscription" && self.slow.is_some_and(|s| took >= s) {
+            span.in_scope(|| {
+                tracing::warn!(operation = %operation, r#type = ty, elapsed_ms = took.as_millis() as u64, outcome, "slow GraphQL operation")
+            });
+        }
+        resp
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: async_graphql::Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<async_graphql::Request> {
+        *self.requested.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        if let Some(meta) = request.data.get(&std::any::TypeId::of::<RequestMeta>()).and_then(|d| d.downcast_ref::<RequestMeta>()) {
+            tracing::Span::current().record("request_id", meta.request_id.as_str());
+        }
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        use async_graphql::parser::types::DocumentOperations;
+        let requested = self.requested.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let picked = match (&doc.operations, requested) {
+            (DocumentOperations::Single(op), _) => Some((None, type_name(op.node.ty))),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| (Some(name.clone()), type_name(op.node.ty))),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.iter().next().map(|(n, op)| (Some(n.to_string()), type_name(op.node.ty)))
+            }
+            _ => None,
+        };
+        if let Some((name, ty)) = &picked {
+            let span = tracing::Span::current();
+            span.record("operation", name.as_deref().unwrap_or("anonymous"));
+            span.record("type", *ty);
+        }
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = picked;
+        Ok(doc)
+    }
+}

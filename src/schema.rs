@@ -1,0 +1,177 @@
+//! The schema: every domain's queries, mutations and subscriptions merged, and the Relay `Node`
+//! interface over every domain's objects. It sits above the domains (it names them all);
+//! `schema()` attaches no data, so the SDL test and the server share it.
+
+
+use async_graphql::{
+    Context, ID, Interface, MergedObject, MergedSubscription, Object, Result, Schema, SchemaBuilder,
+};
+
+use crate::{
+    principal::Role,
+    api_keys::resolvers::{ApiKeyMutation, ApiKeyQuery},
+    audit::resolvers::AuditQuery,
+    auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
+    clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
+    companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
+    graphql::{context::ContextExt, ids},
+    documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
+    entities::{client, company, document, job, organization, policy, template, template_version, user},
+    jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
+    templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
+    error::AppError,
+    organizations::{resolvers::OrganizationQuery, types::Organization},
+    policies::{resolvers::{PolicyMutation, PolicyQuery}, types::Policy},
+    scope,
+    users::{resolvers::{UserMutation, UserQuery}, types::User},
+};
+
+/// Any object with a global ID.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global ID."))]
+pub enum Node {
+    Organization(Organization),
+    User(User),
+    Session(Session),
+    Company(Company),
+    Client(Client),
+    Policy(Policy),
+    Template(Template),
+    TemplateVersion(TemplateVersion),
+    Document(Document),
+    Job(Job),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID; outside what the caller may read it is `NOT_FOUND`.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let p = ctx.principal()?;
+        let db = &ctx.state().db;
+        let not_found = || AppError::NotFound("Node");
+        let (kind, key) = ids::decode_any(&id).ok_or_else(not_found)?;
+        let node = match kind.as_str() {
+            "Organization" => {
+                Node::Organization(Organization(scope::one(db, scope::organizations(p), organization::Column::Id, key, "Node").await?))
+            }
+            "User" => {
+                // Below ADMIN, a caller reads only themselves.
+                if key != p.user_id && p.role < Role::Admin {
+                    return Err(not_found().into());
+                }
+                Node::User(User(scope::one(db, scope::users(p), user::Column::Id, key, "Node").await?))
+            }
+            "Session" => {
+                use sea_orm::{ColumnTrait, QueryFilter};
+                let s = scope::own_sessions(p)
+                    .filter(crate::entities::session::Column::Id.eq(key))
+                    .one(db)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(not_found)?;
+                Node::Session(Session::new(s))
+            }
+            "Company" => Node::Company(Company(scope::one(db, scope::companies(p), company::Column::Id, key, "Node").await?)),
+            "Client" => Node::Client(Client(scope::one(db, scope::clients(p), client::Column::Id, key, "Node").await?)),
+            "Policy" => Node::Policy(Policy(scope::one(db, scope::policies(p), policy::Column::Id, key, "Node").await?)),
+            "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
+            "TemplateVersion" => {
+                use sea_orm::EntityTrait;
+                let v = template_version::Entity::find_by_id(key).one(db).await.map_err(AppError::from)?.ok_or_else(not_found)?;
+                scope::one(db, scope::templates(p), template::Column::Id, v.template_id, "Node").await?;
+                Node::TemplateVersion(TemplateVersion(v))
+            }
+            "Document" => Node::Document(Document(scope::one(db, scope::documents(p), document::Column::Id, key, "Node").await?)),
+            "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
+            _ => return Err(not_found().into()),
+        };
+        Ok(Some(node))
+    }
+}
+
+/// Every query.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    NodeQuery,
+    AuthQuery,
+    UserQuery,
+    OrganizationQuery,
+    ApiKeyQuery,
+    AuditQuery,
+    CompanyQuery,
+    ClientQuery,
+    PolicyQuery,
+    TemplateQuery,
+    DocumentQuery,
+    JobQuery,
+);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    AuthMutation,
+    UserMutation,
+    ApiKeyMutation,
+    CompanyMutation,
+    ClientMutation,
+    PolicyMutation,
+    TemplateMutation,
+    DocumentMutation,
+    JobMutation,
+);
+
+/// Every subscription.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(JobSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// The bare schema: types and error codes, no data and no limits.
+pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .register_output_type::<Node>()
+        .extension(crate::graphql::error_codes::ErrorCodes)
+}
+
+/// The served schema: persisted operations first (they may supply the query text), then the
+/// abuse limits of the settings, introspection and suggestions off in production.
+pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> {
+    let settings = &state.settings;
+    let limits = &settings.limits;
+    let manifest = match &settings.persisted_operations_manifest {
+        Some(path) => crate::graphql::persisted::load_manifest(path)?,
+        None => Default::default(),
+    };
+    let mut builder = schema()
+        .data(state.clone())
+        .extension(crate::graphql::persisted::PersistedOperations::new(
+            state.cache.clone(),
+            std::time::Duration::from_secs(settings.apq_ttl_secs.max(1)),
+            manifest,
+            settings.persisted_operations_only,
+        ))
+        .extension(crate::graphql::limits::QueryLimits(limits.clone()))
+        .extension(crate::observability::operation::OperationMetrics::new(state.metrics.clone(), settings.slow_operation_ms));
+    if limits.max_depth > 0 {
+        builder = builder.limit_depth(limits.max_depth);
+    }
+    if limits.max_complexity > 0 {
+        builder = builder.limit_complexity(limits.max_complexity);
+    }
+    if limits.max_directives > 0 {
+        builder = builder.limit_directives(limits.max_directives);
+    }
+    if !settings.graphql_introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    Ok(builder.finish())
+}
+
+/// The printed SDL, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    schema().finish().sdl()
+}
+
