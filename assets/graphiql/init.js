@@ -82,11 +82,47 @@
     return current.fetcher;
   }
 
+  // The names of the operations a document defines. A small scan rather than a parse (no GraphQL
+  // parser is global here): comments and strings are skipped, and only names at the top level,
+  // right after `query`, `mutation` or `subscription`, count.
+  var TOKEN = /#[^\n\r]*|"""(?:\\"""|[^])*?"""|"(?:\\.|[^"\\\n\r])*"|[_A-Za-z][_0-9A-Za-z]*|[^\s,]/g;
+  function operationNames(query) {
+    var names = [];
+    var depth = 0;
+    var afterKeyword = false;
+    var match;
+    TOKEN.lastIndex = 0;
+    while ((match = TOKEN.exec(query))) {
+      var token = match[0];
+      if (token[0] === '#' || token[0] === '"') continue;
+      if (token === '{' || token === '(' || token === '[') depth++;
+      else if (token === '}' || token === ')' || token === ']') depth = Math.max(0, depth - 1);
+      else if (depth === 0 && afterKeyword && /^[_A-Za-z]/.test(token)) names.push(token);
+      afterKeyword = depth === 0 && (token === 'query' || token === 'mutation' || token === 'subscription');
+    }
+    return names;
+  }
+
+  // The operationName to send: GraphiQL's, unless the document sent does not define it. GraphiQL
+  // takes the name from its last parse of the editor (debounced), so a query typed over the
+  // default `query Me` and run at once (Ctrl-Enter) would still be sent as "Me", and the server
+  // would answer `Unknown operation named "Me"`. Without a name, a document with one operation
+  // runs that one.
+  function withDefinedOperationName(params) {
+    var name = params && params.operationName;
+    if (!name || typeof params.query !== 'string') return params;
+    if (operationNames(params.query).indexOf(name) !== -1) return params;
+    var out = Object.assign({}, params);
+    delete out.operationName;
+    return out;
+  }
+
   // GraphiQL calls this with the parsed headers editor in opts.headers; createFetcher adds them
   // to HTTP requests but not to a wsClient, hence the client per Authorization above.
   function fetcher(params, opts) {
     var headers = sentHeaders(opts && opts.headers);
-    return fetcherFor(authorization(headers))(params, Object.assign({}, opts, { headers: headers }));
+    var sent = withDefinedOperationName(params);
+    return fetcherFor(authorization(headers))(sent, Object.assign({}, opts, { headers: headers }));
   }
 
   ReactDOM.createRoot(document.getElementById('graphiql')).render(

@@ -5,6 +5,10 @@
 // Every result that is not 'ok' is printed with its id, name and reason. A 'warn'
 // (failed SHOULD) or 'error' (failed MUST) fails the test; a 'notice' (failed MAY) is only
 // printed. Without GRAPHQL_URL the test is skipped.
+//
+// The audit sends its own requests, many malformed on purpose (bad JSON, wrong media types,
+// missing or invalid queries): they test the transport, not client operations, so they are not
+// in operations/*.graphql (where apollo.test.mjs and documents.test.mjs read theirs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auditServer } from 'graphql-http';

@@ -16,7 +16,8 @@
 //   3. another organization subscribing to that job gets NOT_FOUND and nothing of the job.
 // The files are read by check_documents.py (openpyxl, pypdf: requirements.txt) under $PYTHON
 // (default python3); without those modules the tests fail, they do not skip. Without
-// GRAPHQL_URL the tests are skipped.
+// GRAPHQL_URL the tests are skipped. Every operation sent is read from operations/*.graphql
+// (operations.mjs), the documents that .ci/schema-check validates against schema.graphql.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
@@ -27,13 +28,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 // Apollo Client 3 has no package "exports" map: its ES module entry points are imported by file.
-import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql, split } from '@apollo/client/core/index.js';
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, split } from '@apollo/client/core/index.js';
 import { setContext } from '@apollo/client/link/context/index.js';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions/index.js';
 import { getMainDefinition } from '@apollo/client/utilities/index.js';
 import { loadDevMessages, loadErrorMessages } from '@apollo/client/dev/index.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { fragment, operation } from './operations.mjs';
 
 loadDevMessages();
 loadErrorMessages();
@@ -139,146 +141,18 @@ async function pdfText(file) {
   return text.replace(/[\u2010\u2011\u2012\u2013\u2212]/g, '-').replace(/\u00ad/g, '');
 }
 
-const REGISTER = gql`
-  mutation Register($input: RegisterInput!) {
-    register(input: $input) {
-      accessToken
-      user {
-        id
-        email
-        role
-      }
-    }
-  }
-`;
-
-const CREATE_COMPANY = gql`
-  mutation CreateCompany($input: CreateCompanyInput!) {
-    createCompany(input: $input) {
-      id
-      name
-    }
-  }
-`;
-
-const CREATE_CLIENT = gql`
-  mutation CreateClient($input: CreateClientInput!) {
-    createClient(input: $input) {
-      id
-      lastName
-      displayName
-    }
-  }
-`;
-
-const CREATE_POLICY = gql`
-  mutation CreatePolicy($input: CreatePolicyInput!) {
-    createPolicy(input: $input) {
-      id
-      number
-      premium
-      currency
-      effectiveDate
-      expiryDate
-    }
-  }
-`;
-
-const CREATE_TEMPLATE = gql`
-  mutation CreateTemplate($input: CreateTemplateInput!) {
-    createTemplate(input: $input) {
-      id
-      name
-      format
-      scope
-      isActive
-      currentVersion {
-        id
-        version
-      }
-    }
-  }
-`;
-
-const JOB_FIELDS = gql`
-  fragment JobFields on Job {
-    id
-    kind
-    status
-    progress
-    total
-    done
-    failed
-    error
-  }
-`;
-
-const GENERATE_DOCUMENT = gql`
-  mutation GenerateDocument($input: GenerateDocumentInput!) {
-    generateDocument(input: $input) {
-      ...JobFields
-    }
-  }
-  ${JOB_FIELDS}
-`;
-
-const GENERATE_REPORT = gql`
-  mutation GenerateReport($input: GenerateReportInput!) {
-    generateReport(input: $input) {
-      ...JobFields
-    }
-  }
-  ${JOB_FIELDS}
-`;
-
-const JOB_PROGRESS = gql`
-  subscription JobProgress($jobId: ID!) {
-    jobProgress(jobId: $jobId) {
-      status
-      progress
-      done
-      failed
-      total
-      message
-      at
-      document {
-        id
-        fileName
-      }
-      job {
-        id
-        status
-        progress
-      }
-    }
-  }
-`;
-
-const JOB_DOCUMENTS = gql`
-  query JobDocuments($id: ID!) {
-    job(id: $id) {
-      ...JobFields
-      finishedAt
-      documents(first: 10) {
-        totalCount
-        nodes {
-          id
-          fileName
-          format
-          mimeType
-          sizeBytes
-          sha256
-          policy {
-            id
-            number
-          }
-          downloadUrl(ttlSeconds: 300)
-        }
-      }
-    }
-  }
-  ${JOB_FIELDS}
-`;
+const REGISTER = operation('Register');
+const CREATE_COMPANY = operation('CreateCompany');
+const CREATE_CLIENT = operation('CreateClient');
+const CREATE_POLICY = operation('CreatePolicy');
+const CREATE_TEMPLATE = operation('CreateTemplate');
+const GENERATE_DOCUMENT = operation('GenerateDocument');
+const GENERATE_REPORT = operation('GenerateReport');
+const JOB_PROGRESS = operation('JobProgress');
+/** The job with its documents and their signed links (the default first 20, ttlSeconds 300). */
+const JOB_DOCUMENTS = operation('Job');
+/** What a Job entry of the cache holds after GenerateDocument/GenerateReport. */
+const JOB_FIELDS = fragment('JobFields');
 
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 const STATUS_RANK = { QUEUED: 0, RUNNING: 1, SUCCEEDED: 2, FAILED: 2, CANCELLED: 2 };
@@ -582,14 +456,14 @@ describe(SUITE, { skip, timeout: 240_000 }, () => {
     // The events were written to Apollo's cache: the Job entry shows the final state.
     const cached = client.cache.readFragment({
       id: client.cache.identify({ __typename: 'Job', id: queued.id }),
-      fragment: gql`
-        fragment CachedJob on Job {
-          status
-          progress
-        }
-      `,
+      fragment: JOB_FIELDS,
+      fragmentName: 'JobFields',
     });
-    assert.deepEqual({ ...cached }, { __typename: 'Job', status: 'SUCCEEDED', progress: 1 });
+    assert.ok(cached, 'the Job entry is in the cache');
+    assert.deepEqual(
+      { __typename: cached.__typename, status: cached.status, progress: cached.progress },
+      { __typename: 'Job', status: 'SUCCEEDED', progress: 1 },
+    );
 
     const { doc, bytes } = await downloadOnlyDocument(client, queued.id, {
       format: 'PDF',

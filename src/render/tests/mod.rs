@@ -59,6 +59,25 @@ pub(super) fn pdf_text(pdf: &[u8]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Whether the external `tool` (e.g. `pdftotext`, from the Debian package `package`) can be run,
+/// for the tests that read a rendered document with it. A missing tool fails the test in CI
+/// (`CI=true`: .ci/run installs it) and skips the check elsewhere, saying so on stderr.
+pub(super) fn have_tool(tool: &str, package: &str) -> bool {
+    match Command::new(tool).arg("-v").output() {
+        Ok(_) => true,
+        Err(error) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("`{tool}` cannot be run ({error}): install the Debian package {package}")
+        }
+        Err(error) => {
+            eprintln!(
+                "skipped: `{tool}` cannot be run ({error}); install the Debian package {package} \
+                 (with CI=true this fails)"
+            );
+            false
+        }
+    }
+}
+
 pub(super) fn rand_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -224,20 +243,4 @@ async fn a_caller_that_stops_waiting_does_not_break_the_pool() {
         .await
         .unwrap();
     assert!(next.bytes.starts_with(b"%PDF"));
-}
-
-pub(super) fn peak_rss_mb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb / 1024)
 }
