@@ -30,8 +30,8 @@ impl Role {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
             "AGENT" => Some(Role::Agent),
             "MANAGER" => Some(Role::Manager),
             "ADMIN" => Some(Role::Admin),

@@ -154,7 +154,7 @@ pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> 
             settings.persisted_operations_only,
         ))
         .extension(crate::graphql::limits::QueryLimits(limits.clone()))
-        .extension(crate::observability::operation::OperationMetrics::new(state.metrics.clone(), settings.slow_operation_ms));
+        .extension(crate::graphql::operation_metrics::OperationMetrics::new(state.metrics.clone(), settings.slow_operation_ms));
     if limits.max_depth > 0 {
         builder = builder.limit_depth(limits.max_depth);
     }

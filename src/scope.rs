@@ -11,39 +11,39 @@ use crate::{
 };
 
 /// Users of the caller's organization (every organization for SUPERADMIN).
-pub fn users(p: &Principal) -> Select<user::Entity> {
-    org(user::Entity::find(), p, user::Column::OrganizationId)
+pub fn users(principal: &Principal) -> Select<user::Entity> {
+    org(user::Entity::find(), principal, user::Column::OrganizationId)
 }
 
 /// The caller's organization (every one for SUPERADMIN).
-pub fn organizations(p: &Principal) -> Select<organization::Entity> {
-    org(organization::Entity::find(), p, organization::Column::Id)
+pub fn organizations(principal: &Principal) -> Select<organization::Entity> {
+    org(organization::Entity::find(), principal, organization::Column::Id)
 }
 
 /// Companies (insurers) of the caller's organization.
-pub fn companies(p: &Principal) -> Select<company::Entity> {
-    org(company::Entity::find(), p, company::Column::OrganizationId)
+pub fn companies(principal: &Principal) -> Select<company::Entity> {
+    org(company::Entity::find(), principal, company::Column::OrganizationId)
 }
 
 /// Templates of the caller's organization (everyone in it reads them).
-pub fn templates(p: &Principal) -> Select<template::Entity> {
-    org(template::Entity::find(), p, template::Column::OrganizationId)
+pub fn templates(principal: &Principal) -> Select<template::Entity> {
+    org(template::Entity::find(), principal, template::Column::OrganizationId)
 }
 
 /// Documents the caller may read: those of the policies and clients they may read.
-pub fn documents(p: &Principal) -> Select<document::Entity> {
-    let q = org(document::Entity::find(), p, document::Column::OrganizationId);
-    if p.is_agent() {
+pub fn documents(principal: &Principal) -> Select<document::Entity> {
+    let q = org(document::Entity::find(), principal, document::Column::OrganizationId);
+    if principal.is_agent() {
         // An agent reads documents of their own clients (directly or through a policy) and the ones they generated.
         let own_clients = Query::select()
             .column(client::Column::Id)
             .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(p.user_id))
+            .and_where(client::Column::OwnerId.eq(principal.user_id))
             .to_owned();
         q.filter(
             Condition::any()
                 .add(document::Column::ClientId.in_subquery(own_clients))
-                .add(document::Column::CreatedBy.eq(p.user_id)),
+                .add(document::Column::CreatedBy.eq(principal.user_id)),
         )
     } else {
         q
@@ -51,25 +51,25 @@ pub fn documents(p: &Principal) -> Select<document::Entity> {
 }
 
 /// Jobs the caller may read: an AGENT's own, the organization's for everyone else.
-pub fn jobs(p: &Principal) -> Select<job::Entity> {
-    let q = org(job::Entity::find(), p, job::Column::OrganizationId);
-    if p.is_agent() { q.filter(job::Column::CreatedBy.eq(p.user_id)) } else { q }
+pub fn jobs(principal: &Principal) -> Select<job::Entity> {
+    let q = org(job::Entity::find(), principal, job::Column::OrganizationId);
+    if principal.is_agent() { q.filter(job::Column::CreatedBy.eq(principal.user_id)) } else { q }
 }
 
 /// Clients the caller may read: an AGENT's own, the organization's for everyone else.
-pub fn clients(p: &Principal) -> Select<client::Entity> {
-    let q = org(client::Entity::find(), p, client::Column::OrganizationId);
-    if p.is_agent() { q.filter(client::Column::OwnerId.eq(p.user_id)) } else { q }
+pub fn clients(principal: &Principal) -> Select<client::Entity> {
+    let q = org(client::Entity::find(), principal, client::Column::OrganizationId);
+    if principal.is_agent() { q.filter(client::Column::OwnerId.eq(principal.user_id)) } else { q }
 }
 
 /// Policies the caller may read: those of the clients they may read.
-pub fn policies(p: &Principal) -> Select<policy::Entity> {
-    let q = org(policy::Entity::find(), p, policy::Column::OrganizationId);
-    if p.is_agent() {
+pub fn policies(principal: &Principal) -> Select<policy::Entity> {
+    let q = org(policy::Entity::find(), principal, policy::Column::OrganizationId);
+    if principal.is_agent() {
         let own_clients = Query::select()
             .column(client::Column::Id)
             .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(p.user_id))
+            .and_where(client::Column::OwnerId.eq(principal.user_id))
             .to_owned();
         q.filter(policy::Column::ClientId.in_subquery(own_clients))
     } else {
@@ -78,12 +78,12 @@ pub fn policies(p: &Principal) -> Select<policy::Entity> {
 }
 
 /// The caller's own sessions.
-pub fn own_sessions(p: &Principal) -> Select<session::Entity> {
-    session::Entity::find().filter(session::Column::UserId.eq(p.user_id))
+pub fn own_sessions(principal: &Principal) -> Select<session::Entity> {
+    session::Entity::find().filter(session::Column::UserId.eq(principal.user_id))
 }
 
-fn org<E: EntityTrait>(q: Select<E>, p: &Principal, col: impl ColumnTrait) -> Select<E> {
-    if p.is_superadmin() { q } else { q.filter(col.eq(p.org_id)) }
+fn org<E: EntityTrait>(query: Select<E>, principal: &Principal, col: impl ColumnTrait) -> Select<E> {
+    if principal.is_superadmin() { query } else { query.filter(col.eq(principal.org_id)) }
 }
 
 /// Fetches one row by key through a scoped select; anything outside the scope is `NOT_FOUND`.

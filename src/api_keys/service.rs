@@ -23,7 +23,7 @@ fn hash(secret: &str) -> String {
 }
 
 /// Creates a key; returns it with its secret (`ma_<prefix>_<random>`), which is never stored.
-pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateApiKeyInput) -> AppResult<(api_key::Model, String)> {
+pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateApiKeyInput) -> AppResult<(api_key::Model, String)> {
     let name = required_text(&input.name, "input.name", 100)?;
     if input.scopes.is_empty() {
         return Err(AppError::invalid("input.scopes", "give at least one scope"));
@@ -36,8 +36,8 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateApiKe
     let secret = format!("{prefix}_{random}");
     let model = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(p.org_id),
-        created_by: Set(Some(p.user_id)),
+        organization_id: Set(principal.org_id),
+        created_by: Set(Some(principal.user_id)),
         name: Set(name),
         prefix: Set(prefix),
         secret_hash: Set(hash(&secret)),
@@ -52,10 +52,10 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateApiKe
 }
 
 /// Revokes a key of the caller's organization; it stops working at once.
-pub async fn revoke(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<api_key::Model> {
+pub async fn revoke(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<api_key::Model> {
     let mut q = api_key::Entity::find_by_id(id);
-    if !p.is_superadmin() {
-        q = q.filter(api_key::Column::OrganizationId.eq(p.org_id));
+    if !principal.is_superadmin() {
+        q = q.filter(api_key::Column::OrganizationId.eq(principal.org_id));
     }
     let key = q.one(db).await?.ok_or(AppError::NotFound("ApiKey"))?;
     let mut m: api_key::ActiveModel = key.clone().into();

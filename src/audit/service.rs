@@ -21,10 +21,10 @@ fn is_secret(key: &str) -> bool {
 }
 
 /// The metadata with secrets removed.
-pub fn scrub(v: Value) -> Value {
-    match v {
+pub fn scrub(value: Value) -> Value {
+    match value {
         Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(k, _)| !is_secret(k)).map(|(k, v)| (k, scrub(v))).collect())
+            Value::Object(map.into_iter().filter(|(k, _)| !is_secret(k)).map(|(k, value)| (k, scrub(value))).collect())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(scrub).collect()),
         other => other,
@@ -60,11 +60,11 @@ pub async fn record(
 }
 
 /// The audit rows the caller may read (their organization; every one for SUPERADMIN), filtered, newest first.
-pub fn list(p: &Principal, filter: Option<AuditLogFilter>) -> AppResult<Select<audit_log::Entity>> {
+pub fn list(principal: &Principal, filter: Option<AuditLogFilter>) -> AppResult<Select<audit_log::Entity>> {
     let f = filter.unwrap_or_default();
     let mut q = sea_orm::EntityTrait::find();
-    if !p.is_superadmin() {
-        q = QueryFilter::filter(q, audit_log::Column::OrganizationId.eq(p.org_id));
+    if !principal.is_superadmin() {
+        q = QueryFilter::filter(q, audit_log::Column::OrganizationId.eq(principal.org_id));
     }
     let mut q: Select<audit_log::Entity> = q;
     if let Some(a) = f.action.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

@@ -120,9 +120,9 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
 }
 
 /// Changes the caller's password; their other sessions end, this one stays.
-pub async fn change(state: &AppState, p: &Principal, current: String, new_password: String, meta: &RequestMeta) -> AppResult<()> {
-    let session = p.session()?;
-    let u = user::Entity::find_by_id(p.user_id).one(&state.db).await?.ok_or_else(AppError::unauthenticated)?;
+pub async fn change(state: &AppState, principal: &Principal, current: String, new_password: String, meta: &RequestMeta) -> AppResult<()> {
+    let session = principal.session()?;
+    let u = user::Entity::find_by_id(principal.user_id).one(&state.db).await?.ok_or_else(AppError::unauthenticated)?;
     if !password::verify(current, Some(u.password_hash.clone())).await? {
         return Err(AppError::invalid("currentPassword", "the current password is wrong"));
     }
@@ -133,7 +133,7 @@ pub async fn change(state: &AppState, p: &Principal, current: String, new_passwo
     m.password_hash = Set(hash);
     m.updated_at = Set(Utc::now());
     m.update(&txn).await?;
-    audit::record(&txn, &Actor::of(p, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
+    audit::record(&txn, &Actor::of(principal, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
     revoke_user_sessions(&txn, u.id, Some(session)).await?;
     txn.commit().await?;
     forget_cached_sessions(state, u.id).await?;

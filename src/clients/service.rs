@@ -43,8 +43,8 @@ fn text_or(given: Option<&str>, current: &Option<String>, field: &str, max: usiz
 }
 
 /// An active user the caller can see, optionally within organization `org`; else `BAD_USER_INPUT` on `input.ownerId`.
-async fn active_owner(db: &impl ConnectionTrait, p: &Principal, key: Uuid, org: Option<Uuid>) -> AppResult<user::Model> {
-    let mut q = scope::users(p).filter(user::Column::Id.eq(key));
+async fn active_owner(db: &impl ConnectionTrait, principal: &Principal, key: Uuid, org: Option<Uuid>) -> AppResult<user::Model> {
+    let mut q = scope::users(principal).filter(user::Column::Id.eq(key));
     if let Some(org) = org {
         q = q.filter(user::Column::OrganizationId.eq(org));
     }
@@ -54,7 +54,7 @@ async fn active_owner(db: &impl ConnectionTrait, p: &Principal, key: Uuid, org: 
         .ok_or_else(|| AppError::invalid("input.ownerId", "no active user of the organization has this ID"))
 }
 
-pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateClientInput) -> AppResult<client::Model> {
+pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateClientInput) -> AppResult<client::Model> {
     let first_name = optional_text(input.first_name.as_deref(), "input.firstName", NAME_MAX)?;
     let last_name = optional_text(input.last_name.as_deref(), "input.lastName", NAME_MAX)?;
     let company_name = optional_text(input.company_name.as_deref(), "input.companyName", NAME_MAX)?;
@@ -65,17 +65,17 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateClien
     let external_ref = optional_text(input.external_ref.as_deref(), "input.externalRef", EXTERNAL_REF_MAX)?;
 
     let (owner_id, organization_id) = match &input.owner_id {
-        None => (p.user_id, p.org_id),
+        None => (principal.user_id, principal.org_id),
         Some(raw) => {
             let key = ids::decode_input(raw, "User", "input.ownerId")?;
-            if p.is_agent() {
-                if key != p.user_id {
+            if principal.is_agent() {
+                if key != principal.user_id {
                     return Err(AppError::forbidden());
                 }
-                (p.user_id, p.org_id)
+                (principal.user_id, principal.org_id)
             } else {
                 // Outside SUPERADMIN, `scope::users` keeps the owner in the caller's organization.
-                let owner = active_owner(db, p, key, None).await?;
+                let owner = active_owner(db, principal, key, None).await?;
                 (owner.id, owner.organization_id)
             }
         }
@@ -100,9 +100,9 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateClien
     model.insert(db).await.map_err(conflict_on_write)
 }
 
-pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateClientInput) -> AppResult<client::Model> {
+pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdateClientInput) -> AppResult<client::Model> {
     let id = ids::decode(&input.id, "Client")?;
-    let existing = scope::one(db, scope::clients(p), client::Column::Id, id, "Client").await?;
+    let existing = scope::one(db, scope::clients(principal), client::Column::Id, id, "Client").await?;
 
     let new_owner = match &input.owner_id {
         None => None,
@@ -110,10 +110,10 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateClien
             let key = ids::decode_input(raw, "User", "input.ownerId")?;
             if key == existing.owner_id {
                 None
-            } else if p.is_agent() {
+            } else if principal.is_agent() {
                 return Err(AppError::forbidden());
             } else {
-                Some(active_owner(db, p, key, Some(existing.organization_id)).await?.id)
+                Some(active_owner(db, principal, key, Some(existing.organization_id)).await?.id)
             }
         }
     };
@@ -151,8 +151,8 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateClien
 }
 
 /// Deletes a client that has no policies (else `CONFLICT`).
-pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<()> {
-    let existing = scope::one(db, scope::clients(p), client::Column::Id, id, "Client").await?;
+pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
+    let existing = scope::one(db, scope::clients(principal), client::Column::Id, id, "Client").await?;
     let in_use = policy::Entity::find().filter(policy::Column::ClientId.eq(existing.id)).count(db).await?;
     if in_use > 0 {
         return Err(AppError::conflict(format!("this client still has {in_use} policies")));
@@ -168,9 +168,9 @@ pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppRe
 }
 
 /// The scoped, filtered and ordered list query (`BAD_USER_INPUT` on a malformed `filter.ownerId`).
-pub fn list(p: &Principal, filter: Option<ClientFilter>, order: Option<Vec<ClientOrder>>) -> AppResult<Select<client::Entity>> {
+pub fn list(principal: &Principal, filter: Option<ClientFilter>, order: Option<Vec<ClientOrder>>) -> AppResult<Select<client::Entity>> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::clients(p);
+    let mut q = scope::clients(principal);
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = like_pattern(s);
         q = q.filter(

@@ -27,8 +27,8 @@ impl ClientKind {
             ClientKind::Business => "BUSINESS",
         }
     }
-    pub fn parse(s: &str) -> ClientKind {
-        match s {
+    pub fn parse(text: &str) -> ClientKind {
+        match text {
             "BUSINESS" => ClientKind::Business,
             _ => ClientKind::Person,
         }
@@ -112,15 +112,15 @@ impl Client {
 }
 
 /// The company name for a business, "First Last" for a person (each falling back on the other).
-pub fn display_name_of(m: &client::Model) -> String {
-    let person = [m.first_name.as_deref(), m.last_name.as_deref()]
+pub fn display_name_of(client_row: &client::Model) -> String {
+    let person = [client_row.first_name.as_deref(), client_row.last_name.as_deref()]
         .into_iter()
         .flatten()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let company = m.company_name.as_deref().filter(|s| !s.is_empty());
-    match (ClientKind::parse(&m.kind), company) {
+    let company = client_row.company_name.as_deref().filter(|s| !s.is_empty());
+    match (ClientKind::parse(&client_row.kind), company) {
         (ClientKind::Business, Some(c)) => c.to_string(),
         (ClientKind::Person, Some(c)) if person.is_empty() => c.to_string(),
         _ => person,

@@ -36,11 +36,11 @@ fn endpoint(raw: Option<&str>, field: &str) -> AppResult<Option<String>> {
     Ok(v)
 }
 
-pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateCompanyInput) -> AppResult<company::Model> {
+pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateCompanyInput) -> AppResult<company::Model> {
     let now = Utc::now();
     let model = company::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(p.org_id),
+        organization_id: Set(principal.org_id),
         name: Set(required_text(&input.name, "input.name", 200)?),
         code: Set(code(&input.code, "input.code")?),
         contact_email: Set(optional_email(input.contact_email.as_deref(), "input.contactEmail")?),
@@ -54,9 +54,9 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateCompa
     model.insert(db).await.map_err(|e| conflict_on_code(e, "input.code"))
 }
 
-pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateCompanyInput) -> AppResult<company::Model> {
+pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdateCompanyInput) -> AppResult<company::Model> {
     let id = ids::decode(&input.id, "Company")?;
-    let existing = scope::one(db, scope::companies(p), company::Column::Id, id, "Company").await?;
+    let existing = scope::one(db, scope::companies(principal), company::Column::Id, id, "Company").await?;
     let mut m: company::ActiveModel = existing.into();
     if let Some(v) = &input.name {
         m.name = Set(required_text(v, "input.name", 200)?);
@@ -84,8 +84,8 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateCompa
 }
 
 /// Deletes a company that has no policies (else `CONFLICT`).
-pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<()> {
-    let existing = scope::one(db, scope::companies(p), company::Column::Id, id, "Company").await?;
+pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
+    let existing = scope::one(db, scope::companies(principal), company::Column::Id, id, "Company").await?;
     let in_use = policy::Entity::find().filter(policy::Column::CompanyId.eq(existing.id)).count(db).await?;
     if in_use > 0 {
         return Err(AppError::conflict(format!("this company still has {in_use} policies")));
@@ -101,9 +101,9 @@ pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppRe
 }
 
 /// The scoped, filtered and ordered list query.
-pub fn list(p: &Principal, filter: Option<CompanyFilter>, order: Option<Vec<CompanyOrder>>) -> Select<company::Entity> {
+pub fn list(principal: &Principal, filter: Option<CompanyFilter>, order: Option<Vec<CompanyOrder>>) -> Select<company::Entity> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::companies(p);
+    let mut q = scope::companies(principal);
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = like_pattern(s);
         q = q.filter(

@@ -29,8 +29,8 @@ impl ApiMode {
             ApiMode::Rest => "REST",
         }
     }
-    pub fn parse(s: &str) -> ApiMode {
-        match s {
+    pub fn parse(text: &str) -> ApiMode {
+        match text {
             "MOCK" => ApiMode::Mock,
             "REST" => ApiMode::Rest,
             _ => ApiMode::None,

@@ -17,9 +17,9 @@ use crate::{
     text::{ilike, like_pattern},
 };
 
-pub fn list(p: &Principal, filter: Option<DocumentFilter>) -> AppResult<Select<document::Entity>> {
+pub fn list(principal: &Principal, filter: Option<DocumentFilter>) -> AppResult<Select<document::Entity>> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::documents(p);
+    let mut q = scope::documents(principal);
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = q.filter(ilike(document::Column::FileName, &like_pattern(s)));
     }
@@ -49,15 +49,15 @@ pub fn list(p: &Principal, filter: Option<DocumentFilter>) -> AppResult<Select<d
 
 /// Deletes a document row the caller may read. Its stored file, shared by content with any identical
 /// document, is left to `purgeOrphanFiles` (which spares recent files, so nothing being written is lost).
-pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<document::Model> {
-    let d = scope::one(db, scope::documents(p), document::Column::Id, id, "Document").await?;
+pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<document::Model> {
+    let d = scope::one(db, scope::documents(principal), document::Column::Id, id, "Document").await?;
     document::Entity::delete_by_id(d.id).exec(db).await?;
     Ok(d)
 }
 
 /// Removes stored files that no document refers to (older than an hour, so a document being written
 /// keeps its file), and documents older than that whose file is gone.
-pub async fn purge_orphans(state: &AppState, p: &Principal) -> AppResult<PurgeResult> {
+pub async fn purge_orphans(state: &AppState, principal: &Principal) -> AppResult<PurgeResult> {
     let keys: Vec<String> = document::Entity::find()
         .select_only()
         .column(document::Column::StorageKey)
@@ -69,8 +69,8 @@ pub async fn purge_orphans(state: &AppState, p: &Principal) -> AppResult<PurgeRe
     let mut result = PurgeResult { files_removed: files.deleted as i32, documents_removed: 0 };
     let cutoff = Utc::now() - chrono::Duration::hours(1);
     let mut q = document::Entity::find().filter(document::Column::CreatedAt.lt(cutoff));
-    if !p.is_superadmin() {
-        q = q.filter(document::Column::OrganizationId.eq(p.org_id));
+    if !principal.is_superadmin() {
+        q = q.filter(document::Column::OrganizationId.eq(principal.org_id));
     }
     for d in q.all(&state.db).await? {
         if !state.storage.exists(&d.storage_key).await.unwrap_or(true) {

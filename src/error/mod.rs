@@ -107,12 +107,12 @@ impl AppError {
 
 /// True when the database could not be reached (no connection within the pool's acquire
 /// timeout, a broken connection): a transient outage, not a fault of the request.
-pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
+pub fn is_unavailable(error: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
     let sqlx_down = |r: &RuntimeErr| {
         matches!(r, RuntimeErr::SqlxError(s) if matches!(**s, Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) | Sqlx::Protocol(_)))
     };
-    match e {
+    match error {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(r) | DbErr::Query(r) => sqlx_down(r),
         _ => false,
@@ -120,20 +120,20 @@ pub fn is_unavailable(e: &sea_orm::DbErr) -> bool {
 }
 
 /// True when a database error is a unique-constraint violation (SQLite or PostgreSQL).
-pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// True when a database error is a foreign-key violation (SQLite or PostgreSQL).
-pub fn is_foreign_key_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+pub fn is_foreign_key_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
 }
 
 impl From<AppError> for async_graphql::Error {
-    fn from(e: AppError) -> Self {
-        let code = e.code();
-        let mut err = async_graphql::Error::new(e.client_message()).extend_with(|_, ext| ext.set("code", code));
-        match &e {
+    fn from(error: AppError) -> Self {
+        let code = error.code();
+        let mut err = async_graphql::Error::new(error.client_message()).extend_with(|_, ext| ext.set("code", code));
+        match &error {
             AppError::BadInput { field: Some(field), .. } | AppError::Conflict { field: Some(field), .. } => {
                 err = err.extend_with(|_, ext| ext.set("field", field.as_str()));
             }
@@ -162,8 +162,8 @@ impl From<AppError> for async_graphql::Error {
 mod tests {
     use super::*;
 
-    fn code_of(e: AppError) -> String {
-        let err: async_graphql::Error = e.into();
+    fn code_of(error: AppError) -> String {
+        let err: async_graphql::Error = error.into();
         let ext = err.extensions.expect("extensions set");
         match ext.get("code") {
             Some(async_graphql::Value::String(s)) => s.clone(),

@@ -12,6 +12,7 @@ use async_graphql::{
 
 use crate::{
     error::code::{self, with_code},
+    graphql::operation::{Operation, ReadOnlyTransport, Selected},
     principal::Auth,
 };
 
@@ -34,30 +35,25 @@ struct ErrorCodesExtension {
     /// Paths of non-null fields that failed (their parents fail in turn).
     failed: std::sync::Mutex<Vec<Vec<PathSegment>>>,
     any_failed: std::sync::atomic::AtomicBool,
-    operation_name: std::sync::Mutex<Option<String>>,
 }
 
-/// The operation a document will run, when it can be told.
-fn selected_operation<'d>(
-    doc: &'d ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<&'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
-    use async_graphql::parser::types::DocumentOperations;
-    match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
+/// A `GET` request may only run a query (a mutation could be forged by a link), decided on the
+/// operation the document selects, so a persisted query's text counts like a sent one.
+fn check_read_only_transport(ctx: &ExtensionContext<'_>, selected: Option<&Selected>) -> ServerResult<()> {
+    use async_graphql::parser::types::OperationType;
+    match (ctx.data_opt::<ReadOnlyTransport>(), selected) {
+        (Some(_), Some(selected)) if selected.ty != OperationType::Query => {
+            Err(code::coded("only queries may be sent with GET; send mutations with POST", code::BAD_USER_INPUT))
+        }
+        _ => Ok(()),
     }
 }
 
 /// A read-only API key may not run mutations: refused before anything runs.
-fn check_write_scope(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument, operation_name: Option<&str>) -> ServerResult<()> {
+fn check_write_scope(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument, selected: Option<&Selected>) -> ServerResult<()> {
     use async_graphql::parser::types::OperationType;
-    let Some(op) = selected_operation(doc, operation_name) else { return Ok(()) };
-    if op.node.ty != OperationType::Mutation {
-        return Ok(());
-    }
+    let Some(selected) = selected.filter(|s| s.ty == OperationType::Mutation) else { return Ok(()) };
+    let Some(op) = selected.definition(doc) else { return Ok(()) };
     match ctx.data_opt::<Auth>() {
         Some(Auth::Authenticated(p)) if !p.may_write() => Err(with_code(
             ServerError::new("this API key has the read scope only; mutations need the write scope", Some(op.pos)),
@@ -71,10 +67,10 @@ fn check_write_scope(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument, opera
 /// before execution (async-graphql would only fail the fields that use it).
 fn check_required_variables(
     doc: &ExecutableDocument,
-    operation_name: Option<&str>,
+    selected: Option<&Selected>,
     variables: &Variables,
 ) -> ServerResult<()> {
-    let Some(op) = selected_operation(doc, operation_name) else { return Ok(()) };
+    let Some(op) = selected.and_then(|s| s.definition(doc)) else { return Ok(()) };
     for def in &op.node.variable_definitions {
         let def = &def.node;
         let required = !def.var_type.node.nullable && def.default_value.is_none();
@@ -182,9 +178,10 @@ impl Extension for ErrorCodesExtension {
             let code = if e.message.contains("cannot be greater than") { code::GRAPHQL_VALIDATION_FAILED } else { code::GRAPHQL_PARSE_FAILED };
             with_code(e, code)
         })?;
-        let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        check_required_variables(&doc, name.as_deref(), variables).map_err(|e| with_code(e, code::BAD_USER_INPUT))?;
-        check_write_scope(ctx, &doc, name.as_deref())?;
+        let selected = Operation::of(ctx).and_then(|operation| operation.select(&doc));
+        check_read_only_transport(ctx, selected)?;
+        check_required_variables(&doc, selected, variables).map_err(|e| with_code(e, code::BAD_USER_INPUT))?;
+        check_write_scope(ctx, &doc, selected)?;
         Ok(doc)
     }
 
@@ -194,7 +191,12 @@ impl Extension for ErrorCodesExtension {
         request: async_graphql::Request,
         next: async_graphql::extensions::NextPrepareRequest<'_>,
     ) -> ServerResult<async_graphql::Request> {
-        *self.operation_name.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        // The request's operation, worked out once when the document is parsed (see `operation`).
+        let mut request = request;
+        if request.data.get(&std::any::TypeId::of::<Operation>()).is_none() {
+            let operation = Operation::new(request.operation_name.clone());
+            request.data.insert(operation);
+        }
         next.run(ctx, request).await
     }
 

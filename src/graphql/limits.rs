@@ -13,19 +13,19 @@ use async_graphql::{
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
+use super::operation::{Operation, Selected};
 use crate::config::Limits;
 
 pub struct QueryLimits(pub Limits);
 
 impl ExtensionFactory for QueryLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimitsExtension { limits: self.0.clone(), operation_name: std::sync::Mutex::new(None) })
+        Arc::new(QueryLimitsExtension { limits: self.0.clone() })
     }
 }
 
 struct QueryLimitsExtension {
     limits: Limits,
-    operation_name: std::sync::Mutex<Option<String>>,
 }
 
 pub fn too_complex(message: String) -> ServerError {
@@ -47,7 +47,6 @@ impl Extension for QueryLimitsExtension {
                 return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
             }
         }
-        *self.operation_name.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
         next.run(ctx, request).await
     }
 
@@ -59,19 +58,19 @@ impl Extension for QueryLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let name = self.operation_name.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        check_shape(&doc, name.as_deref(), &self.limits)?;
+        let selected = Operation::of(ctx).and_then(|operation| operation.select(&doc));
+        check_shape(&doc, selected, &self.limits)?;
         Ok(doc)
     }
 }
 
-/// Aliases and root fields of the operation `name` selects (all operations when it cannot be told).
-fn check_shape(doc: &ExecutableDocument, name: Option<&str>, limits: &Limits) -> ServerResult<()> {
+/// Aliases and root fields of the selected operation (all operations when it cannot be told).
+fn check_shape(doc: &ExecutableDocument, selected: Option<&Selected>, limits: &Limits) -> ServerResult<()> {
     use async_graphql::parser::types::DocumentOperations;
-    let ops: Vec<&SelectionSet> = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => vec![&op.node.selection_set.node],
-        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|op| vec![&op.node.selection_set.node]).unwrap_or_default(),
-        (DocumentOperations::Multiple(ops), None) => ops.values().map(|op| &op.node.selection_set.node).collect(),
+    let ops: Vec<&SelectionSet> = match (selected.and_then(|s| s.definition(doc)), &doc.operations) {
+        (Some(op), _) => vec![&op.node.selection_set.node],
+        (None, DocumentOperations::Single(op)) => vec![&op.node.selection_set.node],
+        (None, DocumentOperations::Multiple(ops)) => ops.values().map(|op| &op.node.selection_set.node).collect(),
     };
     let mut counter = Counter { fragments: &doc.fragments, aliases: HashMap::new(), roots: HashMap::new() };
     for set in ops {
@@ -277,8 +276,8 @@ mod tests {
         }
     }
 
-    fn check(q: &str) -> ServerResult<()> {
-        let doc = async_graphql::parser::parse_query(q).expect("parses");
+    fn check(query: &str) -> ServerResult<()> {
+        let doc = async_graphql::parser::parse_query(query).expect("parses");
         check_shape(&doc, None, &limits())
     }
 

@@ -109,9 +109,9 @@ impl Loaders {
 }
 
 /// Turns a loader failure into the client-facing error.
-pub fn loader_error(e: Arc<AppError>) -> async_graphql::Error {
-    match Arc::try_unwrap(e) {
-        Ok(e) => e.into(),
+pub fn loader_error(error: Arc<AppError>) -> async_graphql::Error {
+    match Arc::try_unwrap(error) {
+        Ok(error) => error.into(),
         Err(shared) => AppError::Internal(anyhow::anyhow!("{shared}")).into(),
     }
 }

@@ -7,6 +7,8 @@ pub mod error_codes;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod operation;
+pub mod operation_metrics;
 pub mod pagination;
 pub mod persisted;
 pub mod scalars;

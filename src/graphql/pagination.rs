@@ -33,8 +33,8 @@ pub enum OrderDirection {
 }
 
 impl From<OrderDirection> for sea_orm::Order {
-    fn from(d: OrderDirection) -> Self {
-        match d {
+    fn from(direction: OrderDirection) -> Self {
+        match direction {
             OrderDirection::Asc => sea_orm::Order::Asc,
             OrderDirection::Desc => sea_orm::Order::Desc,
         }
@@ -115,11 +115,11 @@ fn decode_cursor(cursor: &str, field: &str) -> AppResult<u64> {
         .ok_or_else(|| AppError::invalid(field, "invalid cursor"))
 }
 
-fn page_size(n: Option<i32>, field: &str) -> AppResult<Option<u64>> {
-    match n {
+fn page_size(count: Option<i32>, field: &str) -> AppResult<Option<u64>> {
+    match count {
         None => Ok(None),
-        Some(n) if n < 0 => Err(AppError::invalid(field, format!("`{field}` must not be negative"))),
-        Some(n) => Ok(Some((n as u64).min(MAX_PAGE))),
+        Some(count) if count < 0 => Err(AppError::invalid(field, format!("`{field}` must not be negative"))),
+        Some(count) => Ok(Some((count as u64).min(MAX_PAGE))),
     }
 }
 

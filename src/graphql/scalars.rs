@@ -9,8 +9,8 @@ pub struct Date(pub NaiveDate);
 
 impl Date {
     /// Parses exactly `YYYY-MM-DD` (four-digit year, zero-padded month and day) into a real date.
-    pub fn parse_str(s: &str) -> Option<Date> {
-        let b = s.as_bytes();
+    pub fn parse_str(text: &str) -> Option<Date> {
+        let b = text.as_bytes();
         let shape_ok = b.len() == 10
             && b[4] == b'-'
             && b[7] == b'-'
@@ -18,25 +18,25 @@ impl Date {
         if !shape_ok {
             return None;
         }
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(Date)
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().map(Date)
     }
 }
 
 impl From<NaiveDate> for Date {
-    fn from(d: NaiveDate) -> Self {
-        Date(d)
+    fn from(date: NaiveDate) -> Self {
+        Date(date)
     }
 }
 
 impl From<Date> for NaiveDate {
-    fn from(d: Date) -> Self {
-        d.0
+    fn from(date: Date) -> Self {
+        date.0
     }
 }
 
 impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{}", self.0.format("%Y-%m-%d"))
     }
 }
 

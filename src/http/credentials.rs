@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Reads credentials and request facts once per HTTP request.
-pub async fn request_context(s: &HttpState, headers: &HeaderMap, peer: Option<SocketAddr>) -> (Auth, RequestMeta) {
+pub async fn request_context(http: &HttpState, headers: &HeaderMap, peer: Option<SocketAddr>) -> (Auth, RequestMeta) {
     let meta = RequestMeta {
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
         ip: peer.map(|p| p.ip().to_string()),
@@ -21,22 +21,22 @@ pub async fn request_context(s: &HttpState, headers: &HeaderMap, peer: Option<So
     let auth = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         None => Auth::Anonymous,
         Some(Err(_)) => Auth::Invalid("malformed authorization header".into()),
-        Some(Ok(value)) => credentials(s, value).await,
+        Some(Ok(value)) => credentials(http, value).await,
     };
     (auth, meta)
 }
 
 /// Turns an `Authorization` header value into the request's auth state.
-pub async fn credentials(s: &HttpState, value: &str) -> Auth {
+pub async fn credentials(http: &HttpState, value: &str) -> Auth {
     let value = value.trim();
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     let token = token.trim();
     let result = if token.is_empty() {
         return Auth::Invalid("empty credentials".into());
     } else if scheme.eq_ignore_ascii_case("bearer") {
-        auth::authenticate(&s.app, token).await
+        auth::authenticate(&http.app, token).await
     } else if scheme.eq_ignore_ascii_case("apikey") {
-        crate::api_keys::service::authenticate(&s.app, token).await
+        crate::api_keys::service::authenticate(&http.app, token).await
     } else {
         return Auth::Invalid("unsupported authorization scheme; use `Bearer <accessToken>` or `ApiKey <key>`".into());
     };

@@ -32,13 +32,13 @@ fn authorization(payload: &Value, headers: &HeaderMap) -> Option<String> {
     from_payload.or_else(|| headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string))
 }
 
-pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, peer: Option<SocketAddr>) -> Response {
+pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, peer: Option<SocketAddr>) -> Response {
     let Some(protocol) = ws::select_protocol(&headers) else {
         return ws.on_upgrade(ws::reject_subprotocol);
     };
-    let init_state = s.clone();
+    let init_state = http.clone();
     let on_init = move |payload: Value, headers: &HeaderMap| -> BoxFuture<'static, Result<Data, String>> {
-        let s = init_state.clone();
+        let http = init_state.clone();
         let value = authorization(&payload, headers);
         let meta = RequestMeta {
             request_id: uuid::Uuid::new_v4().to_string(),
@@ -47,7 +47,7 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
         };
         async move {
             let auth = match &value {
-                Some(v) => credentials(&s, v).await,
+                Some(v) => credentials(&http, v).await,
                 None => Auth::Anonymous,
             };
             match &auth {
@@ -63,14 +63,14 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
         }
         .boxed()
     };
-    let recheck_state = s.clone();
+    let recheck_state = http.clone();
     let recheck: ws::RecheckFn = Arc::new(move |data: &Data| {
-        let s = recheck_state.clone();
+        let http = recheck_state.clone();
         let value = data.get(&std::any::TypeId::of::<Credentials>()).and_then(|c| c.downcast_ref::<Credentials>()).and_then(|c| c.0.clone());
         async move {
             match value {
                 None => Ok(()),
-                Some(v) => match credentials(&s, &v).await {
+                Some(v) => match credentials(&http, &v).await {
                     Auth::Authenticated(_) => Ok(()),
                     _ => Err("Forbidden".to_string()),
                 },
@@ -78,8 +78,8 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
         }
         .boxed()
     });
-    let db = s.app.db.clone();
-    let metrics = s.app.metrics.clone();
+    let db = http.app.db.clone();
+    let metrics = http.app.metrics.clone();
     let prepare: ws::PrepareFn = Arc::new(move |req, data: &Data| {
         let auth = data.get(&std::any::TypeId::of::<Auth>()).and_then(|a| a.downcast_ref::<Auth>()).cloned();
         // Counted while the operation's stream lives (the request data is dropped with it).
@@ -90,14 +90,14 @@ pub async fn upgrade(s: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, pee
         })
     });
     let config = WsConfig {
-        init_timeout: Duration::from_secs(s.app.settings.ws_init_timeout_secs.max(1)),
+        init_timeout: Duration::from_secs(http.app.settings.ws_init_timeout_secs.max(1)),
         keep_alive: Some(Duration::from_secs(25)),
         recheck: Some((Duration::from_secs(30), recheck)),
         prepare: Some(prepare),
     };
-    let schema = s.schema.clone();
+    let schema = http.schema.clone();
     let on_init: Arc<dyn ws::OnInit> = Arc::new(on_init);
-    let connections = s.app.metrics.ws_connections.clone();
+    let connections = http.app.metrics.ws_connections.clone();
     ws.protocols([protocol.name()]).max_message_size(1024 * 1024).on_upgrade(move |socket| async move {
         let _open = GaugeGuard::new(&connections);
         ws::serve(socket, headers, protocol, schema, on_init, config).await

@@ -24,12 +24,12 @@ pub fn org_topic(id: Uuid) -> String {
 }
 
 /// Publishes the job's state. Call only after the transaction that changed it has committed.
-pub fn publish(state: &AppState, j: &job::Model, message: Option<String>, document_id: Option<Uuid>) {
-    let payload = Payload { job: j.clone(), message, document_id, at: Utc::now() };
+pub fn publish(state: &AppState, job_row: &job::Model, message: Option<String>, document_id: Option<Uuid>) {
+    let payload = Payload { job: job_row.clone(), message, document_id, at: Utc::now() };
     match serde_json::to_value(&payload) {
         Ok(v) => {
-            state.events.publish(&job_topic(j.id), v.clone());
-            state.events.publish(&org_topic(j.organization_id), v);
+            state.events.publish(&job_topic(job_row.id), v.clone());
+            state.events.publish(&org_topic(job_row.organization_id), v);
         }
         Err(e) => tracing::error!(error = %e, "cannot serialise a job event"),
     }

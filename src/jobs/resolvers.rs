@@ -80,17 +80,17 @@ impl JobMutation {
     }
 }
 
-fn event_of(p: Payload) -> JobEvent {
-    JobEvent { job: p.job, message: p.message, document_id: p.document_id, at: p.at }
+fn event_of(payload: Payload) -> JobEvent {
+    JobEvent { job: payload.job, message: payload.message, document_id: payload.document_id, at: payload.at }
 }
 
-fn parse(v: serde_json::Value) -> Option<Payload> {
-    serde_json::from_value(v).ok()
+fn parse(value: serde_json::Value) -> Option<Payload> {
+    serde_json::from_value(value).ok()
 }
 
 /// Re-reads a job (after a lag, or when no event came for a while).
-async fn reread(state: &AppState, p: &Principal, id: uuid::Uuid) -> Option<job::Model> {
-    scope::jobs(p).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
+async fn reread(state: &AppState, principal: &Principal, id: uuid::Uuid) -> Option<job::Model> {
+    scope::jobs(principal).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
 }
 
 #[derive(Default)]

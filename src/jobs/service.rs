@@ -35,11 +35,11 @@ struct NewJob {
 /// An active template of the caller's organization, with its current version.
 async fn usable_template(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     raw: &async_graphql::ID,
 ) -> AppResult<(template::Model, template_version::Model)> {
     let key = ids::decode_input(raw, "Template", "input.templateId")?;
-    let t = templates::service::get(db, p, key).await?;
+    let t = templates::service::get(db, principal, key).await?;
     if !t.is_active {
         return Err(AppError::invalid("input.templateId", "this template is archived"));
     }
@@ -61,23 +61,23 @@ fn idempotency(raw: Option<String>) -> AppResult<Option<String>> {
 
 /// The job an earlier request with the same idempotency key started. A key is the caller's: one
 /// another user of the organization already used is a `CONFLICT`.
-async fn existing(db: &impl ConnectionTrait, p: &Principal, key: &Option<String>) -> AppResult<Option<job::Model>> {
+async fn existing(db: &impl ConnectionTrait, principal: &Principal, key: &Option<String>) -> AppResult<Option<job::Model>> {
     let Some(k) = key else { return Ok(None) };
     let found = job::Entity::find()
-        .filter(job::Column::OrganizationId.eq(p.org_id))
+        .filter(job::Column::OrganizationId.eq(principal.org_id))
         .filter(job::Column::IdempotencyKey.eq(k.as_str()))
         .one(db)
         .await?;
     match found {
-        Some(j) if j.created_by != Some(p.user_id) => {
+        Some(j) if j.created_by != Some(principal.user_id) => {
             Err(AppError::conflict_on("input.idempotencyKey", "this idempotency key was already used by someone else"))
         }
         other => Ok(other),
     }
 }
 
-async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) -> AppResult<job::Model> {
-    if let Some(j) = existing(&state.db, p, &new.idempotency_key).await? {
+async fn enqueue(state: &AppState, principal: &Principal, actor: &Actor, new: NewJob) -> AppResult<job::Model> {
+    if let Some(j) = existing(&state.db, principal, &new.idempotency_key).await? {
         return Ok(j);
     }
     let (version_id, format) = {
@@ -111,7 +111,7 @@ async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) ->
         heartbeat_at: Set(None),
         turn_at: Set(now),
         cancel_requested: Set(false),
-        created_by: Set(Some(p.user_id)),
+        created_by: Set(Some(principal.user_id)),
         created_at: Set(now),
         started_at: Set(None),
         finished_at: Set(None),
@@ -123,7 +123,7 @@ async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) ->
         Ok(j) => j,
         Err(e) if crate::error::is_unique_violation(&e) => {
             txn.rollback().await?;
-            return existing(&state.db, p, &new.idempotency_key).await?.ok_or_else(|| AppError::from(e));
+            return existing(&state.db, principal, &new.idempotency_key).await?.ok_or_else(|| AppError::from(e));
         }
         Err(e) => return Err(e.into()),
     };
@@ -148,12 +148,12 @@ async fn enqueue(state: &AppState, p: &Principal, actor: &Actor, new: NewJob) ->
     Ok(j)
 }
 
-pub async fn generate_document(state: &AppState, p: &Principal, actor: &Actor, input: GenerateDocumentInput) -> AppResult<job::Model> {
+pub async fn generate_document(state: &AppState, principal: &Principal, actor: &Actor, input: GenerateDocumentInput) -> AppResult<job::Model> {
     let key = idempotency(input.idempotency_key)?;
-    if let Some(j) = existing(&state.db, p, &key).await? {
+    if let Some(j) = existing(&state.db, principal, &key).await? {
         return Ok(j);
     }
-    let (t, _) = usable_template(&state.db, p, &input.template_id).await?;
+    let (t, _) = usable_template(&state.db, principal, &input.template_id).await?;
     if let Some(f) = input.format {
         if f.as_str() != t.format {
             return Err(AppError::invalid("input.format", format!("this template makes {} documents", t.format)));
@@ -163,7 +163,7 @@ pub async fn generate_document(state: &AppState, p: &Principal, actor: &Actor, i
         TemplateScope::Policy => {
             let raw = input.policy_id.as_ref().ok_or_else(|| AppError::invalid("input.policyId", "a POLICY template needs a policyId"))?;
             let pid = ids::decode_input(raw, "Policy", "input.policyId")?;
-            let pol = scope::one(&state.db, scope::policies(p), policy::Column::Id, pid, "Policy").await?;
+            let pol = scope::one(&state.db, scope::policies(principal), policy::Column::Id, pid, "Policy").await?;
             if !templates::service::offered_for(&state.db, t.id, pol.company_id).await? {
                 return Err(AppError::invalid("input.templateId", "this template is not offered for this policy's company"));
             }
@@ -172,21 +172,21 @@ pub async fn generate_document(state: &AppState, p: &Principal, actor: &Actor, i
         TemplateScope::Client => {
             let raw = input.client_id.as_ref().ok_or_else(|| AppError::invalid("input.clientId", "a CLIENT template needs a clientId"))?;
             let cid = ids::decode_input(raw, "Client", "input.clientId")?;
-            let c = scope::one(&state.db, scope::clients(p), crate::entities::client::Column::Id, cid, "Client").await?;
+            let c = scope::one(&state.db, scope::clients(principal), crate::entities::client::Column::Id, cid, "Client").await?;
             (None, Some(c.id))
         }
         TemplateScope::Report => return Err(AppError::invalid("input.templateId", "a REPORT template is used with generateReport")),
     };
     let new = NewJob { kind: JobKind::Document, template: t, items: vec![item], params: JobParams::Document, idempotency_key: key };
-    enqueue(state, p, actor, new).await
+    enqueue(state, principal, actor, new).await
 }
 
-pub async fn generate_documents(state: &AppState, p: &Principal, actor: &Actor, input: GenerateDocumentsInput) -> AppResult<job::Model> {
+pub async fn generate_documents(state: &AppState, principal: &Principal, actor: &Actor, input: GenerateDocumentsInput) -> AppResult<job::Model> {
     let key = idempotency(input.idempotency_key)?;
-    if let Some(j) = existing(&state.db, p, &key).await? {
+    if let Some(j) = existing(&state.db, principal, &key).await? {
         return Ok(j);
     }
-    let (t, _) = usable_template(&state.db, p, &input.template_id).await?;
+    let (t, _) = usable_template(&state.db, principal, &input.template_id).await?;
     if TemplateScope::parse(&t.scope) != TemplateScope::Policy {
         return Err(AppError::invalid("input.templateId", "generateDocuments needs a POLICY template"));
     }
@@ -201,13 +201,13 @@ pub async fn generate_documents(state: &AppState, p: &Principal, actor: &Actor, 
             }
             keys.sort_unstable();
             keys.dedup();
-            let found = scope::policies(p).filter(policy::Column::Id.is_in(keys.clone())).count(&state.db).await?;
+            let found = scope::policies(principal).filter(policy::Column::Id.is_in(keys.clone())).count(&state.db).await?;
             if found as usize != keys.len() {
                 return Err(AppError::NotFound("Policy"));
             }
-            scope::policies(p).filter(policy::Column::Id.is_in(keys))
+            scope::policies(principal).filter(policy::Column::Id.is_in(keys))
         }
-        (None, Some(filter)) => crate::policies::service::list(p, Some(filter), None)?,
+        (None, Some(filter)) => crate::policies::service::list(principal, Some(filter), None)?,
         (None, None) => return Err(AppError::invalid("input.policyIds", "give policyIds or a filter")),
     };
     q = restrict_to_bound_companies(&state.db, q, t.id).await?;
@@ -227,11 +227,11 @@ pub async fn generate_documents(state: &AppState, p: &Principal, actor: &Actor, 
     }
     let items = rows.into_iter().map(|(pid, cid)| (Some(pid), Some(cid))).collect();
     let new = NewJob { kind: JobKind::Documents, template: t, items, params: JobParams::Documents, idempotency_key: key };
-    enqueue(state, p, actor, new).await
+    enqueue(state, principal, actor, new).await
 }
 
 /// Keeps only the policies of the companies a template is bound to (all when it is bound to none).
-async fn restrict_to_bound_companies(db: &impl ConnectionTrait, q: Select<policy::Entity>, template_id: Uuid) -> AppResult<Select<policy::Entity>> {
+async fn restrict_to_bound_companies(db: &impl ConnectionTrait, query: Select<policy::Entity>, template_id: Uuid) -> AppResult<Select<policy::Entity>> {
     use crate::entities::template_company;
     let bound: Vec<Uuid> = template_company::Entity::find()
         .filter(template_company::Column::TemplateId.eq(template_id))
@@ -240,7 +240,7 @@ async fn restrict_to_bound_companies(db: &impl ConnectionTrait, q: Select<policy
         .into_iter()
         .map(|b| b.company_id)
         .collect();
-    Ok(if bound.is_empty() { q } else { q.filter(policy::Column::CompanyId.is_in(bound)) })
+    Ok(if bound.is_empty() { query } else { query.filter(policy::Column::CompanyId.is_in(bound)) })
 }
 
 pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, input: GenerateReportInput) -> AppResult<job::Model> {
@@ -260,8 +260,8 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
 }
 
 /// Cancels a job the caller may read: at once when it waits, after the current item when it runs.
-pub async fn cancel(state: &AppState, p: &Principal, id: Uuid) -> AppResult<job::Model> {
-    let j = scope::one(&state.db, scope::jobs(p), job::Column::Id, id, "Job").await?;
+pub async fn cancel(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<job::Model> {
+    let j = scope::one(&state.db, scope::jobs(principal), job::Column::Id, id, "Job").await?;
     if JobStatus::parse(&j.status).is_terminal() {
         return Ok(j);
     }
@@ -281,9 +281,9 @@ pub async fn cancel(state: &AppState, p: &Principal, id: Uuid) -> AppResult<job:
     Ok(saved)
 }
 
-pub fn list(p: &Principal, filter: Option<JobFilter>) -> Select<job::Entity> {
+pub fn list(principal: &Principal, filter: Option<JobFilter>) -> Select<job::Entity> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::jobs(p);
+    let mut q = scope::jobs(principal);
     if let Some(s) = f.status {
         q = q.filter(job::Column::Status.eq(s.as_str()));
     }

@@ -39,8 +39,8 @@ impl JobStatus {
             JobStatus::Cancelled => "CANCELLED",
         }
     }
-    pub fn parse(s: &str) -> JobStatus {
-        match s {
+    pub fn parse(text: &str) -> JobStatus {
+        match text {
             "RUNNING" => JobStatus::Running,
             "SUCCEEDED" => JobStatus::Succeeded,
             "FAILED" => JobStatus::Failed,
@@ -72,8 +72,8 @@ impl JobKind {
             JobKind::Report => "REPORT",
         }
     }
-    pub fn parse(s: &str) -> JobKind {
-        match s {
+    pub fn parse(text: &str) -> JobKind {
+        match text {
             "DOCUMENTS" => JobKind::Documents,
             "REPORT" => JobKind::Report,
             _ => JobKind::Document,
@@ -82,11 +82,11 @@ impl JobKind {
 }
 
 /// Progress of a job as a fraction in [0, 1].
-pub fn progress_of(j: &job::Model) -> f64 {
-    if j.total <= 0 {
-        return if JobStatus::parse(&j.status).is_terminal() { 1.0 } else { 0.0 };
+pub fn progress_of(job_row: &job::Model) -> f64 {
+    if job_row.total <= 0 {
+        return if JobStatus::parse(&job_row.status).is_terminal() { 1.0 } else { 0.0 };
     }
-    (f64::from(j.done + j.failed) / f64::from(j.total)).clamp(0.0, 1.0)
+    (f64::from(job_row.done + job_row.failed) / f64::from(job_row.total)).clamp(0.0, 1.0)
 }
 
 /// A generation job. Watch it with the `jobProgress` subscription.

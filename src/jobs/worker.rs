@@ -31,9 +31,9 @@ const SLICE_ITEMS: u64 = 25;
 const MAX_ITEM_ATTEMPTS: i32 = 4;
 
 /// A name for this worker: host, process and number.
-pub fn worker_name(n: usize) -> String {
+pub fn worker_name(count: usize) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
-    format!("{host}-{}-{n}", std::process::id())
+    format!("{host}-{}-{count}", std::process::id())
 }
 
 /// Runs until `shutdown` turns true: claim, work, or wait to be woken (at most a second).
@@ -122,20 +122,20 @@ async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bo
     Ok(res.rows_affected == 1)
 }
 
-async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
-    if j.cancel_requested {
-        return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
+async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
+    if job_row.cancel_requested {
+        return finish(state, worker, job_row.id, Some(JobStatus::Cancelled)).await;
     }
-    let ctx = match item::JobContext::load(state, &j).await {
+    let ctx = match item::JobContext::load(state, &job_row).await {
         Ok(ctx) => ctx,
         Err(e) => {
-            tracing::error!(job = %j.id, error = %e, "job cannot run");
-            fail_job(state, &j, &e.to_string()).await?;
+            tracing::error!(job = %job_row.id, error = %e, "job cannot run");
+            fail_job(state, &job_row, &e.to_string()).await?;
             return Ok(());
         }
     };
     let items = job_item::Entity::find()
-        .filter(job_item::Column::JobId.eq(j.id))
+        .filter(job_item::Column::JobId.eq(job_row.id))
         .filter(job_item::Column::Status.eq("PENDING"))
         .order_by_asc(job_item::Column::Seq)
         .limit(SLICE_ITEMS)
@@ -157,27 +157,27 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
         .buffered(concurrency);
     let mut last_beat = Instant::now();
     // Cancellation is read from the job row each record returns (the claimed row at first).
-    let mut cancel_requested = j.cancel_requested;
+    let mut cancel_requested = job_row.cancel_requested;
     while let Some((item, outcome, took)) = made.next().await {
         if stop.is_some_and(|s| *s.borrow()) {
-            tracing::info!(job = %j.id, "stopping: giving the job back");
+            tracing::info!(job = %job_row.id, "stopping: giving the job back");
             break;
         }
         if last_beat.elapsed() > lease(state) / 6 {
-            if !heartbeat(state, worker, j.id).await? {
-                tracing::warn!(job = %j.id, "lease lost; another worker has the job");
+            if !heartbeat(state, worker, job_row.id).await? {
+                tracing::warn!(job = %job_row.id, "lease lost; another worker has the job");
                 return Ok(());
             }
             last_beat = Instant::now();
         }
         if cancel_requested {
-            return finish(state, worker, j.id, Some(JobStatus::Cancelled)).await;
+            return finish(state, worker, job_row.id, Some(JobStatus::Cancelled)).await;
         }
-        state.metrics.job_item(&j.kind, took);
+        state.metrics.job_item(&job_row.kind, took);
         let attempts = item.attempts;
-        let recorded = record(state, worker, &j, &item, outcome).await?;
+        let recorded = record(state, worker, &job_row, &item, outcome).await?;
         let Some(row) = recorded.row else {
-            tracing::warn!(job = %j.id, "lease lost; another worker has the job");
+            tracing::warn!(job = %job_row.id, "lease lost; another worker has the job");
             return Ok(());
         };
         cancel_requested = row.cancel_requested;
@@ -187,13 +187,13 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
     }
     drop(made);
     let pending = job_item::Entity::find()
-        .filter(job_item::Column::JobId.eq(j.id))
+        .filter(job_item::Column::JobId.eq(job_row.id))
         .filter(job_item::Column::Status.eq("PENDING"))
         .limit(1)
         .all(&state.db)
         .await?;
     if pending.is_empty() {
-        finish(state, worker, j.id, None).await
+        finish(state, worker, job_row.id, None).await
     } else {
         // Give the job back: its next turn comes after the jobs waiting longer.
         let now = Utc::now();
@@ -201,7 +201,7 @@ async fn work_slice(state: &AppState, worker: &str, j: job::Model, stop: Option<
             .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .col_expr(job::Column::TurnAt, Expr::value(now))
-            .filter(job::Column::Id.eq(j.id))
+            .filter(job::Column::Id.eq(job_row.id))
             .filter(job::Column::LeaseOwner.eq(worker))
             .exec(&state.db)
             .await?;
@@ -221,7 +221,7 @@ struct Recorded {
 
 /// Writes an item's outcome and the job's counters in one transaction (three statements: the
 /// item, the job `RETURNING` its new row, the commit), then publishes the event from that row.
-async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<Recorded> {
+async fn record(state: &AppState, worker: &str, job_row: &job::Model, item: &job_item::Model, outcome: ItemOutcome) -> AppResult<Recorded> {
     let (status, error, document_id, retry) = match outcome {
         ItemOutcome::Done { document_id } => ("DONE", None, Some(document_id), false),
         ItemOutcome::Failed { message } => ("FAILED", Some(message), None, false),
@@ -238,13 +238,13 @@ async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item:
         .await?;
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(job::Column::Id.eq(j.id))
+        .filter(job::Column::Id.eq(job_row.id))
         .filter(job::Column::LeaseOwner.eq(worker));
     match status {
         "DONE" => update = update.col_expr(job::Column::Done, Expr::col(job::Column::Done).add(1)),
         "FAILED" => {
             update = update.col_expr(job::Column::Failed, Expr::col(job::Column::Failed).add(1));
-            if j.error.is_none() {
+            if job_row.error.is_none() {
                 update = update.col_expr(job::Column::Error, Expr::value(error.clone()));
             }
         }
@@ -257,7 +257,7 @@ async fn record(state: &AppState, worker: &str, j: &job::Model, item: &job_item:
     };
     txn.commit().await?;
     if retry {
-        tracing::warn!(job = %j.id, item = item.seq, attempt = item.attempts + 1, error = ?error, "item failed; it will be retried");
+        tracing::warn!(job = %job_row.id, item = item.seq, attempt = item.attempts + 1, error = ?error, "item failed; it will be retried");
         return Ok(Recorded { retry: true, row: Some(row) });
     }
     events::publish(state, &row, error, document_id);
@@ -289,9 +289,9 @@ async fn finish(state: &AppState, worker: &str, job_id: Uuid, forced: Option<Job
     Ok(())
 }
 
-async fn fail_job(state: &AppState, j: &job::Model, message: &str) -> AppResult<()> {
+async fn fail_job(state: &AppState, job_row: &job::Model, message: &str) -> AppResult<()> {
     let now = Utc::now();
-    let mut m: job::ActiveModel = j.clone().into();
+    let mut m: job::ActiveModel = job_row.clone().into();
     m.status = Set(JobStatus::Failed.as_str().into());
     m.error = Set(Some(message.chars().take(2000).collect()));
     m.finished_at = Set(Some(now));

@@ -224,9 +224,9 @@ impl Metrics {
 pub struct GaugeGuard(Gauge);
 
 impl GaugeGuard {
-    pub fn new(g: &Gauge) -> Self {
-        g.inc();
-        GaugeGuard(g.clone())
+    pub fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        GaugeGuard(gauge.clone())
     }
 }
 

@@ -1,7 +1,7 @@
-//! What the service tells its operators: the metrics registry (`GET /metrics`), HTTP and
-//! GraphQL operation instrumentation, and logging. Imports no domain and no state.
+//! What the service tells its operators: the metrics registry (`GET /metrics`), HTTP
+//! instrumentation, and logging. Imports no domain and no state (the GraphQL operation extension
+//! is `graphql::operation_metrics`).
 
 pub mod http;
 pub mod logging;
 pub mod metrics;
-pub mod operation;

@@ -97,6 +97,6 @@ impl PolicyMutation {
 }
 
 /// What the audit trail keeps of a policy write.
-fn summary(m: &crate::entities::policy::Model) -> serde_json::Value {
-    json!({"number": m.number, "status": m.status, "premiumCents": m.premium_cents, "currency": m.currency})
+fn summary(policy_row: &crate::entities::policy::Model) -> serde_json::Value {
+    json!({"number": policy_row.number, "status": policy_row.status, "premiumCents": policy_row.premium_cents, "currency": policy_row.currency})
 }

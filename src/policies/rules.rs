@@ -106,8 +106,8 @@ mod tests {
     use super::*;
     use crate::policies::types::PolicyStatus::{Active, Cancelled, Draft, Expired, Suspended};
 
-    fn field_of(e: AppError) -> Option<String> {
-        match e {
+    fn field_of(error: AppError) -> Option<String> {
+        match error {
             AppError::BadInput { field, .. } => field,
             _ => None,
         }

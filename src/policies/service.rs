@@ -20,23 +20,23 @@ use crate::{
 };
 
 /// One policy the caller may read (`NOT_FOUND` otherwise).
-pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<policy::Model> {
-    scope::one(db, scope::policies(p), policy::Column::Id, id, "Policy").await
+pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<policy::Model> {
+    scope::one(db, scope::policies(principal), policy::Column::Id, id, "Policy").await
 }
 
 /// One policy by its number (`NOT_FOUND` when the caller may read none). Numbers are unique per
 /// organization; a SUPERADMIN, who spans organizations, gets the one of their own organization first.
-pub async fn by_number(db: &impl ConnectionTrait, p: &Principal, number: &str) -> AppResult<policy::Model> {
-    let mut q = scope::policies(p).filter(policy::Column::Number.eq(number.trim()));
-    if p.is_superadmin() {
-        q = q.order_by_desc(policy::Column::OrganizationId.eq(p.org_id));
+pub async fn by_number(db: &impl ConnectionTrait, principal: &Principal, number: &str) -> AppResult<policy::Model> {
+    let mut q = scope::policies(principal).filter(policy::Column::Number.eq(number.trim()));
+    if principal.is_superadmin() {
+        q = q.order_by_desc(policy::Column::OrganizationId.eq(principal.org_id));
     }
     q.order_by_asc(policy::Column::Id).one(db).await?.ok_or(AppError::NotFound("Policy"))
 }
 
 /// A client the caller may write, in organization `org` when one is required.
-async fn client_for(db: &impl ConnectionTrait, p: &Principal, id: Uuid, org: Option<Uuid>) -> AppResult<client::Model> {
-    let c = scope::one(db, scope::clients(p), client::Column::Id, id, "Client").await?;
+async fn client_for(db: &impl ConnectionTrait, principal: &Principal, id: Uuid, org: Option<Uuid>) -> AppResult<client::Model> {
+    let c = scope::one(db, scope::clients(principal), client::Column::Id, id, "Client").await?;
     match org {
         Some(org) if c.organization_id != org => Err(AppError::NotFound("Client")),
         _ => Ok(c),
@@ -44,12 +44,12 @@ async fn client_for(db: &impl ConnectionTrait, p: &Principal, id: Uuid, org: Opt
 }
 
 /// A company of organization `org` the caller may read.
-async fn company_in(db: &impl ConnectionTrait, p: &Principal, id: Uuid, org: Uuid) -> AppResult<company::Model> {
-    let c = scope::one(db, scope::companies(p), company::Column::Id, id, "Company").await?;
+async fn company_in(db: &impl ConnectionTrait, principal: &Principal, id: Uuid, org: Uuid) -> AppResult<company::Model> {
+    let c = scope::one(db, scope::companies(principal), company::Column::Id, id, "Company").await?;
     if c.organization_id == org { Ok(c) } else { Err(AppError::NotFound("Company")) }
 }
 
-pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreatePolicyInput) -> AppResult<policy::Model> {
+pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreatePolicyInput) -> AppResult<policy::Model> {
     let client_id = ids::decode_input(&input.client_id, "Client", "input.clientId")?;
     let company_id = ids::decode_input(&input.company_id, "Company", "input.companyId")?;
     let number = rules::number(&input.number, "input.number")?;
@@ -60,8 +60,8 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreatePolic
     rules::date_range(input.effective_date.0, input.expiry_date.0, "input.expiryDate")?;
     let coverage = rules::coverage(input.coverage.map(|j| j.0), "input.coverage")?;
 
-    let client = client_for(db, p, client_id, None).await?;
-    let company = company_in(db, p, company_id, client.organization_id).await?;
+    let client = client_for(db, principal, client_id, None).await?;
+    let company = company_in(db, principal, company_id, client.organization_id).await?;
     let now = Utc::now();
     let model = policy::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -77,16 +77,16 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreatePolic
         effective_date: Set(input.effective_date.0),
         expiry_date: Set(input.expiry_date.0),
         coverage: Set(coverage),
-        created_by: Set(Some(p.user_id)),
+        created_by: Set(Some(principal.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
     };
     model.insert(db).await.map_err(write_error)
 }
 
-pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
+pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
     let id = ids::decode(&input.id, "Policy")?;
-    let existing = get(db, p, id).await?;
+    let existing = get(db, principal, id).await?;
     let current = PolicyStatus::of(&existing)?;
     let org = existing.organization_id;
     let (old_effective, old_expiry) = (existing.effective_date, existing.expiry_date);
@@ -127,11 +127,11 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdatePolic
     }
     if let Some(raw) = &input.client_id {
         let key = ids::decode_input(raw, "Client", "input.clientId")?;
-        m.client_id = Set(client_for(db, p, key, Some(org)).await?.id);
+        m.client_id = Set(client_for(db, principal, key, Some(org)).await?.id);
     }
     if let Some(raw) = &input.company_id {
         let key = ids::decode_input(raw, "Company", "input.companyId")?;
-        m.company_id = Set(company_in(db, p, key, org).await?.id);
+        m.company_id = Set(company_in(db, principal, key, org).await?.id);
     }
     m.updated_at = Set(Utc::now());
     save(db, m, status_changes.then_some(current)).await
@@ -140,11 +140,11 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdatePolic
 /// Moves a policy along its life cycle; the same status is a no-op, a forbidden move `BAD_USER_INPUT`.
 pub async fn set_status(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     id: Uuid,
     status: PolicyStatus,
 ) -> AppResult<policy::Model> {
-    let existing = get(db, p, id).await?;
+    let existing = get(db, principal, id).await?;
     let current = PolicyStatus::of(&existing)?;
     if !rules::transition(current, status, "status")? {
         return Ok(existing);
@@ -175,8 +175,8 @@ async fn save(
 }
 
 /// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
-pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<()> {
-    let existing = get(db, p, id).await?;
+pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
+    let existing = get(db, principal, id).await?;
     policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if is_foreign_key_violation(&e) {
             AppError::conflict("this policy still has documents")
@@ -189,12 +189,12 @@ pub async fn delete(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppRe
 
 /// The scoped, filtered and ordered list query (created newest first by default, `id` last).
 pub fn list(
-    p: &Principal,
+    principal: &Principal,
     filter: Option<PolicyFilter>,
     order: Option<Vec<PolicyOrder>>,
 ) -> AppResult<Select<policy::Entity>> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::policies(p);
+    let mut q = scope::policies(principal);
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = like_pattern(s);
         q = q.filter(
@@ -246,10 +246,10 @@ pub fn list(
 }
 
 /// A taken number is a `CONFLICT` on `input.number`; anything else stays a database error.
-fn write_error(e: DbErr) -> AppError {
-    if is_unique_violation(&e) {
+fn write_error(error: DbErr) -> AppError {
+    if is_unique_violation(&error) {
         AppError::conflict_on("input.number", "a policy with this number already exists")
     } else {
-        e.into()
+        error.into()
     }
 }

@@ -40,8 +40,8 @@ impl PolicyStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Option<PolicyStatus> {
-        match s {
+    pub fn parse(text: &str) -> Option<PolicyStatus> {
+        match text {
             "DRAFT" => Some(PolicyStatus::Draft),
             "ACTIVE" => Some(PolicyStatus::Active),
             "SUSPENDED" => Some(PolicyStatus::Suspended),
@@ -52,9 +52,9 @@ impl PolicyStatus {
     }
 
     /// The status of a stored row; an unknown value is a data error, never guessed.
-    pub fn of(m: &policy::Model) -> AppResult<PolicyStatus> {
-        PolicyStatus::parse(&m.status)
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("policy {} has unknown status {:?}", m.id, m.status)))
+    pub fn of(policy_row: &policy::Model) -> AppResult<PolicyStatus> {
+        PolicyStatus::parse(&policy_row.status)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("policy {} has unknown status {:?}", policy_row.id, policy_row.status)))
     }
 }
 
@@ -93,8 +93,8 @@ impl ProductType {
     }
 
     /// Parses the stored spelling; anything unknown reads as `OTHER`.
-    pub fn parse(s: &str) -> ProductType {
-        match s {
+    pub fn parse(text: &str) -> ProductType {
+        match text {
             "AUTO" => ProductType::Auto,
             "HOME" => ProductType::Home,
             "HEALTH" => ProductType::Health,

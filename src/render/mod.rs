@@ -112,15 +112,15 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
-            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: ")?,
-            (Some(line), None) => write!(f, "line {line}: ")?,
+            (Some(line), Some(column)) => write!(formatter, "line {line}, column {column}: ")?,
+            (Some(line), None) => write!(formatter, "line {line}: ")?,
             _ => {}
         }
-        f.write_str(&self.message)?;
+        formatter.write_str(&self.message)?;
         if let Some(hint) = &self.hint {
-            write!(f, " (hint: {hint})")?;
+            write!(formatter, " (hint: {hint})")?;
         }
         Ok(())
     }

@@ -48,9 +48,9 @@ pub(crate) fn checked_path(key: &str) -> Result<Path> {
     Ok(Path::from(key))
 }
 
-pub(crate) fn not_found(e: object_store::Error, key: &str) -> StorageError {
-    match e {
+pub(crate) fn not_found(error: object_store::Error, key: &str) -> StorageError {
+    match error {
         object_store::Error::NotFound { .. } => StorageError::NotFound(key.to_string()),
-        e => e.into(),
+        error => error.into(),
     }
 }

@@ -118,10 +118,10 @@ impl KeyRing {
 }
 
 impl fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut kids: Vec<_> = self.keys.keys().collect();
         kids.sort();
-        f.debug_struct("KeyRing")
+        formatter.debug_struct("KeyRing")
             .field("current", &self.current)
             .field("kids", &kids)
             .finish()

@@ -93,15 +93,15 @@ impl Meta<'_> {
     }
 }
 
-fn common_headers(h: &mut HeaderMap, etag: &str) {
+fn common_headers(headers: &mut HeaderMap, etag: &str) {
     if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
+        headers.insert(header::ETAG, v);
     }
-    h.insert(
+    headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    h.insert(
+    headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );

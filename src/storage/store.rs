@@ -92,8 +92,8 @@ pub struct Storage {
 }
 
 impl std::fmt::Debug for Storage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Storage")
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Storage")
             .field("store", &self.store.to_string())
             .field("compress", &self.compress)
             .field("encryption", &self.encryption)
@@ -110,8 +110,8 @@ pub const REFRESH_AFTER: Duration = Duration::from_secs(30 * 60);
 /// (30 min) of its `put` never loses its file, even when the bytes were deduplicated.
 pub const PURGE_GRACE: Duration = Duration::from_secs(60 * 60);
 
-fn age(t: SystemTime) -> Duration {
-    SystemTime::now().duration_since(t).unwrap_or_default()
+fn age(time: SystemTime) -> Duration {
+    SystemTime::now().duration_since(time).unwrap_or_default()
 }
 
 impl Storage {

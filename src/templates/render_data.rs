@@ -68,39 +68,39 @@ pub async fn policy_document(db: &impl ConnectionTrait, principal: &Principal, p
     Ok(merge(envelope(&organization, by.as_ref(), Utc::now(), number), sources.data()))
 }
 
-pub fn organization(o: &organization::Model) -> Value {
-    json!({"id": o.id.to_string(), "name": o.name, "slug": o.slug})
+pub fn organization(organization_row: &organization::Model) -> Value {
+    json!({"id": organization_row.id.to_string(), "name": organization_row.name, "slug": organization_row.slug})
 }
 
-pub fn company(c: &company::Model) -> Value {
+pub fn company(company_row: &company::Model) -> Value {
     json!({
-        "name": c.name, "code": c.code, "contactEmail": c.contact_email, "phone": c.phone,
-        "address": c.address, "apiMode": c.api_mode,
+        "name": company_row.name, "code": company_row.code, "contactEmail": company_row.contact_email, "phone": company_row.phone,
+        "address": company_row.address, "apiMode": company_row.api_mode,
     })
 }
 
-pub fn client(c: &client::Model) -> Value {
-    let display = match (c.kind.as_str(), &c.company_name) {
+pub fn client(client_row: &client::Model) -> Value {
+    let display = match (client_row.kind.as_str(), &client_row.company_name) {
         ("BUSINESS", Some(name)) => name.clone(),
-        _ => [c.first_name.as_deref(), c.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
+        _ => [client_row.first_name.as_deref(), client_row.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
     };
     json!({
-        "kind": c.kind, "firstName": c.first_name, "lastName": c.last_name, "companyName": c.company_name,
-        "displayName": display, "email": c.email, "phone": c.phone, "address": c.address, "externalRef": c.external_ref,
+        "kind": client_row.kind, "firstName": client_row.first_name, "lastName": client_row.last_name, "companyName": client_row.company_name,
+        "displayName": display, "email": client_row.email, "phone": client_row.phone, "address": client_row.address, "externalRef": client_row.external_ref,
     })
 }
 
-pub fn policy(p: &policy::Model) -> Value {
+pub fn policy(policy_row: &policy::Model) -> Value {
     json!({
-        "number": p.number, "productName": p.product_name, "productType": p.product_type, "status": p.status,
-        "premium": Money::to_decimal(p.premium_cents).to_string(), "currency": p.currency,
-        "effectiveDate": p.effective_date.to_string(), "expiryDate": p.expiry_date.to_string(), "coverage": p.coverage,
+        "number": policy_row.number, "productName": policy_row.product_name, "productType": policy_row.product_type, "status": policy_row.status,
+        "premium": Money::to_decimal(policy_row.premium_cents).to_string(), "currency": policy_row.currency,
+        "effectiveDate": policy_row.effective_date.to_string(), "expiryDate": policy_row.expiry_date.to_string(), "coverage": policy_row.coverage,
     })
 }
 
 /// One row of a report: a policy with its client and company.
-pub fn report_row(p: &policy::Model, c: Option<&client::Model>, co: Option<&company::Model>) -> Value {
-    json!({"policy": policy(p), "client": c.map(client), "company": co.map(company)})
+pub fn report_row(policy_row: &policy::Model, c: Option<&client::Model>, co: Option<&company::Model>) -> Value {
+    json!({"policy": policy(policy_row), "client": c.map(client), "company": co.map(company)})
 }
 
 /// The common envelope: who generated it, when, and the document's number.

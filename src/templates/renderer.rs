@@ -26,8 +26,8 @@ pub enum RenderFailure {
 }
 
 impl From<RenderError> for RenderFailure {
-    fn from(e: RenderError) -> Self {
-        match e {
+    fn from(error: RenderError) -> Self {
+        match error {
             RenderError::Template(diagnostics) => RenderFailure::Template(diagnostics),
             RenderError::Internal(m) => RenderFailure::Internal(m),
         }

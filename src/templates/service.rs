@@ -37,12 +37,12 @@ fn content(raw: &str, field: &str) -> AppResult<String> {
 }
 
 /// One template the caller may read (their organization's).
-pub async fn get(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<template::Model> {
-    scope::one(db, scope::templates(p), template::Column::Id, id, "Template").await
+pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<template::Model> {
+    scope::one(db, scope::templates(principal), template::Column::Id, id, "Template").await
 }
 
 /// The companies named by `ids`, all of which must be the caller's (else `NOT_FOUND`).
-async fn companies(db: &impl ConnectionTrait, p: &Principal, raw: &[ID], field: &str) -> AppResult<Vec<Uuid>> {
+async fn companies(db: &impl ConnectionTrait, principal: &Principal, raw: &[ID], field: &str) -> AppResult<Vec<Uuid>> {
     let mut keys = Vec::with_capacity(raw.len());
     for id in raw {
         keys.push(ids::decode_input(id, "Company", field)?);
@@ -52,7 +52,7 @@ async fn companies(db: &impl ConnectionTrait, p: &Principal, raw: &[ID], field: 
     if keys.is_empty() {
         return Ok(keys);
     }
-    let found = scope::companies(p).filter(company::Column::Id.is_in(keys.clone())).count(db).await?;
+    let found = scope::companies(principal).filter(company::Column::Id.is_in(keys.clone())).count(db).await?;
     if found as usize != keys.len() {
         return Err(AppError::NotFound("Company"));
     }
@@ -78,39 +78,39 @@ fn name_conflict(e: sea_orm::DbErr) -> AppError {
 /// Creates a template and its version 1 (the caller has checked that the content renders).
 pub async fn create(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     input: CreateTemplateInput,
 ) -> AppResult<(template::Model, template_version::Model)> {
     let name = required_text(&input.name, "input.name", 200)?;
     let description = optional_text(input.description.as_deref(), "input.description", 2000)?;
     let body = content(&input.content, "input.content")?;
     let changelog = optional_text(input.changelog.as_deref(), "input.changelog", 2000)?;
-    let bound = companies(db, p, input.company_ids.as_deref().unwrap_or_default(), "input.companyIds").await?;
+    let bound = companies(db, principal, input.company_ids.as_deref().unwrap_or_default(), "input.companyIds").await?;
     let now = Utc::now();
     let t = template::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(p.org_id),
+        organization_id: Set(principal.org_id),
         name: Set(name),
         description: Set(description),
         format: Set(input.format.as_str().into()),
         scope: Set(input.scope.as_str().into()),
         is_active: Set(true),
         current_version: Set(1),
-        created_by: Set(Some(p.user_id)),
+        created_by: Set(Some(principal.user_id)),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(db)
     .await
     .map_err(name_conflict)?;
-    let v = insert_version(db, p, t.id, 1, body, changelog).await?;
+    let v = insert_version(db, principal, t.id, 1, body, changelog).await?;
     bind(db, t.id, &bound).await?;
     Ok((t, v))
 }
 
 async fn insert_version(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     template_id: Uuid,
     version: i32,
     body: String,
@@ -123,7 +123,7 @@ async fn insert_version(
         checksum: Set(checksum(&body)),
         content: Set(body),
         changelog: Set(changelog),
-        created_by: Set(Some(p.user_id)),
+        created_by: Set(Some(principal.user_id)),
         created_at: Set(Utc::now()),
     }
     .insert(db)
@@ -140,12 +140,12 @@ async fn insert_version(
 /// Adds the next version (the caller has checked that it renders); it becomes the current one.
 pub async fn create_version(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     template_id: Uuid,
     raw: &str,
     changelog: Option<String>,
 ) -> AppResult<template_version::Model> {
-    let t = get(db, p, template_id).await?;
+    let t = get(db, principal, template_id).await?;
     let body = content(raw, "content")?;
     let changelog = optional_text(changelog.as_deref(), "changelog", 2000)?;
     let next: Option<i32> = template_version::Entity::find()
@@ -157,7 +157,7 @@ pub async fn create_version(
         .await?
         .flatten();
     let version = next.unwrap_or(0) + 1;
-    let v = insert_version(db, p, t.id, version, body, changelog).await?;
+    let v = insert_version(db, principal, t.id, version, body, changelog).await?;
     let mut m: template::ActiveModel = t.into();
     m.current_version = Set(version);
     m.updated_at = Set(Utc::now());
@@ -166,25 +166,25 @@ pub async fn create_version(
 }
 
 /// The template's current version (the one new documents use).
-pub async fn current_version(db: &impl ConnectionTrait, t: &template::Model) -> AppResult<Option<template_version::Model>> {
+pub async fn current_version(db: &impl ConnectionTrait, template_row: &template::Model) -> AppResult<Option<template_version::Model>> {
     Ok(template_version::Entity::find()
-        .filter(template_version::Column::TemplateId.eq(t.id))
-        .filter(template_version::Column::Version.eq(t.current_version))
+        .filter(template_version::Column::TemplateId.eq(template_row.id))
+        .filter(template_version::Column::Version.eq(template_row.current_version))
         .one(db)
         .await?)
 }
 
-pub async fn set_companies(db: &impl ConnectionTrait, p: &Principal, template_id: Uuid, raw: &[ID]) -> AppResult<template::Model> {
-    let t = get(db, p, template_id).await?;
-    let keys = companies(db, p, raw, "companyIds").await?;
+pub async fn set_companies(db: &impl ConnectionTrait, principal: &Principal, template_id: Uuid, raw: &[ID]) -> AppResult<template::Model> {
+    let t = get(db, principal, template_id).await?;
+    let keys = companies(db, principal, raw, "companyIds").await?;
     bind(db, t.id, &keys).await?;
     let mut m: template::ActiveModel = t.into();
     m.updated_at = Set(Utc::now());
     Ok(m.update(db).await?)
 }
 
-pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateTemplateInput) -> AppResult<template::Model> {
-    let t = get(db, p, ids::decode(&input.id, "Template")?).await?;
+pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdateTemplateInput) -> AppResult<template::Model> {
+    let t = get(db, principal, ids::decode(&input.id, "Template")?).await?;
     let mut m: template::ActiveModel = t.into();
     if let Some(n) = &input.name {
         m.name = Set(required_text(n, "input.name", 200)?);
@@ -196,8 +196,8 @@ pub async fn update(db: &impl ConnectionTrait, p: &Principal, input: UpdateTempl
     m.update(db).await.map_err(name_conflict)
 }
 
-pub async fn archive(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<template::Model> {
-    let t = get(db, p, id).await?;
+pub async fn archive(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<template::Model> {
+    let t = get(db, principal, id).await?;
     let mut m: template::ActiveModel = t.into();
     m.is_active = Set(false);
     m.updated_at = Set(Utc::now());
@@ -213,9 +213,9 @@ pub async fn offered_for(db: &impl ConnectionTrait, template_id: Uuid, company_i
     Ok(bound.is_empty() || bound.iter().any(|b| b.company_id == company_id))
 }
 
-pub fn list(p: &Principal, filter: Option<TemplateFilter>) -> AppResult<Select<template::Entity>> {
+pub fn list(principal: &Principal, filter: Option<TemplateFilter>) -> AppResult<Select<template::Entity>> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::templates(p).filter(template::Column::IsActive.eq(f.is_active.unwrap_or(true)));
+    let mut q = scope::templates(principal).filter(template::Column::IsActive.eq(f.is_active.unwrap_or(true)));
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = like_pattern(s);
         q = q.filter(Condition::any().add(ilike(template::Column::Name, &pat)).add(ilike(template::Column::Description, &pat)));

@@ -33,8 +33,8 @@ impl TemplateScope {
             TemplateScope::Report => "REPORT",
         }
     }
-    pub fn parse(s: &str) -> TemplateScope {
-        match s {
+    pub fn parse(text: &str) -> TemplateScope {
+        match text {
             "CLIENT" => TemplateScope::Client,
             "REPORT" => TemplateScope::Report,
             _ => TemplateScope::Policy,

@@ -15,8 +15,8 @@ use crate::{
     text::{ilike, like_pattern},
 };
 
-fn assignable(p: &Principal, role: Role, field: &str) -> AppResult<Role> {
-    if role == Role::Superadmin && !p.is_superadmin() {
+fn assignable(principal: &Principal, role: Role, field: &str) -> AppResult<Role> {
+    if role == Role::Superadmin && !principal.is_superadmin() {
         return Err(AppError::invalid(field, "SUPERADMIN is created only from the command line"));
     }
     Ok(role)
@@ -30,16 +30,16 @@ fn email_conflict(e: sea_orm::DbErr) -> AppError {
     }
 }
 
-pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateUserInput) -> AppResult<user::Model> {
+pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateUserInput) -> AppResult<user::Model> {
     let email = Email::parse(&input.email, "input.email")?;
     let full_name = required_text(&input.full_name, "input.fullName", 200)?;
-    let role = assignable(p, input.role, "input.role")?;
+    let role = assignable(principal, input.role, "input.role")?;
     password::check_policy(&input.password, email.as_str(), "input.password")?;
     let hash = password::hash(input.password).await?;
     let now = Utc::now();
     user::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(p.org_id),
+        organization_id: Set(principal.org_id),
         email: Set(email.into_inner()),
         password_hash: Set(hash),
         full_name: Set(full_name),
@@ -55,11 +55,11 @@ pub async fn create(db: &impl ConnectionTrait, p: &Principal, input: CreateUserI
 
 pub async fn update(
     db: &impl ConnectionTrait,
-    p: &Principal,
+    principal: &Principal,
     input: UpdateUserInput,
 ) -> AppResult<user::Model> {
     let id = ids::decode(&input.id, "User")?;
-    let existing = scope::one(db, scope::users(p), user::Column::Id, id, "User").await?;
+    let existing = scope::one(db, scope::users(principal), user::Column::Id, id, "User").await?;
     let mut m: user::ActiveModel = existing.clone().into();
     if let Some(e) = &input.email {
         m.email = Set(Email::parse(e, "input.email")?.into_inner());
@@ -68,25 +68,25 @@ pub async fn update(
         m.full_name = Set(required_text(n, "input.fullName", 200)?);
     }
     if let Some(role) = input.role {
-        if existing.id == p.user_id && role != p.role {
+        if existing.id == principal.user_id && role != principal.role {
             return Err(AppError::invalid("input.role", "you cannot change your own role"));
         }
-        if existing.role == Role::Superadmin.as_str() && !p.is_superadmin() {
+        if existing.role == Role::Superadmin.as_str() && !principal.is_superadmin() {
             return Err(AppError::forbidden());
         }
-        m.role = Set(assignable(p, role, "input.role")?.as_str().into());
+        m.role = Set(assignable(principal, role, "input.role")?.as_str().into());
     }
     m.updated_at = Set(Utc::now());
     m.update(db).await.map_err(email_conflict)
 }
 
 /// Deactivates a user: they cannot sign in and every session ends at once.
-pub async fn deactivate(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> AppResult<user::Model> {
-    let existing = scope::one(db, scope::users(p), user::Column::Id, id, "User").await?;
-    if existing.id == p.user_id {
+pub async fn deactivate(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<user::Model> {
+    let existing = scope::one(db, scope::users(principal), user::Column::Id, id, "User").await?;
+    if existing.id == principal.user_id {
         return Err(AppError::invalid("id", "you cannot deactivate yourself"));
     }
-    if existing.role == Role::Superadmin.as_str() && !p.is_superadmin() {
+    if existing.role == Role::Superadmin.as_str() && !principal.is_superadmin() {
         return Err(AppError::forbidden());
     }
     let mut m: user::ActiveModel = existing.into();
@@ -97,9 +97,9 @@ pub async fn deactivate(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> A
     Ok(updated)
 }
 
-pub fn list(p: &Principal, filter: Option<UserFilter>, order: Option<Vec<UserOrder>>) -> Select<user::Entity> {
+pub fn list(principal: &Principal, filter: Option<UserFilter>, order: Option<Vec<UserOrder>>) -> Select<user::Entity> {
     let f = filter.unwrap_or_default();
-    let mut q = scope::users(p);
+    let mut q = scope::users(principal);
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pat = like_pattern(s);
         q = q.filter(Condition::any().add(ilike(user::Column::Email, &pat)).add(ilike(user::Column::FullName, &pat)));

@@ -29,8 +29,8 @@ pub struct Issued {
     pub session: session::Model,
 }
 
-pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 pub(super) fn new_refresh_token() -> String {

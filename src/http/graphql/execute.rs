@@ -16,21 +16,21 @@ use crate::{
     principal::{Auth, RequestMeta},
 };
 
-pub(super) fn with_context(req: GqlRequest, s: &HttpState, auth: &Auth, meta: &RequestMeta) -> GqlRequest {
+pub(super) fn with_context(req: GqlRequest, http: &HttpState, auth: &Auth, meta: &RequestMeta) -> GqlRequest {
     let mut req = req.data(auth.clone()).data(meta.clone());
     if let Auth::Authenticated(p) = auth {
-        req = req.data(Loaders::new(&s.app.db, p));
+        req = req.data(Loaders::new(&http.app.db, p));
     }
     req
 }
 
-pub(super) async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest, auth: Auth, meta: RequestMeta) -> Response {
-    if let Some(refused) = rate_limit(s, &auth, &meta).await {
+pub(super) async fn execute(http: &HttpState, media: MediaType, batch: BatchRequest, auth: Auth, meta: RequestMeta) -> Response {
+    if let Some(refused) = rate_limit(http, &auth, &meta).await {
         return refused;
     }
     match batch {
         BatchRequest::Single(req) => {
-            let resp = run(s, with_context(req, s, &auth, &meta)).await;
+            let resp = run(http, with_context(req, http, &auth, &meta)).await;
             let (status, wait) = (status_of(media, &resp), retry_after(&resp));
             with_retry_after(respond(media, status, to_json(resp)), wait)
         }
@@ -38,7 +38,7 @@ pub(super) async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest
             let mut out = Vec::with_capacity(reqs.len());
             let mut wait = None;
             for req in reqs {
-                let resp = run(s, with_context(req, s, &auth, &meta)).await;
+                let resp = run(http, with_context(req, http, &auth, &meta)).await;
                 wait = wait.max(retry_after(&resp));
                 out.push(to_json(resp));
             }
@@ -50,18 +50,18 @@ pub(super) async fn execute(s: &HttpState, media: MediaType, batch: BatchRequest
 
 /// Runs one operation within `REQUEST_TIMEOUT_SECS`: past it the operation is dropped (its open
 /// transaction rolls back) and the answer is a `TIMEOUT` error.
-pub(super) async fn run(s: &HttpState, req: GqlRequest) -> GqlResponse {
-    let secs = s.app.settings.limits.request_timeout_secs;
+pub(super) async fn run(http: &HttpState, req: GqlRequest) -> GqlResponse {
+    let secs = http.app.settings.limits.request_timeout_secs;
     if secs == 0 {
-        return s.schema.execute(req).await;
+        return http.schema.execute(req).await;
     }
-    match tokio::time::timeout(std::time::Duration::from_secs(secs), s.schema.execute(req)).await {
+    match tokio::time::timeout(std::time::Duration::from_secs(secs), http.schema.execute(req)).await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::warn!(timeout_secs = secs, "GraphQL operation timed out");
-            s.app.metrics.errors.get_or_create(&crate::observability::metrics::CodeLabels { code: code::TIMEOUT.into() }).inc();
+            http.app.metrics.errors.get_or_create(&crate::observability::metrics::CodeLabels { code: code::TIMEOUT.into() }).inc();
             let e = code::coded(
-                format!("the operation did not finish within {secs} s (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
+                format!("the operation did not finish within {secs} http (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
                 code::TIMEOUT,
             );
             GqlResponse::from_errors(vec![e])
@@ -70,8 +70,8 @@ pub(super) async fn run(s: &HttpState, req: GqlRequest) -> GqlResponse {
 }
 
 /// `RATE_LIMIT_RPM` requests a minute per user, API key or (anonymous) address, over the whole API.
-pub(super) async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Response> {
-    let limit = s.app.settings.rate_limit_rpm;
+pub(super) async fn rate_limit(http: &HttpState, auth: &Auth, meta: &RequestMeta) -> Option<Response> {
+    let limit = http.app.settings.rate_limit_rpm;
     if limit == 0 {
         return None;
     }
@@ -82,12 +82,12 @@ pub(super) async fn rate_limit(s: &HttpState, auth: &Auth, meta: &RequestMeta) -
         },
         _ => format!("rpm:ip:{}", meta.ip.as_deref().unwrap_or("-")),
     };
-    let decision = s.app.rate_limiter.hit(&key, limit, std::time::Duration::from_secs(60)).await;
+    let decision = http.app.rate_limiter.hit(&key, limit, std::time::Duration::from_secs(60)).await;
     let crate::seams::RateDecision::Limited { retry_after } = decision else { return None };
-    s.app.metrics.rate_limited("api");
+    http.app.metrics.rate_limited("api");
     let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
     let body = json!({"errors": [{
-        "message": format!("too many requests; retry in {secs} s"),
+        "message": format!("too many requests; retry in {secs} http"),
         "extensions": {"code": code::RATE_LIMITED, "retryAfter": secs}
     }]});
     let resp = (StatusCode::TOO_MANY_REQUESTS, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string());

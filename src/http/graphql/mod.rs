@@ -9,10 +9,7 @@ mod response;
 
 use std::net::SocketAddr;
 
-use async_graphql::{
-    BatchRequest,
-    parser::types::{DocumentOperations, OperationType},
-};
+use async_graphql::{BatchRequest, parser::types::OperationType};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, Query, State},
@@ -28,7 +25,10 @@ use self::{
     response::{JSON, bad_request, error_body, negotiate},
 };
 use super::{HttpState, credentials::request_context};
-use crate::error::code;
+use crate::{
+    error::code,
+    graphql::operation::{Operation, ReadOnlyTransport},
+};
 
 /// `POST /graphql`: `application/json` bodies only (a browser form cannot forge a mutation).
 pub async fn post_graphql(
@@ -87,17 +87,6 @@ pub async fn post_graphql(
     execute(&s, media, batch, auth, meta).await
 }
 
-/// The operation a request would run, when its document parses.
-fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
-    match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-        _ => None,
-    }
-}
-
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
     headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
@@ -120,12 +109,12 @@ pub async fn get_graphql(State(s): State<HttpState>, req: axum::extract::Request
     get_query(s, peer, parts.headers, params).await
 }
 
-async fn get_query(s: HttpState, peer: Option<SocketAddr>, headers: HeaderMap, params: Map<String, Value>) -> Response {
+async fn get_query(http: HttpState, peer: Option<SocketAddr>, headers: HeaderMap, params: Map<String, Value>) -> Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
-    if wants_html && !params.contains_key("query") && s.app.settings.graphql_introspection {
+    if wants_html && !params.contains_key("query") && http.app.settings.graphql_introspection {
         return super::graphiql::page().await.into_response();
     }
     let Some(media) = negotiate(&headers) else {
@@ -146,28 +135,31 @@ async fn get_query(s: HttpState, peer: Option<SocketAddr>, headers: HeaderMap, p
         Ok(r) => r,
         Err(e) => return bad_request(&e),
     };
-    if let Some(ty) = operation_type(&req.query, req.operation_name.as_deref()) {
-        if ty != OperationType::Query {
-            let mut resp = error_body(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "only queries may be sent with GET; send mutations with POST",
-                code::BAD_USER_INPUT,
-            );
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
+    // Only queries run over GET: the extension that works out the operation refuses anything else
+    // (after a persisted query's text is known), and the answer is then a 405.
+    let operation = Operation::new(req.operation_name.clone());
+    let req = req.data(operation.clone()).data(ReadOnlyTransport);
+    let (auth, meta) = request_context(&http, &headers, peer).await;
+    let answer = execute(&http, media, BatchRequest::Single(req), auth, meta).await;
+    if operation.selected().is_some_and(|selected| selected.ty != OperationType::Query) {
+        let mut resp = error_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only queries may be sent with GET; send mutations with POST",
+            code::BAD_USER_INPUT,
+        );
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
     }
-    let (auth, meta) = request_context(&s, &headers, peer).await;
-    execute(&s, media, BatchRequest::Single(req), auth, meta).await
+    answer
 }
 
 #[cfg(test)]
 mod tests {
     use super::{response::MediaType, *};
 
-    fn accept(v: &str) -> HeaderMap {
+    fn accept(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        h.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
         h
     }
 
@@ -183,10 +175,4 @@ mod tests {
         assert!(negotiate(&accept("text/csv")).is_none());
     }
 
-    #[test]
-    fn get_can_tell_a_mutation() {
-        assert_eq!(operation_type("mutation { logout }", None), Some(OperationType::Mutation));
-        assert_eq!(operation_type("{ me { id } }", None), Some(OperationType::Query));
-        assert_eq!(operation_type("query A { me { id } } mutation B { logout }", Some("B")), Some(OperationType::Mutation));
-    }
 }

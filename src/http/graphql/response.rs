@@ -73,8 +73,8 @@ pub(super) fn respond(media: MediaType, status: StatusCode, body: Value) -> Resp
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body.to_string()).into_response()
 }
 
-pub(super) fn error_code(e: &async_graphql::ServerError) -> Option<String> {
-    match e.extensions.as_ref()?.get("code")? {
+pub(super) fn error_code(error: &async_graphql::ServerError) -> Option<String> {
+    match error.extensions.as_ref()?.get("code")? {
         async_graphql::Value::String(s) => Some(s.clone()),
         _ => None,
     }

@@ -116,8 +116,8 @@ enum Failure {
 }
 
 impl From<AppError> for Failure {
-    fn from(e: AppError) -> Self {
-        match e {
+    fn from(error: AppError) -> Self {
+        match error {
             AppError::NotFound(what) => Failure::Template(format!("{what} no longer exists")),
             other => Failure::Transient(other.to_string()),
         }
@@ -125,14 +125,14 @@ impl From<AppError> for Failure {
 }
 
 impl From<sea_orm::DbErr> for Failure {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Failure::Transient(e.to_string())
+    fn from(error: sea_orm::DbErr) -> Self {
+        Failure::Transient(error.to_string())
     }
 }
 
 impl From<RenderFailure> for Failure {
-    fn from(e: RenderFailure) -> Self {
-        match e {
+    fn from(error: RenderFailure) -> Self {
+        match error {
             RenderFailure::Template(diagnostics) => {
                 let text = diagnostics.iter().map(|d| match d.line {
                     Some(line) => format!("line {line}: {}", d.message),

@@ -323,15 +323,15 @@ impl Drop for Lease<'_> {
     }
 }
 
-fn cannot_start(config: &PoolConfig, e: io::Error) -> RenderError {
+fn cannot_start(config: &PoolConfig, error: io::Error) -> RenderError {
     RenderError::Internal(format!(
-        "cannot start render worker {}: {e}",
+        "cannot start render worker {}: {error}",
         config.exe.display()
     ))
 }
 
-fn seconds(d: Duration) -> String {
-    let s = d.as_secs_f64();
+fn seconds(duration: Duration) -> String {
+    let s = duration.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{s:.0} s")
     } else {

@@ -129,14 +129,14 @@ impl Formats {
         ws: &mut Worksheet,
         row: u32,
         col: u16,
-        s: &str,
+        text: &str,
     ) -> Result<(), RenderError> {
-        let s = match s.char_indices().nth(MAX_STRING) {
-            Some((cut, _)) => &s[..cut],
-            None => s,
+        let text = match text.char_indices().nth(MAX_STRING) {
+            Some((cut, _)) => &text[..cut],
+            None => text,
         };
         // No format: the default style, and no per-cell format lookup (a hash of the Format).
-        ws.write_string(row, col, s).map(|_| ()).map_err(internal)
+        ws.write_string(row, col, text).map(|_| ()).map_err(internal)
     }
 }
 
@@ -181,10 +181,10 @@ enum When {
 }
 
 /// `YYYY-MM-DD` → a date; RFC 3339 → a date and time in UTC (the API's `DateTime`).
-fn parse_date(s: &str) -> Option<When> {
-    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+fn parse_date(text: &str) -> Option<When> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Some(When::Day(day));
     }
-    let moment = chrono::DateTime::parse_from_rfc3339(s).ok()?.naive_utc();
+    let moment = chrono::DateTime::parse_from_rfc3339(text).ok()?.naive_utc();
     Some(When::Moment(moment))
 }

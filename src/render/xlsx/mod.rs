@@ -216,8 +216,8 @@ fn column_letter(mut col: u16) -> String {
     String::from_utf8(letters).expect("ASCII")
 }
 
-fn internal(e: XlsxError) -> RenderError {
-    RenderError::Internal(format!("XLSX writer: {e}"))
+fn internal(error: XlsxError) -> RenderError {
+    RenderError::Internal(format!("XLSX writer: {error}"))
 }
 
 #[cfg(test)]

@@ -9,12 +9,16 @@ use std::{
 use async_graphql::{
     Response, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest},
-    parser::types::{ExecutableDocument, OperationType},
+    parser::types::ExecutableDocument,
 };
 use tracing::Instrument;
 
-use super::metrics::{CodeLabels, Metrics, OperationLabels, OutcomeLabels, TypeLabel};
-use crate::{error::code, principal::RequestMeta};
+use super::operation::Operation;
+use crate::{
+    error::code,
+    observability::metrics::{CodeLabels, Metrics, OperationLabels, OutcomeLabels, TypeLabel},
+    principal::RequestMeta,
+};
 
 /// Times, counts and logs each GraphQL operation (HTTP and WebSocket alike), inside a `graphql`
 /// span carrying the request id, the operation's name and type.
@@ -32,29 +36,19 @@ impl OperationMetrics {
 
 impl ExtensionFactory for OperationMetrics {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationExtension { slow: self.slow, metrics: self.metrics.clone(), requested: Mutex::new(None), seen: Mutex::new(None) })
+        Arc::new(OperationExtension { slow: self.slow, metrics: self.metrics.clone(), operation: Mutex::new(None) })
     }
 }
 
 struct OperationExtension {
     slow: Option<Duration>,
     metrics: Arc<Metrics>,
-    /// The `operationName` of the request.
-    requested: Mutex<Option<String>>,
-    /// The name and type of the operation the document selects, once it is parsed.
-    seen: Mutex<Option<(Option<String>, &'static str)>>,
+    /// The request's operation (shared with the other extensions), kept for the end of the request.
+    operation: Mutex<Option<Operation>>,
 }
 
-fn type_name(t: OperationType) -> &'static str {
-    match t {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    }
-}
-
-fn error_code(e: &async_graphql::ServerError) -> String {
-    match e.extensions.as_ref().and_then(|x| x.get("code")) {
+fn error_code(error: &async_graphql::ServerError) -> String {
+    match error.extensions.as_ref().and_then(|x| x.get("code")) {
         Some(async_graphql::Value::String(s)) => s.clone(),
         _ => code::INTERNAL_SERVER_ERROR.into(),
     }
@@ -69,7 +63,9 @@ impl Extension for OperationExtension {
         let resp = next.run(ctx).instrument(span.clone()).await;
         let took = started.elapsed();
         let metrics = &self.metrics;
-        let (name, ty) = self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or((None, "unknown"));
+        let operation = self.operation.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let selected = operation.as_ref().and_then(Operation::selected);
+        let (name, ty) = selected.map_or((None, "unknown"), |s| (s.name.clone(), s.type_name()));
         let operation = metrics.operation_label(name.as_deref());
         let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
         let outcome = if resp.errors.is_empty() {
@@ -104,7 +100,9 @@ impl Extension for OperationExtension {
         request: async_graphql::Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<async_graphql::Request> {
-        *self.requested.lock().unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
+        if let Some(operation) = request.data.get(&std::any::TypeId::of::<Operation>()).and_then(|d| d.downcast_ref::<Operation>()) {
+            *self.operation.lock().unwrap_or_else(|p| p.into_inner()) = Some(operation.clone());
+        }
         if let Some(meta) = request.data.get(&std::any::TypeId::of::<RequestMeta>()).and_then(|d| d.downcast_ref::<RequestMeta>()) {
             tracing::Span::current().record("request_id", meta.request_id.as_str());
         }
@@ -119,22 +117,11 @@ impl Extension for OperationExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        use async_graphql::parser::types::DocumentOperations;
-        let requested = self.requested.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let picked = match (&doc.operations, requested) {
-            (DocumentOperations::Single(op), _) => Some((None, type_name(op.node.ty))),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()).map(|op| (Some(name.clone()), type_name(op.node.ty))),
-            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.iter().next().map(|(n, op)| (Some(n.to_string()), type_name(op.node.ty)))
-            }
-            _ => None,
-        };
-        if let Some((name, ty)) = &picked {
+        if let Some(selected) = Operation::of(ctx).and_then(|operation| operation.select(&doc)) {
             let span = tracing::Span::current();
-            span.record("operation", name.as_deref().unwrap_or("anonymous"));
-            span.record("type", *ty);
+            span.record("operation", selected.name.as_deref().unwrap_or("anonymous"));
+            span.record("type", selected.type_name());
         }
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = picked;
         Ok(doc)
     }
 }
