@@ -89,6 +89,12 @@ pub async fn job(actor: &User, job_id: &str) -> Value {
     j
 }
 
+/// Cancels a job that waits, so the test leaves none unfinished (see `TestApp`'s drop).
+pub async fn cancel(user: &User, job_id: &str) {
+    let d = user.ok("mutation($id: ID!) { cancelJob(id: $id) { status } }", json!({"id": job_id})).await;
+    assert_eq!(d["cancelJob"]["status"], "CANCELLED", "{d:#}");
+}
+
 /// An organization (`app.org(name)`) whose manager has a company, a client and `policies` policies.
 #[allow(dead_code)] // every field is some test's fixture
 pub struct Book {

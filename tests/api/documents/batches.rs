@@ -38,6 +38,7 @@ async fn the_same_idempotency_key_returns_the_same_job() {
     let other = json!({"i": {"templateId": template, "policyId": book.policies[0], "idempotencyKey": "certificate-acme-0001-bis"}});
     let fourth = manager.ok(GENERATE_DOCUMENT, other).await["generateDocument"].clone();
     assert_ne!(id(&fourth), id(&first));
+    cancel(manager, &id(&fourth)).await;
 }
 
 #[tokio::test]

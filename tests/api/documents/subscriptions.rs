@@ -156,7 +156,7 @@ async fn a_finished_job_answers_its_state_once_and_completes() {
 #[tokio::test]
 async fn another_organization_cannot_subscribe_to_a_job() {
     let app = spawn_app().await;
-    let (_book, job_id) = queued_job(&app).await;
+    let (book, job_id) = queued_job(&app).await;
     let other = app.register("globex", "admin@globex.test").await;
     let mut ws = signed_in(&app, &other).await;
     send(&mut ws, subscribe("1", &job_id)).await;
@@ -174,6 +174,7 @@ async fn another_organization_cannot_subscribe_to_a_job() {
     assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{message:#}");
     let text = message.to_string();
     assert!(!text.contains("QUEUED") && !text.contains("\"total\""), "job data leaked: {message:#}");
+    cancel(&book.org.manager, &job_id).await;
 }
 
 #[tokio::test]

@@ -127,7 +127,9 @@ async fn set_template_companies_offers_a_template_only_for_those_companies() {
     // An empty list offers it for every company again.
     let d = org.manager.ok(SET_COMPANIES, json!({"t": t, "c": []})).await;
     assert_eq!(d["setTemplateCompanies"]["companies"], json!([]));
-    assert_eq!(generate(&org.manager, &t, &at_allianz).await["status"], "QUEUED");
+    let queued = generate(&org.manager, &t, &at_allianz).await;
+    assert_eq!(queued["status"], "QUEUED");
+    cancel(&org.manager, &id(&queued)).await;
 }
 
 #[tokio::test]

@@ -66,4 +66,6 @@ async fn an_idempotency_key_belongs_to_its_organization() {
     assert_ne!(jobs[0], jobs[1], "the same key in another organization must start its own job");
     job(&globex.org.manager, &jobs[1]).await;
     refused(&globex.org.manager.run(JOB, json!({"id": jobs[0]})).await, "NOT_FOUND");
+    cancel(&acme.org.manager, &jobs[0]).await;
+    cancel(&globex.org.manager, &jobs[1]).await;
 }
