@@ -46,8 +46,8 @@ async fn with_key(app: &TestApp, secret: &str, query: &str, variables: Value) ->
 }
 
 /// Creates a key with `scopes`; returns the `CreateApiKeyPayload`.
-async fn create_key(app: &TestApp, admin: &Actor, name: &str, scopes: &[&str]) -> Value {
-    let d = app.ok(admin, CREATE_KEY, json!({"i": {"name": name, "scopes": scopes}})).await;
+async fn create_key(admin: &User, name: &str, scopes: &[&str]) -> Value {
+    let d = admin.ok(CREATE_KEY, json!({"i": {"name": name, "scopes": scopes}})).await;
     d["createApiKey"].clone()
 }
 
@@ -63,7 +63,7 @@ fn assert_no_data(body: &Value) {
 async fn an_admin_creates_a_key_whose_secret_starts_with_its_prefix_and_is_never_listed() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let created = create_key(&app, &admin, "Accounting export", &["READ", "WRITE"]).await;
+    let created = create_key(&admin, "Accounting export", &["READ", "WRITE"]).await;
     let key = &created["apiKey"];
     let secret = secret_of(&created);
     let prefix = key["prefix"].as_str().expect("a prefix");
@@ -73,7 +73,7 @@ async fn an_admin_creates_a_key_whose_secret_starts_with_its_prefix_and_is_never
     assert_eq!(key["scopes"], json!(["READ", "WRITE"]));
     assert!(key["lastUsedAt"].is_null() && key["revokedAt"].is_null(), "{created:#}");
 
-    let listed = app.ok(&admin, LIST_KEYS, json!({})).await;
+    let listed = admin.ok(LIST_KEYS, json!({})).await;
     let keys = listed["apiKeys"].as_array().expect("a list");
     assert_eq!(keys.len(), 1, "{listed:#}");
     assert_eq!(keys[0]["id"], key["id"]);
@@ -81,11 +81,10 @@ async fn an_admin_creates_a_key_whose_secret_starts_with_its_prefix_and_is_never
     assert!(!listed.to_string().contains(&secret), "the listing shows the secret: {listed:#}");
 
     // There is no field to read a secret back.
-    let body = app.as_(&admin, "{ apiKeys { id secret } }", json!({})).await;
-    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body:#}");
+    assert_eq!(admin.err("{ apiKeys { id secret } }", json!({})).await, "GRAPHQL_VALIDATION_FAILED");
 
     // Without scopes, a key reads only.
-    let d = app.ok(&admin, CREATE_KEY, json!({"i": {"name": "Reports"}})).await;
+    let d = admin.ok(CREATE_KEY, json!({"i": {"name": "Reports"}})).await;
     assert_eq!(d["createApiKey"]["apiKey"]["scopes"], json!(["READ"]));
     assert_ne!(secret_of(&d["createApiKey"]), secret, "every key has its own secret");
 }
@@ -95,12 +94,10 @@ async fn managers_and_agents_may_not_create_or_list_api_keys() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
     for actor in [&org.manager, &org.agent] {
-        let body = app.as_(actor, CREATE_KEY, json!({"i": {"name": "Mine", "scopes": ["READ"]}})).await;
-        assert_eq!(code(&body), "FORBIDDEN", "{} createApiKey: {body:#}", actor.email);
-        let body = app.as_(actor, LIST_KEYS, json!({})).await;
-        assert_eq!(code(&body), "FORBIDDEN", "{} apiKeys: {body:#}", actor.email);
+        assert_eq!(actor.err(CREATE_KEY, json!({"i": {"name": "Mine", "scopes": ["READ"]}})).await, "FORBIDDEN", "{} createApiKey", actor.email);
+        assert_eq!(actor.err(LIST_KEYS, json!({})).await, "FORBIDDEN", "{} apiKeys", actor.email);
     }
-    let listed = app.ok(&org.admin, LIST_KEYS, json!({})).await;
+    let listed = org.admin.ok(LIST_KEYS, json!({})).await;
     assert_eq!(listed["apiKeys"], json!([]), "a refused createApiKey created a key");
 }
 
@@ -109,7 +106,7 @@ async fn a_key_reads_companies_with_the_apikey_scheme() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
     let company = app.create_company(&admin, "AXA").await;
-    let secret = secret_of(&create_key(&app, &admin, "Reader", &["READ"]).await);
+    let secret = secret_of(&create_key(&admin, "Reader", &["READ"]).await);
     let body = with_key(&app, &secret, COMPANIES, json!({})).await;
     assert!(body.get("errors").is_none(), "{body:#}");
     assert_eq!(body["data"]["companies"]["totalCount"], 1, "{body:#}");
@@ -120,7 +117,7 @@ async fn a_key_reads_companies_with_the_apikey_scheme() {
 async fn a_read_only_key_may_not_run_a_mutation_and_nothing_is_created() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let auth = format!("ApiKey {}", secret_of(&create_key(&app, &admin, "Reader", &["READ"]).await));
+    let auth = format!("ApiKey {}", secret_of(&create_key(&admin, "Reader", &["READ"]).await));
     let vars = json!({"i": {"name": "Read Only Insurer", "code": "RO"}});
 
     let (status, body) = post_as(&app, &auth, JSON, CREATE_COMPANY, vars.clone()).await;
@@ -133,7 +130,7 @@ async fn a_read_only_key_may_not_run_a_mutation_and_nothing_is_created() {
     assert_eq!(code(&body), "FORBIDDEN", "{body:#}");
     assert_no_data(&body);
 
-    let d = app.ok(&admin, COMPANIES, json!({})).await;
+    let d = admin.ok(COMPANIES, json!({})).await;
     assert_eq!(d["companies"]["totalCount"], 0, "a refused mutation created a company: {d:#}");
 }
 
@@ -141,11 +138,11 @@ async fn a_read_only_key_may_not_run_a_mutation_and_nothing_is_created() {
 async fn a_write_key_creates_companies_with_manager_rights_only() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let secret = secret_of(&create_key(&app, &admin, "Integration", &["READ", "WRITE"]).await);
+    let secret = secret_of(&create_key(&admin, "Integration", &["READ", "WRITE"]).await);
     let body = with_key(&app, &secret, CREATE_COMPANY, json!({"i": {"name": "Keyed Insurer", "code": "KEY"}})).await;
     assert!(body.get("errors").is_none(), "{body:#}");
     let id = body["data"]["createCompany"]["id"].clone();
-    let d = app.ok(&admin, COMPANIES, json!({})).await;
+    let d = admin.ok(COMPANIES, json!({})).await;
     assert_eq!(d["companies"]["nodes"][0]["id"], id, "{d:#}");
 
     // MANAGER rights, not ADMIN ones: no users, no keys.
@@ -159,17 +156,17 @@ async fn a_write_key_creates_companies_with_manager_rights_only() {
 async fn a_revoked_key_is_refused_at_once() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let created = create_key(&app, &admin, "Soon gone", &["READ"]).await;
+    let created = create_key(&admin, "Soon gone", &["READ"]).await;
     let secret = secret_of(&created);
     let body = with_key(&app, &secret, COMPANIES, json!({})).await;
     assert!(body.get("errors").is_none(), "the key works before it is revoked: {body:#}");
 
-    let d = app.ok(&admin, REVOKE_KEY, json!({"id": created["apiKey"]["id"]})).await;
+    let d = admin.ok(REVOKE_KEY, json!({"id": created["apiKey"]["id"]})).await;
     assert_eq!(d["revokeApiKey"], true);
     let body = with_key(&app, &secret, COMPANIES, json!({})).await;
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body:#}");
 
-    let listed = app.ok(&admin, LIST_KEYS, json!({})).await;
+    let listed = admin.ok(LIST_KEYS, json!({})).await;
     assert!(listed["apiKeys"][0]["revokedAt"].is_string(), "revoked keys stay listed with revokedAt: {listed:#}");
 }
 
@@ -178,10 +175,9 @@ async fn another_organizations_admin_cannot_revoke_a_key() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
     let other = app.register("Other", "admin@other.test").await;
-    let created = create_key(&app, &admin, "Ours", &["READ"]).await;
-    let body = app.as_(&other, REVOKE_KEY, json!({"id": created["apiKey"]["id"]})).await;
-    assert_eq!(code(&body), "NOT_FOUND", "{body:#}");
-    assert_eq!(app.ok(&other, LIST_KEYS, json!({})).await["apiKeys"], json!([]));
+    let created = create_key(&admin, "Ours", &["READ"]).await;
+    assert_eq!(other.err(REVOKE_KEY, json!({"id": created["apiKey"]["id"]})).await, "NOT_FOUND");
+    assert_eq!(other.ok(LIST_KEYS, json!({})).await["apiKeys"], json!([]));
 
     let body = with_key(&app, &secret_of(&created), COMPANIES, json!({})).await;
     assert!(body.get("errors").is_none(), "the key still works: {body:#}");
@@ -191,7 +187,7 @@ async fn another_organizations_admin_cannot_revoke_a_key() {
 async fn last_used_at_is_set_after_the_key_is_used() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let created = create_key(&app, &admin, "Tracked", &["READ"]).await;
+    let created = create_key(&admin, "Tracked", &["READ"]).await;
     assert!(created["apiKey"]["lastUsedAt"].is_null());
     let body = with_key(&app, &secret_of(&created), COMPANIES, json!({})).await;
     assert!(body.get("errors").is_none(), "{body:#}");
@@ -199,7 +195,7 @@ async fn last_used_at_is_set_after_the_key_is_used() {
     // The write is asynchronous: poll for up to about two seconds.
     let mut last_used = Value::Null;
     for _ in 0..20 {
-        last_used = app.ok(&admin, LIST_KEYS, json!({})).await["apiKeys"][0]["lastUsedAt"].clone();
+        last_used = admin.ok(LIST_KEYS, json!({})).await["apiKeys"][0]["lastUsedAt"].clone();
         if !last_used.is_null() {
             break;
         }
@@ -212,7 +208,7 @@ async fn last_used_at_is_set_after_the_key_is_used() {
 async fn an_unknown_or_garbage_api_key_is_unauthenticated() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let real = secret_of(&create_key(&app, &admin, "Real", &["READ"]).await);
+    let real = secret_of(&create_key(&admin, "Real", &["READ"]).await);
     let forged = format!("{}x", real);
     for secret in
         ["ma_deadbeef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "garbage", forged.as_str(), admin.token.as_str()]
@@ -227,7 +223,7 @@ async fn an_unknown_or_garbage_api_key_is_unauthenticated() {
 async fn an_api_key_cannot_log_out_or_change_a_password() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let secret = secret_of(&create_key(&app, &admin, "Writer", &["READ", "WRITE"]).await);
+    let secret = secret_of(&create_key(&admin, "Writer", &["READ", "WRITE"]).await);
     for op in [
         "mutation { logout }",
         "mutation { logoutAll }",
@@ -237,7 +233,7 @@ async fn an_api_key_cannot_log_out_or_change_a_password() {
         assert_eq!(code(&body), "FORBIDDEN", "{op}: {body:#}");
     }
     // The admin's own session and password are untouched.
-    assert!(app.ok(&admin, "{ me { id } }", json!({})).await["me"]["id"].is_string());
+    assert!(admin.ok("{ me { id } }", json!({})).await["me"]["id"].is_string());
     let body = app.login("admin@acme.test", "correct horse battery").await;
     assert!(body.get("errors").is_none(), "{body:#}");
 }

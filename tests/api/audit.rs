@@ -42,8 +42,8 @@ fn id(v: &Value) -> String {
 }
 
 /// The audit rows `actor` reads with `filter` (one page of 100, newest first).
-async fn logs(app: &TestApp, actor: &Actor, filter: Value) -> Vec<Value> {
-    let d = app.ok(actor, LOGS, json!({"f": filter})).await;
+async fn logs(actor: &User, filter: Value) -> Vec<Value> {
+    let d = actor.ok(LOGS, json!({"f": filter})).await;
     let conn = &d["auditLogs"];
     assert!(conn["totalCount"].as_u64().is_some_and(|n| n <= 100), "more rows than one page: {conn:#}");
     conn["nodes"].as_array().expect("nodes").clone()
@@ -59,7 +59,7 @@ struct Step {
 
 /// An organization whose ADMIN did one of each audited thing, each with its own request id.
 struct Trail {
-    admin: Actor,
+    admin: User,
     steps: Vec<Step>,
     /// The secret of the API key created (and then revoked) along the way.
     secret: String,
@@ -85,18 +85,13 @@ async fn one_of_each(app: &TestApp, org: &str) -> Trail {
         .await,
     )["register"]
         .clone();
-    let admin = Actor {
-        id: id(&reg["user"]),
-        email: email.clone(),
-        token: reg["accessToken"].as_str().unwrap().to_string(),
-        refresh: reg["refreshToken"].as_str().unwrap().to_string(),
-    };
+    let admin = app.user_from(&reg).unwrap_or_else(|| panic!("register failed: {reg:#}"));
     let bearer = format!("Bearer {}", admin.token);
     let auth = Some(bearer.as_str());
     step(
         "auth.register",
         "Organization",
-        id(&app.ok(&admin, "{ organization { id } }", json!({})).await["organization"]),
+        id(&admin.ok("{ organization { id } }", json!({})).await["organization"]),
     );
 
     let login_q = "mutation($i: LoginInput!) { login(input: $i) { accessToken session { id } } }";
@@ -211,7 +206,7 @@ async fn every_kind_of_change_writes_a_row_with_its_actor_object_address_and_req
     let trail = one_of_each(&app, "acme").await;
     assert_eq!(trail.steps.len(), 17);
     for step in &trail.steps {
-        let rows = logs(&app, &trail.admin, json!({"action": step.action})).await;
+        let rows = logs(&trail.admin, json!({"action": step.action})).await;
         assert!(rows.iter().all(|r| r["action"] == step.action), "{}: {rows:#?}", step.action);
         let row = rows
             .iter()
@@ -226,7 +221,7 @@ async fn every_kind_of_change_writes_a_row_with_its_actor_object_address_and_req
         assert!(row["apiKeyId"].is_null(), "a user's action names an API key: {row:#}");
         assert!(row["createdAt"].is_string() && row["id"].is_string(), "{row:#}");
     }
-    let failed = logs(&app, &trail.admin, json!({"action": "auth.login_failed"})).await;
+    let failed = logs(&trail.admin, json!({"action": "auth.login_failed"})).await;
     assert_eq!(failed[0]["metadata"]["email"], trail.admin.email.as_str(), "{failed:#?}");
     assert!(!failed[0]["metadata"].to_string().contains(WRONG_PASSWORD), "{failed:#?}");
 }
@@ -244,7 +239,7 @@ async fn no_audit_metadata_holds_a_password_a_secret_or_a_token() {
     .await;
     app.graphql("mutation { requestPasswordReset(email: \"admin@acme.test\") }", json!({})).await;
 
-    let rows = logs(&app, &trail.admin, json!({})).await;
+    let rows = logs(&trail.admin, json!({})).await;
     assert!(rows.len() >= 19, "{} rows", rows.len());
     for row in &rows {
         let mut keys = Vec::new();
@@ -263,9 +258,8 @@ async fn no_audit_metadata_holds_a_password_a_secret_or_a_token() {
 async fn a_write_by_an_api_key_records_the_key() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    let d = app
+    let d = admin
         .ok(
-            &admin,
             "mutation { createApiKey(input: {name: \"Sync\", scopes: [READ, WRITE]}) { apiKey { id } secret } }",
             json!({}),
         )
@@ -282,7 +276,7 @@ async fn a_write_by_an_api_key_records_the_key() {
     .await;
     let company = id(&data(body)["createCompany"]);
 
-    let rows = logs(&app, &admin, json!({"action": "company.create"})).await;
+    let rows = logs(&admin, json!({"action": "company.create"})).await;
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0]["apiKeyId"], key["apiKey"]["id"], "{rows:#?}");
     assert_eq!(rows[0]["objectId"], company.as_str());

@@ -134,7 +134,7 @@ async fn register_does_not_let_the_caller_choose_a_role() {
 
     // Nothing was created: the same e-mail registers afterwards, as an ADMIN.
     let admin = app.register("Acme", "ann@acme.test").await;
-    assert_eq!(app.ok(&admin, ME, json!({})).await["me"]["role"], "ADMIN");
+    assert_eq!(admin.ok(ME, json!({})).await["me"]["role"], "ADMIN");
 }
 
 #[tokio::test]
@@ -397,8 +397,7 @@ async fn revoke_session_of_someone_else_is_not_found() {
     let agent = app.create_user(&admin, "bob@acme.test", "AGENT").await;
     let bob = sign_in(&app, "bob@acme.test", "bob's phone").await;
 
-    let body = app.as_(&admin, "mutation($id: ID!) { revokeSession(id: $id) }", json!({"id": bob["session"]["id"]})).await;
-    assert_eq!(code(&body), "NOT_FOUND", "even an ADMIN: {body:#}");
+    assert_eq!(admin.err("mutation($id: ID!) { revokeSession(id: $id) }", json!({"id": bob["session"]["id"]})).await, "NOT_FOUND", "even an ADMIN");
     assert_accepted(&app, token_of(&bob)).await;
     assert_accepted(&app, &agent.token).await;
 }
@@ -412,7 +411,7 @@ async fn deactivate_user_kills_their_tokens_at_once_and_blocks_login() {
     let agent = app.create_user(&admin, "bob@acme.test", "AGENT").await;
     assert_accepted(&app, &agent.token).await;
 
-    let d = app.ok(&admin, DEACTIVATE, json!({"id": agent.id})).await;
+    let d = admin.ok(DEACTIVATE, json!({"id": agent.id})).await;
     assert_eq!(d["deactivateUser"], true);
 
     assert_refused(&app, &agent.token).await;
@@ -420,7 +419,7 @@ async fn deactivate_user_kills_their_tokens_at_once_and_blocks_login() {
     assert_eq!(code(&login), "UNAUTHENTICATED", "{login:#}");
     let body = refresh(&app, &agent.refresh).await;
     assert_eq!(code(&body), "UNAUTHENTICATED", "{body:#}");
-    let user = app.ok(&admin, "query($id: ID!) { user(id: $id) { isActive } }", json!({"id": agent.id})).await;
+    let user = admin.ok("query($id: ID!) { user(id: $id) { isActive } }", json!({"id": agent.id})).await;
     assert_eq!(user["user"]["isActive"], false);
 }
 
@@ -428,8 +427,7 @@ async fn deactivate_user_kills_their_tokens_at_once_and_blocks_login() {
 async fn an_admin_cannot_deactivate_themselves() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "ann@acme.test").await;
-    let body = app.as_(&admin, DEACTIVATE, json!({"id": admin.id})).await;
-    assert_eq!(code(&body), "BAD_USER_INPUT", "{body:#}");
+    assert_eq!(admin.err(DEACTIVATE, json!({"id": admin.id})).await, "BAD_USER_INPUT");
     assert_accepted(&app, &admin.token).await;
 }
 
@@ -437,8 +435,7 @@ async fn an_admin_cannot_deactivate_themselves() {
 async fn a_manager_cannot_deactivate_a_user() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
-    let body = app.as_(&org.manager, DEACTIVATE, json!({"id": org.agent.id})).await;
-    assert_eq!(code(&body), "FORBIDDEN", "{body:#}");
+    assert_eq!(org.manager.err(DEACTIVATE, json!({"id": org.agent.id})).await, "FORBIDDEN");
     assert_accepted(&app, &org.agent.token).await;
 }
 
@@ -446,7 +443,7 @@ async fn a_manager_cannot_deactivate_a_user() {
 async fn create_user_refuses_the_superadmin_role() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "ann@acme.test").await;
-    let body = app.as_(&admin, CREATE_USER, json!({"i": user_input("root@acme.test", PASSWORD, "SUPERADMIN")})).await;
+    let body = admin.run(CREATE_USER, json!({"i": user_input("root@acme.test", PASSWORD, "SUPERADMIN")})).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "input.role", "{body:#}");
     let login = app.login("root@acme.test", PASSWORD).await;
@@ -458,10 +455,9 @@ async fn only_an_admin_may_create_users() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
     for (who, actor) in [("MANAGER", &org.manager), ("AGENT", &org.agent)] {
-        let body = app.as_(actor, CREATE_USER, json!({"i": user_input("eve@acme.test", PASSWORD, "AGENT")})).await;
-        assert_eq!(code(&body), "FORBIDDEN", "{who}: {body:#}");
+        assert_eq!(actor.err(CREATE_USER, json!({"i": user_input("eve@acme.test", PASSWORD, "AGENT")})).await, "FORBIDDEN", "{who}");
     }
-    let d = app.ok(&org.admin, CREATE_USER, json!({"i": user_input("eve@acme.test", PASSWORD, "MANAGER")})).await;
+    let d = org.admin.ok(CREATE_USER, json!({"i": user_input("eve@acme.test", PASSWORD, "MANAGER")})).await;
     assert_eq!(d["createUser"]["email"], "eve@acme.test");
     assert_eq!(d["createUser"]["role"], "MANAGER");
     assert_eq!(d["createUser"]["isActive"], true);
@@ -476,7 +472,7 @@ async fn create_user_applies_the_password_and_email_rules() {
         (user_input("bob.agent@acme.test", "bob.agent@acme.test", "AGENT"), "input.password"),
         (user_input("not-an-email", PASSWORD, "AGENT"), "input.email"),
     ] {
-        let body = app.as_(&admin, CREATE_USER, json!({"i": input.clone()})).await;
+        let body = admin.run(CREATE_USER, json!({"i": input.clone()})).await;
         assert_eq!(code(&body), "BAD_USER_INPUT", "{input}: {body:#}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}: {body:#}");
     }
@@ -488,8 +484,7 @@ async fn create_user_refuses_an_email_already_taken_whatever_its_case() {
     let admin = app.register("Acme", "ann@acme.test").await;
     app.register("Other", "zoe@other.test").await;
     for email in ["ANN@acme.test", "Zoe@Other.Test"] {
-        let body = app.as_(&admin, CREATE_USER, json!({"i": user_input(email, PASSWORD, "AGENT")})).await;
-        assert_eq!(code(&body), "CONFLICT", "{email}: {body:#}");
+        assert_eq!(admin.err(CREATE_USER, json!({"i": user_input(email, PASSWORD, "AGENT")})).await, "CONFLICT", "{email}");
     }
 }
 
@@ -499,10 +494,9 @@ async fn only_an_admin_may_list_users() {
     let org = app.org("acme").await;
     let users = "{ users { totalCount edges { node { email role } } } }";
     for (who, actor) in [("AGENT", &org.agent), ("MANAGER", &org.manager)] {
-        let body = app.as_(actor, users, json!({})).await;
-        assert_eq!(code(&body), "FORBIDDEN", "{who}: {body:#}");
+        assert_eq!(actor.err(users, json!({})).await, "FORBIDDEN", "{who}");
     }
-    let d = app.ok(&org.admin, users, json!({})).await;
+    let d = org.admin.ok(users, json!({})).await;
     assert_eq!(d["users"]["totalCount"], 4, "{d:#}");
     assert_eq!(d["users"]["edges"].as_array().unwrap().len(), 4, "{d:#}");
 }
@@ -512,7 +506,7 @@ async fn a_role_change_applies_to_existing_tokens_at_once() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
     let input = json!({"i": {"name": "Insurer AXA", "code": "AXA"}});
-    let before = app.as_(&org.agent, CREATE_COMPANY, input.clone()).await;
+    let before = org.agent.run(CREATE_COMPANY, input.clone()).await;
     assert_eq!(code(&before), "FORBIDDEN", "{before:#}");
 
     let d = app
@@ -521,7 +515,7 @@ async fn a_role_change_applies_to_existing_tokens_at_once() {
     assert_eq!(d["updateUser"]["role"], "MANAGER");
 
     // The same access token, no new sign-in.
-    assert_eq!(app.ok(&org.agent, ME, json!({})).await["me"]["role"], "MANAGER");
-    let after = app.ok(&org.agent, CREATE_COMPANY, input).await;
+    assert_eq!(org.agent.ok(ME, json!({})).await["me"]["role"], "MANAGER");
+    let after = org.agent.ok(CREATE_COMPANY, input).await;
     assert_eq!(after["createCompany"]["code"], "AXA");
 }

@@ -64,29 +64,35 @@ pub fn template_input(name: &str, format: &str, scope: &str, content: &str) -> V
 }
 
 /// Creates a template that must be accepted; returns the `createTemplate` object.
-pub async fn create_template(app: &TestApp, actor: &Actor, name: &str, format: &str, scope: &str, content: &str) -> Value {
+pub async fn create_template(actor: &User, name: &str, format: &str, scope: &str, content: &str) -> Value {
     let vars = json!({"i": template_input(name, format, scope, content)});
-    let data = bounded("createTemplate", app.ok(actor, CREATE_TEMPLATE, vars)).await;
+    let data = bounded("createTemplate", actor.ok(CREATE_TEMPLATE, vars)).await;
     data["createTemplate"].clone()
 }
 
 /// Tries to create a template; returns the whole answer.
-pub async fn try_create_template(app: &TestApp, actor: &Actor, name: &str, format: &str, scope: &str, content: &str) -> Value {
+pub async fn try_create_template(actor: &User, name: &str, format: &str, scope: &str, content: &str) -> Value {
     let vars = json!({"i": template_input(name, format, scope, content)});
-    bounded("createTemplate", app.as_(actor, CREATE_TEMPLATE, vars)).await
+    bounded("createTemplate", actor.run(CREATE_TEMPLATE, vars)).await
 }
 
 /// Starts `generateDocument` for one policy; returns the job.
-pub async fn generate(app: &TestApp, actor: &Actor, template: &str, policy: &str) -> Value {
+pub async fn generate(actor: &User, template: &str, policy: &str) -> Value {
     let vars = json!({"i": {"templateId": template, "policyId": policy}});
-    app.ok(actor, GENERATE_DOCUMENT, vars).await["generateDocument"].clone()
+    actor.ok(GENERATE_DOCUMENT, vars).await["generateDocument"].clone()
 }
 
 /// Reads a job the actor may read.
-pub async fn job(app: &TestApp, actor: &Actor, job_id: &str) -> Value {
-    let j = app.ok(actor, JOB, json!({"id": job_id})).await["job"].clone();
+pub async fn job(actor: &User, job_id: &str) -> Value {
+    let j = actor.ok(JOB, json!({"id": job_id})).await["job"].clone();
     assert!(!j.is_null(), "job {job_id} answered null");
     j
+}
+
+/// Cancels a job that waits, so the test leaves none unfinished (see `TestApp`'s drop).
+pub async fn cancel(user: &User, job_id: &str) {
+    let d = user.ok("mutation($id: ID!) { cancelJob(id: $id) { status } }", json!({"id": job_id})).await;
+    assert_eq!(d["cancelJob"]["status"], "CANCELLED", "{d:#}");
 }
 
 /// An organization (`app.org(name)`) whose manager has a company, a client and `policies` policies.
@@ -126,10 +132,10 @@ pub struct Made {
 
 pub async fn made_certificate(app: &TestApp, name: &str) -> Made {
     let book = book(app, name, 1).await;
-    let template = id(&create_template(app, &book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
-    let job_id = id(&generate(app, &book.org.manager, &template, &book.policies[0]).await);
+    let template = id(&create_template(&book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let job_id = id(&generate(&book.org.manager, &template, &book.policies[0]).await);
     run_jobs(app).await;
-    let j = job(app, &book.org.manager, &job_id).await;
+    let j = job(&book.org.manager, &job_id).await;
     assert_eq!(j["status"], "SUCCEEDED", "{j:#}");
     let document = j["documents"]["nodes"][0].clone();
     assert!(document.is_object(), "no document: {j:#}");
@@ -178,13 +184,9 @@ pub fn diagnostic_text(diagnostics: &[Value]) -> String {
     parts.collect::<Vec<_>>().join(" | ").to_lowercase()
 }
 
-/// The text of a PDF through `pdftotext`, or `None` (with a note) when it is not installed.
+/// The text of a PDF through `pdftotext`, or `None` when it is not installed outside CI (see [`tool`]).
 pub fn pdf_text(pdf: &[u8]) -> Option<String> {
-    let exe = std::path::Path::new("/usr/bin/pdftotext");
-    if !exe.exists() {
-        eprintln!("note: /usr/bin/pdftotext is not installed; the PDF's text is not checked");
-        return None;
-    }
+    let exe = tool("pdftotext")?;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("document.pdf");
     std::fs::write(&path, pdf).expect("PDF written");
@@ -193,6 +195,18 @@ pub fn pdf_text(pdf: &[u8]) -> Option<String> {
     // Typst may set hyphens as U+2010 and wrap lines: compare without either.
     let text = String::from_utf8_lossy(&out.stdout).replace(['\u{2010}', '\u{2011}', '\u{2013}'], "-");
     Some(text)
+}
+
+/// Every part of an XLSX workbook (a zip archive) through `unzip -p`, concatenated, or `None` when
+/// `unzip` is not installed outside CI (see [`tool`]).
+pub fn xlsx_text(xlsx: &[u8]) -> Option<String> {
+    let exe = tool("unzip")?;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.xlsx");
+    std::fs::write(&path, xlsx).expect("workbook written");
+    let out = std::process::Command::new(exe).arg("-p").arg(&path).output().expect("unzip runs");
+    assert!(out.status.success(), "unzip failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// GETs a path or URL without credentials.

@@ -363,13 +363,13 @@ async fn a_malformed_id_is_not_found_and_leaks_nothing() {
         format!(r#"{{ policy(id: "{company}") {{ id }} }}"#),
     ];
     for query in &lookups {
-        let body = app.as_(&admin, query, json!({})).await;
+        let body = admin.run(query, json!({})).await;
         assert_eq!(code(&body), "NOT_FOUND", "{query}: {body:#}");
         assert_no_leak(&body);
     }
 
     // A malformed ID inside an input or a filter is the client's mistake, named by its field.
-    let body = app.as_(&admin, r#"{ policies(filter: {companyId: "not-an-id"}) { totalCount } }"#, json!({})).await;
+    let body = admin.run(r#"{ policies(filter: {companyId: "not-an-id"}) { totalCount } }"#, json!({})).await;
     assert_eq!(code(&body), "BAD_USER_INPUT", "{body:#}");
     assert_eq!(body["errors"][0]["extensions"]["field"], "filter.companyId");
     assert_no_leak(&body);
@@ -381,7 +381,7 @@ async fn a_malformed_id_is_not_found_and_leaks_nothing() {
     assert_no_leak(&body);
 
     // Nothing in these answers is an internal error.
-    let body = app.as_(&admin, r#"{ policy(id: "not-an-id") { id } }"#, json!({})).await;
+    let body = admin.run(r#"{ policy(id: "not-an-id") { id } }"#, json!({})).await;
     assert_ne!(code(&body), "INTERNAL_SERVER_ERROR");
 }
 

@@ -146,13 +146,13 @@ async fn change_password_needs_the_current_one_and_ends_the_callers_other_sessio
     let ann = app.register("Acme", "ann@acme.test").await;
     let other = sign_in(&app, "ann@acme.test", PASSWORD).await.expect("sign-in");
 
-    let body = app.as_(&ann, CHANGE, json!({"c": "not my password", "n": NEW_PASSWORD})).await;
+    let body = ann.run(CHANGE, json!({"c": "not my password", "n": NEW_PASSWORD})).await;
     assert_bad_input(&body, "currentPassword");
-    let body = app.as_(&ann, CHANGE, json!({"c": PASSWORD, "n": "short"})).await;
+    let body = ann.run(CHANGE, json!({"c": PASSWORD, "n": "short"})).await;
     assert_bad_input(&body, "newPassword");
     assert!(token_works(&app, &other).await, "a refused change ended a session");
 
-    let d = app.ok(&ann, CHANGE, json!({"c": PASSWORD, "n": NEW_PASSWORD})).await;
+    let d = ann.ok(CHANGE, json!({"c": PASSWORD, "n": NEW_PASSWORD})).await;
     assert_eq!(d["changePassword"], true);
     assert!(token_works(&app, &ann.token).await, "the caller's own session ended");
     assert!(!token_works(&app, &other).await, "the caller's other session survived");

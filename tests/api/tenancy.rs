@@ -40,8 +40,8 @@ fn assert_refused(body: &Value, expected: &str, what: &str) {
 }
 
 /// Runs `query` as `actor` and asserts it fails with `expected`, returning nothing.
-async fn refused(app: &TestApp, actor: &Actor, expected: &str, query: &str, vars: Value) {
-    let body = app.as_(actor, query, vars.clone()).await;
+async fn refused(actor: &User, expected: &str, query: &str, vars: Value) {
+    let body = actor.run(query, vars.clone()).await;
     assert_refused(&body, expected, &format!("{query} with {vars} as {}", actor.email));
 }
 
@@ -56,34 +56,34 @@ fn client_input(last_name: &str, owner: Option<&str>) -> Value {
 }
 
 /// Reads one object by `query` (one of the `READ_*`), as a whole JSON value to compare before and after.
-async fn read(app: &TestApp, actor: &Actor, query: &str, id: &str) -> Value {
-    let d = app.ok(actor, query, json!({"id": id})).await;
+async fn read(actor: &User, query: &str, id: &str) -> Value {
+    let d = actor.ok(query, json!({"id": id})).await;
     let (_, v) = d.as_object().and_then(|m| m.iter().next()).expect("one root field");
     assert!(!v.is_null(), "{query} for {id} answered null");
     v.clone()
 }
 
-async fn current_session(app: &TestApp, actor: &Actor) -> String {
-    let d = app.ok(actor, "{ sessions { id current } }", json!({})).await;
+async fn current_session(actor: &User) -> String {
+    let d = actor.ok("{ sessions { id current } }", json!({})).await;
     let sessions = d["sessions"].as_array().expect("sessions");
     let current = sessions.iter().find(|s| s["current"] == true).expect("the current session is listed");
     current["id"].as_str().unwrap().to_string()
 }
 
-async fn organization_id(app: &TestApp, actor: &Actor) -> String {
-    app.ok(actor, "{ organization { id } }", json!({})).await["organization"]["id"].as_str().unwrap().to_string()
+async fn organization_id(actor: &User) -> String {
+    actor.ok("{ organization { id } }", json!({})).await["organization"]["id"].as_str().unwrap().to_string()
 }
 
 /// Organization A (an admin and an agent; a company, the agent's client, a policy) and organization
 /// B (only its admin, with a company of the same code, a client and a policy).
 struct Tenants {
     app: TestApp,
-    a_admin: Actor,
-    a_agent: Actor,
+    a_admin: User,
+    a_agent: User,
     a_company: String,
     a_client: String,
     a_policy: String,
-    b: Actor,
+    b: User,
     b_company: String,
     b_client: String,
     b_policy: String,
@@ -115,13 +115,13 @@ async fn another_tenants_objects_are_not_found_through_their_own_queries() {
         (BY_NUMBER, json!({"n": "A-0001"})),
     ];
     for (query, vars) in cases {
-        refused(&t.app, &t.b, "NOT_FOUND", query, vars).await;
+        refused(&t.b, "NOT_FOUND", query, vars).await;
     }
     // The same queries find B's own objects: the answers above are the tenant boundary.
-    read(&t.app, &t.b, READ_COMPANY, &t.b_company).await;
-    read(&t.app, &t.b, READ_CLIENT, &t.b_client).await;
-    read(&t.app, &t.b, READ_POLICY, &t.b_policy).await;
-    let d = t.app.ok(&t.b, BY_NUMBER, json!({"n": "B-0001"})).await;
+    read(&t.b, READ_COMPANY, &t.b_company).await;
+    read(&t.b, READ_CLIENT, &t.b_client).await;
+    read(&t.b, READ_POLICY, &t.b_policy).await;
+    let d = t.b.ok(BY_NUMBER, json!({"n": "B-0001"})).await;
     assert_eq!(d["policyByNumber"]["id"], t.b_policy.as_str());
 }
 
@@ -130,24 +130,24 @@ async fn a_policy_number_used_by_two_tenants_finds_the_callers_own() {
     let t = tenants().await;
     let a_twin = t.app.create_policy(&t.a_agent, "SHARED-1", &t.a_client, &t.a_company).await;
     let b_twin = t.app.create_policy(&t.b, "SHARED-1", &t.b_client, &t.b_company).await;
-    let d = t.app.ok(&t.b, BY_NUMBER, json!({"n": "SHARED-1"})).await;
+    let d = t.b.ok(BY_NUMBER, json!({"n": "SHARED-1"})).await;
     assert_eq!(d["policyByNumber"]["id"], b_twin.as_str());
-    let d = t.app.ok(&t.a_admin, BY_NUMBER, json!({"n": "SHARED-1"})).await;
+    let d = t.a_admin.ok(BY_NUMBER, json!({"n": "SHARED-1"})).await;
     assert_eq!(d["policyByNumber"]["id"], a_twin.as_str());
 }
 
 #[tokio::test]
 async fn another_tenants_objects_are_not_found_through_node() {
     let t = tenants().await;
-    let (app, b) = (&t.app, &t.b);
-    let a_org = organization_id(app, &t.a_admin).await;
-    let a_session = current_session(app, &t.a_agent).await;
+    let b = &t.b;
+    let a_org = organization_id(&t.a_admin).await;
+    let a_session = current_session(&t.a_agent).await;
     let theirs = [&a_org, &t.a_admin.id, &t.a_agent.id, &a_session, &t.a_company, &t.a_client, &t.a_policy];
     for id in theirs {
-        refused(app, b, "NOT_FOUND", NODE, json!({"id": id})).await;
+        refused(b, "NOT_FOUND", NODE, json!({"id": id})).await;
     }
     // Not an ID at all answers the same.
-    refused(app, b, "NOT_FOUND", NODE, json!({"id": "not-an-id"})).await;
+    refused(b, "NOT_FOUND", NODE, json!({"id": "not-an-id"})).await;
 
     // Their owners reach every one of them through `node`, with the right type.
     let own = [
@@ -159,7 +159,7 @@ async fn another_tenants_objects_are_not_found_through_node() {
         (&t.a_agent, &t.a_policy, "Policy"),
     ];
     for (actor, id, typename) in own {
-        let d = app.ok(actor, NODE, json!({"id": id})).await;
+        let d = actor.ok(NODE, json!({"id": id})).await;
         assert_eq!(d["node"]["__typename"], typename);
         assert_eq!(d["node"]["id"], id.as_str());
     }
@@ -173,7 +173,7 @@ async fn another_tenants_objects_never_appear_in_lists() {
         axa: companies(filter: {search: \"AXA\"}) { totalCount } ann: clients(filter: {search: \"ann\"}) { totalCount }
         numbered: policies(filter: {search: \"0001\"}) { totalCount } alpha: users(filter: {search: \"alpha\"}) { totalCount } }";
 
-    let d = t.app.ok(&t.b, lists, json!({})).await;
+    let d = t.b.ok(lists, json!({})).await;
     assert_eq!(d["organization"]["name"], "beta");
     assert_eq!((d["companies"]["totalCount"].clone(), ids(&d["companies"])), (json!(1), vec![t.b_company.clone()]));
     assert_eq!((d["clients"]["totalCount"].clone(), ids(&d["clients"])), (json!(1), vec![t.b_client.clone()]));
@@ -183,7 +183,7 @@ async fn another_tenants_objects_never_appear_in_lists() {
     assert_eq!([&d["axa"], &d["ann"], &d["numbered"]].map(|c| c["totalCount"].clone()), [json!(1), json!(1), json!(1)]);
     assert_eq!(d["alpha"]["totalCount"], 0);
 
-    let d = t.app.ok(&t.a_admin, lists, json!({})).await;
+    let d = t.a_admin.ok(lists, json!({})).await;
     assert_eq!(d["organization"]["name"], "alpha");
     assert_eq!(ids(&d["companies"]), [t.a_company.clone()]);
     assert_eq!(ids(&d["clients"]), [t.a_client.clone()]);
@@ -197,16 +197,16 @@ async fn another_tenants_companies_cannot_be_changed_or_deleted() {
     let (app, b) = (&t.app, &t.b);
     let unused = app.create_company(&t.a_admin, "UNUSED").await;
     let before =
-        [read(app, &t.a_admin, READ_COMPANY, &t.a_company).await, read(app, &t.a_admin, READ_COMPANY, &unused).await];
+        [read(&t.a_admin, READ_COMPANY, &t.a_company).await, read(&t.a_admin, READ_COMPANY, &unused).await];
 
     let rename = |id: &str| json!({"i": {"id": id, "name": "Hijacked", "code": "HIJ"}});
-    refused(app, b, "NOT_FOUND", UPDATE_COMPANY, rename(&t.a_company)).await;
-    refused(app, b, "NOT_FOUND", UPDATE_COMPANY, rename(&unused)).await;
-    refused(app, b, "NOT_FOUND", DELETE_COMPANY, json!({"id": unused})).await;
-    refused(app, b, "NOT_FOUND", DELETE_COMPANY, json!({"id": t.a_company})).await;
+    refused(b, "NOT_FOUND", UPDATE_COMPANY, rename(&t.a_company)).await;
+    refused(b, "NOT_FOUND", UPDATE_COMPANY, rename(&unused)).await;
+    refused(b, "NOT_FOUND", DELETE_COMPANY, json!({"id": unused})).await;
+    refused(b, "NOT_FOUND", DELETE_COMPANY, json!({"id": t.a_company})).await;
 
     let after =
-        [read(app, &t.a_admin, READ_COMPANY, &t.a_company).await, read(app, &t.a_admin, READ_COMPANY, &unused).await];
+        [read(&t.a_admin, READ_COMPANY, &t.a_company).await, read(&t.a_admin, READ_COMPANY, &unused).await];
     assert_eq!(before, after);
 }
 
@@ -216,19 +216,19 @@ async fn another_tenants_clients_cannot_be_changed_or_deleted() {
     let (app, b) = (&t.app, &t.b);
     let without_policies = app.create_client(&t.a_agent, "Spare").await;
     let before = [
-        read(app, &t.a_agent, READ_CLIENT, &t.a_client).await,
-        read(app, &t.a_agent, READ_CLIENT, &without_policies).await,
+        read(&t.a_agent, READ_CLIENT, &t.a_client).await,
+        read(&t.a_agent, READ_CLIENT, &without_policies).await,
     ];
 
     let rename = |id: &str| json!({"i": {"id": id, "lastName": "Hijacked", "ownerId": t.b.id}});
-    refused(app, b, "NOT_FOUND", UPDATE_CLIENT, rename(&t.a_client)).await;
-    refused(app, b, "NOT_FOUND", UPDATE_CLIENT, rename(&without_policies)).await;
-    refused(app, b, "NOT_FOUND", DELETE_CLIENT, json!({"id": without_policies})).await;
-    refused(app, b, "NOT_FOUND", DELETE_CLIENT, json!({"id": t.a_client})).await;
+    refused(b, "NOT_FOUND", UPDATE_CLIENT, rename(&t.a_client)).await;
+    refused(b, "NOT_FOUND", UPDATE_CLIENT, rename(&without_policies)).await;
+    refused(b, "NOT_FOUND", DELETE_CLIENT, json!({"id": without_policies})).await;
+    refused(b, "NOT_FOUND", DELETE_CLIENT, json!({"id": t.a_client})).await;
 
     let after = [
-        read(app, &t.a_agent, READ_CLIENT, &t.a_client).await,
-        read(app, &t.a_agent, READ_CLIENT, &without_policies).await,
+        read(&t.a_agent, READ_CLIENT, &t.a_client).await,
+        read(&t.a_agent, READ_CLIENT, &without_policies).await,
     ];
     assert_eq!(before, after);
 }
@@ -236,40 +236,40 @@ async fn another_tenants_clients_cannot_be_changed_or_deleted() {
 #[tokio::test]
 async fn another_tenants_policies_cannot_be_changed_or_deleted() {
     let t = tenants().await;
-    let (app, b) = (&t.app, &t.b);
-    let before = read(app, &t.a_agent, READ_POLICY, &t.a_policy).await;
+    let b = &t.b;
+    let before = read(&t.a_agent, READ_POLICY, &t.a_policy).await;
 
     let change = json!({"i": {"id": t.a_policy, "productName": "Hijacked", "premium": "1.00", "clientId": t.b_client}});
-    refused(app, b, "NOT_FOUND", UPDATE_POLICY, change).await;
+    refused(b, "NOT_FOUND", UPDATE_POLICY, change).await;
     for status in ["ACTIVE", "CANCELLED"] {
-        refused(app, b, "NOT_FOUND", SET_STATUS, json!({"id": t.a_policy, "s": status})).await;
+        refused(b, "NOT_FOUND", SET_STATUS, json!({"id": t.a_policy, "s": status})).await;
     }
-    refused(app, b, "NOT_FOUND", DELETE_POLICY, json!({"id": t.a_policy})).await;
+    refused(b, "NOT_FOUND", DELETE_POLICY, json!({"id": t.a_policy})).await;
 
-    assert_eq!(read(app, &t.a_agent, READ_POLICY, &t.a_policy).await, before);
+    assert_eq!(read(&t.a_agent, READ_POLICY, &t.a_policy).await, before);
 }
 
 #[tokio::test]
 async fn another_tenants_users_cannot_be_changed_or_deactivated() {
     let t = tenants().await;
-    let (app, b) = (&t.app, &t.b);
+    let b = &t.b;
     let users = [&t.a_agent, &t.a_admin];
     let mut before = Vec::new();
     for u in users {
-        before.push(read(app, &t.a_admin, READ_USER, &u.id).await);
+        before.push(read(&t.a_admin, READ_USER, &u.id).await);
     }
 
     for u in users {
         let change = json!({"i": {"id": u.id, "fullName": "Hijacked", "email": "hijacked@beta.test", "role": "AGENT"}});
-        refused(app, b, "NOT_FOUND", "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }", change).await;
-        refused(app, b, "NOT_FOUND", "mutation($id: ID!) { deactivateUser(id: $id) }", json!({"id": u.id})).await;
+        refused(b, "NOT_FOUND", "mutation($i: UpdateUserInput!) { updateUser(input: $i) { id } }", change).await;
+        refused(b, "NOT_FOUND", "mutation($id: ID!) { deactivateUser(id: $id) }", json!({"id": u.id})).await;
     }
 
     let mut after = Vec::new();
     for u in users {
-        after.push(read(app, &t.a_admin, READ_USER, &u.id).await);
+        after.push(read(&t.a_admin, READ_USER, &u.id).await);
         // Their tokens still work: nothing was deactivated or revoked.
-        let me = app.ok(u, "{ me { id isActive } }", json!({})).await;
+        let me = u.ok("{ me { id isActive } }", json!({})).await;
         assert_eq!(me["me"]["isActive"], true);
     }
     assert_eq!(before, after);
@@ -280,18 +280,18 @@ async fn a_policy_cannot_point_at_another_tenants_client_or_company() {
     let t = tenants().await;
     let (app, b) = (&t.app, &t.b);
     let create = |number: &str, client: &str, company: &str| json!({"i": policy_input(number, client, company)});
-    refused(app, b, "NOT_FOUND", CREATE_POLICY, create("B-0002", &t.a_client, &t.b_company)).await;
-    refused(app, b, "NOT_FOUND", CREATE_POLICY, create("B-0003", &t.b_client, &t.a_company)).await;
-    refused(app, b, "NOT_FOUND", CREATE_POLICY, create("B-0004", &t.a_client, &t.a_company)).await;
+    refused(b, "NOT_FOUND", CREATE_POLICY, create("B-0002", &t.a_client, &t.b_company)).await;
+    refused(b, "NOT_FOUND", CREATE_POLICY, create("B-0003", &t.b_client, &t.a_company)).await;
+    refused(b, "NOT_FOUND", CREATE_POLICY, create("B-0004", &t.a_client, &t.a_company)).await;
 
-    let before = read(app, b, READ_POLICY, &t.b_policy).await;
-    refused(app, b, "NOT_FOUND", UPDATE_POLICY, json!({"i": {"id": t.b_policy, "clientId": t.a_client}})).await;
-    refused(app, b, "NOT_FOUND", UPDATE_POLICY, json!({"i": {"id": t.b_policy, "companyId": t.a_company}})).await;
-    assert_eq!(read(app, b, READ_POLICY, &t.b_policy).await, before);
+    let before = read(b, READ_POLICY, &t.b_policy).await;
+    refused(b, "NOT_FOUND", UPDATE_POLICY, json!({"i": {"id": t.b_policy, "clientId": t.a_client}})).await;
+    refused(b, "NOT_FOUND", UPDATE_POLICY, json!({"i": {"id": t.b_policy, "companyId": t.a_company}})).await;
+    assert_eq!(read(b, READ_POLICY, &t.b_policy).await, before);
 
     let counts = "{ policies { totalCount } clients { totalCount } }";
     assert_eq!(
-        app.ok(b, counts, json!({})).await,
+        b.ok(counts, json!({})).await,
         json!({"policies": {"totalCount": 1}, "clients": {"totalCount": 1}})
     );
     let d = app
@@ -304,11 +304,11 @@ async fn a_policy_cannot_point_at_another_tenants_client_or_company() {
 async fn a_client_cannot_be_given_to_another_tenants_user() {
     let t = tenants().await;
     let (app, b) = (&t.app, &t.b);
-    let body = app.as_(b, CREATE_CLIENT, json!({"i": client_input("Gift", Some(t.a_agent.id.as_str()))})).await;
+    let body = b.run(CREATE_CLIENT, json!({"i": client_input("Gift", Some(t.a_agent.id.as_str()))})).await;
     // Rejected without saying that the user exists elsewhere (never FORBIDDEN).
     let code = body["errors"][0]["extensions"]["code"].as_str();
     assert!(matches!(code, Some("NOT_FOUND" | "BAD_USER_INPUT")), "{body:#}");
-    let body = app.as_(b, UPDATE_CLIENT, json!({"i": {"id": t.b_client, "ownerId": t.a_agent.id}})).await;
+    let body = b.run(UPDATE_CLIENT, json!({"i": {"id": t.b_client, "ownerId": t.a_agent.id}})).await;
     let code = body["errors"][0]["extensions"]["code"].as_str();
     assert!(matches!(code, Some("NOT_FOUND" | "BAD_USER_INPUT")), "{body:#}");
 
@@ -317,20 +317,19 @@ async fn a_client_cannot_be_given_to_another_tenants_user() {
         .await;
     assert_eq!(d["clients"]["totalCount"], 1);
     assert_eq!(d["client"]["owner"]["id"], t.b.id.as_str());
-    assert_eq!(app.ok(&t.a_agent, "{ clients { totalCount } }", json!({})).await["clients"]["totalCount"], 1);
+    assert_eq!(t.a_agent.ok("{ clients { totalCount } }", json!({})).await["clients"]["totalCount"], 1);
 }
 
 #[tokio::test]
 async fn another_tenants_session_cannot_be_revoked() {
     let t = tenants().await;
-    let app = &t.app;
-    let session = current_session(app, &t.a_agent).await;
+    let session = current_session(&t.a_agent).await;
     let revoke = "mutation($id: ID!) { revokeSession(id: $id) }";
-    refused(app, &t.b, "NOT_FOUND", revoke, json!({"id": session})).await;
+    refused(&t.b, "NOT_FOUND", revoke, json!({"id": session})).await;
     // Sessions are their user's alone: not even the agent's own admin may revoke this one by ID.
-    refused(app, &t.a_admin, "NOT_FOUND", revoke, json!({"id": session})).await;
+    refused(&t.a_admin, "NOT_FOUND", revoke, json!({"id": session})).await;
 
-    assert_eq!(current_session(app, &t.a_agent).await, session);
+    assert_eq!(current_session(&t.a_agent).await, session);
 }
 
 #[tokio::test]
@@ -340,8 +339,8 @@ async fn anonymous_requests_are_unauthenticated_everywhere() {
     let company = app.create_company(&admin, "AXA").await;
     let client = app.create_client(&admin, "Ngono").await;
     let policy = app.create_policy(&admin, "A-0001", &client, &company).await;
-    let org = organization_id(&app, &admin).await;
-    let session = current_session(&app, &admin).await;
+    let org = organization_id(&admin).await;
+    let session = current_session(&admin).await;
 
     let none = json!({});
     let cases = [
@@ -372,5 +371,5 @@ async fn anonymous_requests_are_unauthenticated_everywhere() {
         let body = app.graphql(query, vars.clone()).await;
         assert_refused(&body, "UNAUTHENTICATED", &format!("anonymous {query} with {vars}"));
     }
-    assert_eq!(read(&app, &admin, READ_POLICY, &policy).await["status"], "DRAFT");
+    assert_eq!(read(&admin, READ_POLICY, &policy).await["status"], "DRAFT");
 }

@@ -93,9 +93,9 @@ async fn an_uploaded_logo_is_kept_with_the_version_and_drawn_into_documents() {
 
     // A preview with the template's assets renders; without them, the missing file is a diagnostic.
     let q = "mutation($i: PreviewTemplateInput!) { previewTemplate(input: $i) { ok diagnostics { message } } }";
-    let with = app.ok(&org.manager, q, json!({"i": {"content": WITH_LOGO, "format": "PDF", "templateId": template_id}})).await;
+    let with = org.manager.ok(q, json!({"i": {"content": WITH_LOGO, "format": "PDF", "templateId": template_id}})).await;
     assert_eq!(with["previewTemplate"]["ok"], true, "{with}");
-    let without = app.ok(&org.manager, q, json!({"i": {"content": WITH_LOGO, "format": "PDF"}})).await;
+    let without = org.manager.ok(q, json!({"i": {"content": WITH_LOGO, "format": "PDF"}})).await;
     assert_eq!(without["previewTemplate"]["ok"], false, "{without}");
 }
 
@@ -123,7 +123,7 @@ async fn uploads_that_are_not_images_too_big_or_too_many_are_refused() {
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("UPLOAD_MAX_FILES"), "{body}");
 
     // Nothing was created by any of them.
-    let list = app.ok(&org.manager, "{ templates(first: 10) { totalCount } }", json!({})).await;
+    let list = org.manager.ok("{ templates(first: 10) { totalCount } }", json!({})).await;
     assert_eq!(list["templates"]["totalCount"], 0, "{list}");
 
     // An agent cannot upload (templates are written by managers).

@@ -30,7 +30,7 @@ async fn export(app: &TestApp, authorization: Option<&str>, query: &str) -> Resp
 }
 
 /// The export as `actor`, which must answer 200 `text/csv`; returns the raw text.
-async fn csv_text(app: &TestApp, actor: &Actor, query: &str) -> String {
+async fn csv_text(app: &TestApp, actor: &User, query: &str) -> String {
     let resp = export(app, Some(format!("Bearer {}", actor.token).as_str()), query).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let ct = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
@@ -89,9 +89,8 @@ fn column(name: &str) -> usize {
 async fn the_export_has_a_header_and_one_line_per_row_matching_the_filter() {
     let app = spawn_app().await;
     let trail = one_of_each(&app, "acme").await;
-    let tricky = app
+    let tricky = trail.admin
         .ok(
-            &trail.admin,
             "mutation { createCompany(input: {name: \"Acme, \\\"Best\\\" Insurer\", code: \"BEST\"}) { id name } }",
             json!({}),
         )
@@ -102,12 +101,12 @@ async fn the_export_has_a_header_and_one_line_per_row_matching_the_filter() {
     assert!(text.starts_with("created_at,action,"), "{text:?}");
     let all = rows_of(&text, ',');
     let total =
-        app.ok(&trail.admin, "{ auditLogs { totalCount } }", json!({})).await["auditLogs"]["totalCount"].clone();
+        trail.admin.ok("{ auditLogs { totalCount } }", json!({})).await["auditLogs"]["totalCount"].clone();
     assert_eq!(json!(all.len()), total, "one line per row");
 
     let text = csv_text(&app, &trail.admin, "?action=company.create").await;
     let rows = rows_of(&text, ',');
-    let expected = logs(&app, &trail.admin, json!({"action": "company.create"})).await;
+    let expected = logs(&trail.admin, json!({"action": "company.create"})).await;
     assert_eq!(rows.len(), 2, "{text}");
     assert_eq!(rows.len(), expected.len());
     for (row, node) in rows.iter().zip(&expected) {
@@ -136,7 +135,7 @@ async fn the_export_has_a_header_and_one_line_per_row_matching_the_filter() {
 async fn the_export_takes_a_semicolon_delimiter() {
     let app = spawn_app().await;
     let admin = app.register("Acme", "admin@acme.test").await;
-    app.ok(&admin, "mutation { createCompany(input: {name: \"Semi; Colon\", code: \"SC\"}) { id } }", json!({})).await;
+    admin.ok("mutation { createCompany(input: {name: \"Semi; Colon\", code: \"SC\"}) { id } }", json!({})).await;
     let text = csv_text(&app, &admin, "?delimiter=%3B").await;
     assert!(text.starts_with("created_at;action;object_type;"), "{text:?}");
     let rows = rows_of(&text, ';');
@@ -172,7 +171,7 @@ async fn another_organizations_admin_exports_only_their_own_rows() {
     app.create_company(&other, "OTH").await;
 
     let rows = rows_of(&csv_text(&app, &other, "").await, ',');
-    let total = app.ok(&other, "{ auditLogs { totalCount } }", json!({})).await["auditLogs"]["totalCount"].clone();
+    let total = other.ok("{ auditLogs { totalCount } }", json!({})).await["auditLogs"]["totalCount"].clone();
     assert_eq!(json!(rows.len()), total);
     assert!(rows.iter().any(|r| r[column("action")] == "company.create"), "their own rows are there: {rows:?}");
     for r in &rows {

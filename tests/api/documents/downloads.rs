@@ -98,11 +98,11 @@ async fn a_download_link_lives_between_one_second_and_an_hour() {
     let manager = &made.book.org.manager;
     let doc = id(&made.document);
     for ttl in [0, -5, 3601, 4000] {
-        let body = app.as_(manager, LINK, json!({"id": doc, "ttl": ttl})).await;
+        let body = manager.run(LINK, json!({"id": doc, "ttl": ttl})).await;
         refused(&body, "BAD_USER_INPUT");
     }
     for ttl in [1, 3600] {
-        let d = app.ok(manager, LINK, json!({"id": doc, "ttl": ttl})).await;
+        let d = manager.ok(LINK, json!({"id": doc, "ttl": ttl})).await;
         let url = d["document"]["downloadUrl"].as_str().expect("downloadUrl");
         let exp: i64 = url.split("exp=").nth(1).and_then(|s| s.split('&').next()).and_then(|s| s.parse().ok()).expect("exp");
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;

@@ -34,7 +34,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Downloads `document` through its signed link from `app`.
-async fn download(app: &TestApp, actor: &Actor, document: &str) -> reqwest::Response {
+async fn download(app: &TestApp, actor: &User, document: &str) -> reqwest::Response {
     let data = app
         .ok(actor, "query($id: ID!) { document(id: $id) { downloadUrl(ttlSeconds: 60) } }", json!({"id": document}))
         .await;
@@ -79,9 +79,10 @@ async fn a_rotated_key_encrypts_new_documents_and_the_old_one_still_opens_old_do
 
     // A new document from the rotated server is written under k2: the k1-only server cannot
     // open it, the rotated one can.
-    let job_id = id(&generate(&rotated, manager, &made.template, &made.book.policies[0]).await);
+    let vars = json!({"i": {"templateId": made.template, "policyId": made.book.policies[0]}});
+    let job_id = id(&rotated.ok(manager, GENERATE_DOCUMENT, vars).await["generateDocument"]);
     rotated.run_pending_jobs().await;
-    let j = job(&rotated, manager, &job_id).await;
+    let j = rotated.ok(manager, JOB, json!({"id": job_id})).await["job"].clone();
     assert_eq!(j["status"], "SUCCEEDED", "{j:#}");
     let new_doc = j["documents"]["nodes"][0]["id"].as_str().expect("new document").to_string();
     let new_files: Vec<PathBuf> = stored_files(app.data_dir()).into_iter().filter(|f| !old_file.contains(f)).collect();

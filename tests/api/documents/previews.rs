@@ -6,8 +6,8 @@ use super::*;
 
 const PREVIEW: &str = "mutation($i: PreviewTemplateInput!) { previewTemplate(input: $i) { ok pdfBase64 pngPages html diagnostics { message line column hint } } }";
 
-async fn preview(app: &TestApp, actor: &Actor, input: Value) -> Value {
-    let d = bounded("previewTemplate", app.ok(actor, PREVIEW, json!({"i": input}))).await;
+async fn preview(actor: &User, input: Value) -> Value {
+    let d = bounded("previewTemplate", actor.ok(PREVIEW, json!({"i": input}))).await;
     d["previewTemplate"].clone()
 }
 
@@ -19,7 +19,7 @@ fn decode(b64: &Value) -> Vec<u8> {
 async fn a_pdf_preview_returns_the_pdf_and_its_pages_as_png() {
     let app = spawn_app().await;
     let admin = app.register("acme", "admin@acme.test").await;
-    let p = preview(&app, &admin, json!({"content": CERTIFICATE, "format": "PDF"})).await;
+    let p = preview(&admin, json!({"content": CERTIFICATE, "format": "PDF"})).await;
     assert_eq!(p["ok"], true, "{p:#}");
     assert_eq!(p["diagnostics"], json!([]));
     let pdf = decode(&p["pdfBase64"]);
@@ -39,7 +39,7 @@ async fn a_preview_with_a_policy_renders_that_policys_data() {
     let app = spawn_app().await;
     let book = book(&app, "acme", 1).await;
     let input = json!({"content": CERTIFICATE, "format": "PDF", "policyId": book.policies[0]});
-    let p = preview(&app, &book.org.manager, input).await;
+    let p = preview(&book.org.manager, input).await;
     assert_eq!(p["ok"], true, "{p:#}");
     let pdf = decode(&p["pdfBase64"]);
     assert!(pdf.starts_with(b"%PDF"));
@@ -47,7 +47,7 @@ async fn a_preview_with_a_policy_renders_that_policys_data() {
         assert!(text.contains(&book.numbers[0]), "policy number not in the preview: {text}");
         assert!(text.contains(CLIENT_LAST_NAME), "client not in the preview: {text}");
     }
-    let documents = app.ok(&book.org.manager, "{ documents { totalCount } }", json!({})).await;
+    let documents = book.org.manager.ok("{ documents { totalCount } }", json!({})).await;
     assert_eq!(documents["documents"]["totalCount"], 0, "a preview stores nothing");
 }
 
@@ -57,7 +57,7 @@ async fn a_broken_preview_answers_ok_false_with_diagnostics() {
     let admin = app.register("acme", "admin@acme.test").await;
     let body = bounded(
         "previewTemplate",
-        app.as_(&admin, PREVIEW, json!({"i": {"content": "#let data = json(\"/data.json\")\n#let x = ", "format": "PDF"}})),
+        admin.run(PREVIEW, json!({"i": {"content": "#let data = json(\"/data.json\")\n#let x = ", "format": "PDF"}})),
     )
     .await;
     assert!(body.get("errors").is_none(), "a broken template is not an error: {body:#}");
@@ -80,7 +80,7 @@ async fn an_html_preview_escapes_the_sample_data() {
         "format": "HTML",
         "sampleData": {"client": {"lastName": "<script>alert(1)</script>"}, "policy": {"number": "P-1"}},
     });
-    let p = preview(&app, &admin, input).await;
+    let p = preview(&admin, input).await;
     assert_eq!(p["ok"], true, "{p:#}");
     let html = p["html"].as_str().expect("html");
     assert!(html.contains("<h1>Certificat</h1>"), "{html}");

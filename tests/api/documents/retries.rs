@@ -21,9 +21,9 @@ fn break_store(app: &TestApp) -> impl FnOnce() {
 async fn an_item_whose_store_comes_back_is_retried_and_made_once() {
     let app = spawn_app_with(&[("STORAGE_URL", "")]).await;
     let book = book(&app, "retry", 1).await;
-    let template = id(&create_template(&app, &book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let template = id(&create_template(&book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
     let restore = break_store(&app);
-    let job_id = id(&generate(&app, &book.org.manager, &template, &book.policies[0]).await);
+    let job_id = id(&generate(&book.org.manager, &template, &book.policies[0]).await);
     let worker = {
         let state = app.state.clone();
         tokio::spawn(async move { monassurance::jobs::worker::run_until_idle(&state).await })
@@ -32,7 +32,7 @@ async fn an_item_whose_store_comes_back_is_retried_and_made_once() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     restore();
     bounded("the job", worker).await.unwrap().unwrap();
-    let j = job(&app, &book.org.manager, &job_id).await;
+    let j = job(&book.org.manager, &job_id).await;
     assert_eq!(j["status"], "SUCCEEDED", "{j:#}");
     assert_eq!((j["done"].as_i64(), j["failed"].as_i64()), (Some(1), Some(0)), "{j:#}");
     assert_eq!(j["documents"]["totalCount"].as_i64(), Some(1));
@@ -42,14 +42,14 @@ async fn an_item_whose_store_comes_back_is_retried_and_made_once() {
 async fn an_item_that_keeps_failing_fails_after_its_attempts_with_the_error_kept() {
     let app = spawn_app_with(&[("STORAGE_URL", "")]).await;
     let book = book(&app, "giveup", 1).await;
-    let template = id(&create_template(&app, &book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let template = id(&create_template(&book.org.manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
     let _never_restored = break_store(&app);
-    let job_id = id(&generate(&app, &book.org.manager, &template, &book.policies[0]).await);
+    let job_id = id(&generate(&book.org.manager, &template, &book.policies[0]).await);
     let started = std::time::Instant::now();
     bounded("the job", app.run_pending_jobs()).await;
     // 4 attempts, with 250 ms, 1 s and 4 s (±25%) between them.
     assert!(started.elapsed() >= Duration::from_secs(3), "the attempts were not spaced out: {:?}", started.elapsed());
-    let j = job(&app, &book.org.manager, &job_id).await;
+    let j = job(&book.org.manager, &job_id).await;
     assert_eq!(j["status"], "FAILED", "{j:#}");
     assert_eq!(j["failed"].as_i64(), Some(1), "{j:#}");
     let error = j["error"].as_str().unwrap_or_default();

@@ -71,7 +71,7 @@ async fn close_code(ws: &mut Ws) -> u16 {
 }
 
 /// Connects and signs in as `actor`: `connection_init` → `connection_ack`.
-async fn signed_in(app: &TestApp, actor: &Actor) -> Ws {
+async fn signed_in(app: &TestApp, actor: &User) -> Ws {
     let mut ws = connect(app).await;
     send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", actor.token)}})).await;
     let ack = recv(&mut ws).await;
@@ -87,9 +87,9 @@ fn subscribe(id: &str, job_id: &str) -> Value {
 async fn queued_job(app: &TestApp) -> (Book, String) {
     let book = book(app, "acme", 3).await;
     let manager = &book.org.manager;
-    let template = id(&create_template(app, manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let template = id(&create_template(manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
     let input = json!({"i": {"templateId": template, "policyIds": book.policies}});
-    let job = app.ok(manager, GENERATE_DOCUMENTS, input).await["generateDocuments"].clone();
+    let job = manager.ok(GENERATE_DOCUMENTS, input).await["generateDocuments"].clone();
     assert_eq!(job["status"], "QUEUED");
     (book, id(&job))
 }
@@ -156,7 +156,7 @@ async fn a_finished_job_answers_its_state_once_and_completes() {
 #[tokio::test]
 async fn another_organization_cannot_subscribe_to_a_job() {
     let app = spawn_app().await;
-    let (_book, job_id) = queued_job(&app).await;
+    let (book, job_id) = queued_job(&app).await;
     let other = app.register("globex", "admin@globex.test").await;
     let mut ws = signed_in(&app, &other).await;
     send(&mut ws, subscribe("1", &job_id)).await;
@@ -174,6 +174,7 @@ async fn another_organization_cannot_subscribe_to_a_job() {
     assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{message:#}");
     let text = message.to_string();
     assert!(!text.contains("QUEUED") && !text.contains("\"total\""), "job data leaked: {message:#}");
+    cancel(&book.org.manager, &job_id).await;
 }
 
 #[tokio::test]
