@@ -82,6 +82,30 @@ async fn a_mutation_over_get_is_405_with_allow_post() {
 }
 
 #[tokio::test]
+async fn a_mutation_sent_over_get_as_a_persisted_query_is_405_and_does_not_run() {
+    use sha2::{Digest, Sha256};
+    let app = spawn_app().await;
+    let mutation = "mutation { logout }";
+    let hash = hex::encode(Sha256::digest(mutation.as_bytes()));
+    let extensions = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
+    // Registered once over POST (where a mutation may run), as Apollo's APQ does.
+    post_json(&app, JSON, &json!({"query": mutation, "extensions": extensions})).await;
+    let query = format!("/graphql?extensions={}", urlencode(&extensions.to_string()));
+    let resp = get(&app, &query, &[]).await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(&resp, "allow").as_deref(), Some("POST"));
+    // graphql-codegen's `documentId` is the same hash: refused the same way.
+    let resp = get(&app, &format!("/graphql?documentId=sha256:{hash}"), &[]).await;
+    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+#[tokio::test]
 async fn post_bodies_must_be_json() {
     let app = spawn_app().await;
     let query = json!({"query": "{ __typename }"}).to_string();
