@@ -16,8 +16,7 @@
 //!   [`tokens`]: the JWT keys.
 //! - [`storage`]: content-addressed files and signed download links. [`seams`]: rate limits,
 //!   cache, event bus and throttles, in memory or in Redis (`seams::redis`).
-//! - [`observability`]: the metrics registry, HTTP middleware, the per-operation extension and
-//!   logging.
+//! - [`observability`]: the metrics registry, HTTP middleware and logging.
 //!
 //! Infrastructure and scoping:
 //! - [`state`]: `AppState`, the infrastructure only; it imports no domain.
@@ -26,8 +25,8 @@
 //! Shared GraphQL:
 //! - [`graphql`]: what every domain shares. It holds the context accessors (`ctx.principal()`),
 //!   the DataLoaders (`RequestLoader`), Relay pagination, ids, scalars and validation. It also
-//!   holds the extensions every operation passes through: error codes, limits and persisted
-//!   operations.
+//!   holds the extensions every operation passes through: error codes, limits, persisted
+//!   operations and operation metrics, all reading the request's `Operation`, worked out once.
 //!
 //! Domains: each has `types.rs` (GraphQL), `resolvers.rs` and `service.rs`.
 //! - [`audit`]: the trail. `audit::service::Audited` commits a change together with its audit
