@@ -82,6 +82,18 @@ pub fn own_sessions(principal: &Principal) -> Select<session::Entity> {
     session::Entity::find().filter(session::Column::UserId.eq(principal.user_id))
 }
 
+/// A job's reads: the policies of the job's organization. A job's items were chosen through its
+/// requester's scope when it was queued; the worker, which has no caller, reads within the job's
+/// organization only.
+pub fn job_policies(organization_id: Uuid) -> Select<policy::Entity> {
+    policy::Entity::find().filter(policy::Column::OrganizationId.eq(organization_id))
+}
+
+/// A job's reads: the clients of the job's organization (see [`job_policies`]).
+pub fn job_clients(organization_id: Uuid) -> Select<client::Entity> {
+    client::Entity::find().filter(client::Column::OrganizationId.eq(organization_id))
+}
+
 fn org<E: EntityTrait>(query: Select<E>, principal: &Principal, col: impl ColumnTrait) -> Select<E> {
     if principal.is_superadmin() { query } else { query.filter(col.eq(principal.org_id)) }
 }

@@ -17,6 +17,7 @@ use crate::{
     entities::{document, job, job_item, organization, policy as policy_entity, template, template_version, user},
     error::{AppError, AppResult},
     render::Rendered,
+    scope,
     state::AppState,
     templates::{
         assets,
@@ -81,9 +82,7 @@ impl JobContext {
         if ids.is_empty() {
             return Ok(());
         }
-        let selected = policy_entity::Entity::find()
-            .filter(policy_entity::Column::Id.is_in(ids))
-            .filter(policy_entity::Column::OrganizationId.eq(self.job.organization_id));
+        let selected = scope::job_policies(self.job.organization_id).filter(policy_entity::Column::Id.is_in(ids));
         let loaded = PolicySources::load_many(&state.db, selected).await?;
         let mut prefetched = self.prefetched.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         prefetched.clear();

@@ -1,10 +1,11 @@
 //! A POLICY-scope item: one policy's document (a certificate).
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::{Failure, JobContext, Made, envelope};
 use crate::{
     entities::{job_item, policy},
+    scope,
     state::AppState,
     templates::render_data::{PolicySources, merge},
 };
@@ -14,7 +15,7 @@ pub(super) async fn make(state: &AppState, ctx: &JobContext, item: &job_item::Mo
     let sources = match ctx.take_prefetched(policy_id) {
         Some(found) => found,
         None => {
-            let selected = policy::Entity::find().filter(policy::Column::Id.eq(policy_id));
+            let selected = scope::job_policies(ctx.job.organization_id).filter(policy::Column::Id.eq(policy_id));
             PolicySources::load_many(&state.db, selected).await?.pop().ok_or_else(|| Failure::Template("Policy no longer exists".into()))?
         }
     };
