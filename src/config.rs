@@ -46,6 +46,16 @@ pub struct Settings {
     pub rate_limit_rpm: u32,
     pub login_attempts_per_minute: u32,
     pub ws_init_timeout_secs: u64,
+    /// Operations one WebSocket may run at once (`WS_MAX_OPERATIONS`, default 50; subscriptions
+    /// included): the next `subscribe` is answered with a `RATE_LIMITED` error.
+    pub ws_max_operations: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, CIDRs or addresses,
+    /// comma-separated; none by default). From one of them, the client is the rightmost address
+    /// of the header that is not itself a trusted proxy.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bytes the in-process cache (session checks, API keys, persisted queries) may hold, entries
+    /// included at their size plus a fixed overhead (`MEMORY_CACHE_MAX_BYTES`, default 64 MiB).
+    pub memory_cache_max_bytes: u64,
     pub graphql_introspection: bool,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -168,6 +178,9 @@ impl Settings {
             rate_limit_rpm: parse(&get, "RATE_LIMIT_RPM", 1200)?,
             login_attempts_per_minute: parse(&get, "LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
             ws_init_timeout_secs: parse(&get, "WS_INIT_TIMEOUT_SECS", 10)?,
+            ws_max_operations: parse(&get, "WS_MAX_OPERATIONS", 50)?,
+            trusted_proxies: trusted_proxies(get("TRUSTED_PROXIES").as_deref())?,
+            memory_cache_max_bytes: parse(&get, "MEMORY_CACHE_MAX_BYTES", 64 * 1024 * 1024)?,
             graphql_introspection: parse(&get, "GRAPHQL_INTROSPECTION", introspection_default)?,
             access_token_ttl_secs: parse(&get, "ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl_secs: parse(&get, "REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
@@ -226,6 +239,21 @@ where
         None => Ok(default),
         Some(v) => v.trim().parse().map_err(|e| anyhow::anyhow!("{name}: invalid value `{v}`: {e}")),
     }
+}
+
+/// `TRUSTED_PROXIES`: CIDRs (`10.0.0.0/8`) or single addresses (`127.0.0.1`), comma-separated.
+fn trusted_proxies(value: Option<&str>) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("TRUSTED_PROXIES: `{s}` is not an address or a CIDR (e.g. 10.0.0.0/8)"))
+        })
+        .collect()
 }
 
 /// In development, a random secret generated once and kept in the data directory.

@@ -136,8 +136,9 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
         .extension(crate::graphql::error_codes::ErrorCodes)
 }
 
-/// The served schema: persisted operations first (they may supply the query text), then the
-/// abuse limits of the settings, introspection and suggestions off in production.
+/// The served schema: the rate limit and timeout of every operation first (the cheapest refusal),
+/// then persisted operations (they may supply the query text), then the abuse limits of the
+/// settings, introspection and suggestions off in production.
 pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> {
     let settings = &state.settings;
     let limits = &settings.limits;
@@ -147,6 +148,7 @@ pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> 
     };
     let mut builder = schema()
         .data(state.clone())
+        .extension(crate::graphql::guard::OperationGuard::new(state.clone()))
         .extension(crate::graphql::persisted::PersistedOperations::new(
             state.cache.clone(),
             std::time::Duration::from_secs(settings.apq_ttl_secs.max(1)),
@@ -161,6 +163,8 @@ pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> 
     if limits.max_complexity > 0 {
         builder = builder.limit_complexity(limits.max_complexity);
     }
+    // Deeper nesting is refused before parsing (`QUERY_TOO_COMPLEX`); these stay above it.
+    builder = builder.limit_recursive_depth(crate::graphql::limits::max_nesting(limits) + 2);
     if limits.max_directives > 0 {
         builder = builder.limit_directives(limits.max_directives);
     }

@@ -117,7 +117,7 @@ impl AppState {
         };
         let (cache, rate_limiter, events): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn EventBus>) = match &redis {
             Some(r) => (Arc::new(RedisCache(r.clone())), Arc::new(RedisRateLimiter(r.clone())), Arc::new(RedisEventBus(r.clone()))),
-            None => (Arc::new(MemoryCache::default()), Arc::new(MemoryRateLimiter::default()), Arc::new(MemoryEventBus::default())),
+            None => (Arc::new(MemoryCache::new(settings.memory_cache_max_bytes)), Arc::new(MemoryRateLimiter::default()), Arc::new(MemoryEventBus::default())),
         };
         Ok(AppState {
             settings: Arc::new(settings),

@@ -40,12 +40,17 @@ impl Extension for QueryLimitsExtension {
         request: async_graphql::Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<async_graphql::Request> {
-        let max = self.limits.max_tokens;
-        if max > 0 {
-            let n = count_tokens(&request.query, max);
-            if n > max {
-                return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
-            }
+        let max = if self.limits.max_tokens > 0 { self.limits.max_tokens } else { usize::MAX - 1 };
+        let scan = scan(&request.query, max);
+        if scan.tokens > max {
+            return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
+        }
+        let nesting = max_nesting(&self.limits);
+        if scan.nesting > nesting {
+            return Err(too_complex(format!(
+                "the query nests more than {nesting} levels of braces and brackets (MAX_QUERY_DEPTH is {})",
+                self.limits.max_depth
+            )));
         }
         next.run(ctx, request).await
     }
@@ -175,14 +180,45 @@ impl<'d> Counter<'d> {
     }
 }
 
+/// How deep `{` and `[` may nest in a query text: a little more than `MAX_QUERY_DEPTH` allows
+/// (fragments and input values add levels), and always below the parser's own recursion limit,
+/// so a deep document is refused here, as `QUERY_TOO_COMPLEX`, and never reaches the parser.
+pub fn max_nesting(limits: &Limits) -> usize {
+    if limits.max_depth == 0 { 60 } else { (limits.max_depth + 8).clamp(24, 60) }
+}
+
+/// What the token pass measures: tokens (up to the limit plus one) and the deepest nesting of
+/// `{` and `[` seen in that prefix.
+pub struct Scan {
+    pub tokens: usize,
+    pub nesting: usize,
+}
+
 /// The lexical tokens of a GraphQL document (punctuators, names, numbers, strings; whitespace,
 /// commas and comments are not tokens), counted up to `max + 1`.
 pub fn count_tokens(src: &str, max: usize) -> usize {
+    scan(src, max).tokens
+}
+
+/// Counts tokens up to `max + 1` and measures the nesting of braces and brackets on the way.
+pub fn scan(src: &str, max: usize) -> Scan {
     let b = src.as_bytes();
     let mut i = 0;
     let mut n = 0usize;
+    let (mut depth, mut deepest) = (0usize, 0usize);
     while i < b.len() && n <= max {
         match b[i] {
+            b'{' | b'[' => {
+                n += 1;
+                i += 1;
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => {
+                n += 1;
+                i += 1;
+                depth = depth.saturating_sub(1);
+            }
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
             b'#' => {
                 while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
@@ -242,7 +278,7 @@ pub fn count_tokens(src: &str, max: usize) -> usize {
             }
         }
     }
-    n
+    Scan { tokens: n, nesting: deepest }
 }
 
 #[cfg(test)]
@@ -256,6 +292,13 @@ mod tests {
         assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
         assert_eq!(count_tokens("{ ...F } fragment F on Query { a }", 100), 11);
         assert_eq!(count_tokens(r#"{ f(s: """multi \""" x""") }"#, 100), 8);
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert_eq!(scan("{ a { b { c } } }", 100).nesting, 3);
+        assert_eq!(scan("{ f(x: [[1], {y: \"{{{{\"}]) }", 100).nesting, 3);
+        assert_eq!(scan("# {{{{\n{ a }", 100).nesting, 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod error_codes;
+pub mod guard;
 pub mod ids;
 pub mod limits;
 pub mod loaders;

@@ -3,7 +3,8 @@
 //! APQ: a client sends `extensions.persistedQuery = {version: 1, sha256Hash}` without the query;
 //! an unknown hash answers `PERSISTED_QUERY_NOT_FOUND` (message `PersistedQueryNotFound`, as
 //! Apollo's link expects), and the client retries with the query, which is checked against the
-//! hash and registered in the shared cache (`APQ_TTL_SECS`). A request body's top-level
+//! hash and registered in the shared cache (`APQ_TTL_SECS`) once it has parsed and passed every
+//! limit and validation rule (text that would be refused is never kept). A request body's top-level
 //! `documentId` (`sha256:<hex>` or `<hex>`, graphql-codegen's persisted documents) is the same.
 //!
 //! Allow-list (`PERSISTED_OPERATIONS_ONLY=true`): only the operations of the manifest
@@ -12,12 +13,18 @@
 //!
 //! Runs as the first extension, so over HTTP and WebSocket alike.
 
-use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 use crate::error::code;
 
 use async_graphql::{
     ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    ValidationResult,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation},
 };
 use sha2::{Digest, Sha256};
 
@@ -47,6 +54,7 @@ impl ExtensionFactory for PersistedOperations {
             ttl: self.ttl,
             manifest: self.manifest.clone(),
             only: self.only,
+            register: Mutex::new(None),
         })
     }
 }
@@ -56,8 +64,9 @@ struct PersistedExtension {
     ttl: Duration,
     manifest: Arc<HashMap<String, String>>,
     only: bool,
+    /// The (hash, text) this request sent to be registered: kept once the text validated.
+    register: Mutex<Option<(String, String)>>,
 }
-
 
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
@@ -114,13 +123,28 @@ impl Extension for PersistedExtension {
                             ));
                         }
                     } else if request.query.len() <= MAX_CACHED_QUERY && !self.manifest.contains_key(&hash) {
-                        self.cache.set(&cache_key(&hash), request.query.clone().into_bytes(), self.ttl).await;
+                        *self.register.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, request.query.clone()));
                     }
                 }
             }
             Some(_) => return Err(code::coded("extensions.persistedQuery must be an object", code::BAD_USER_INPUT)),
         }
         next.run(ctx, request).await
+    }
+
+    /// Registers the text sent with its hash only now: it parsed, passed the limits (tokens,
+    /// nesting, aliases, root fields, depth, complexity) and validated against the schema.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
+        let result = next.run(ctx).await?;
+        let pending = self.register.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((hash, text)) = pending {
+            self.cache.set(&cache_key(&hash), text.into_bytes(), self.ttl).await;
+        }
+        Ok(result)
     }
 }
 

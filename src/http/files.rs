@@ -37,7 +37,7 @@ pub async fn download(
     if let Err(reason) = s.app.signer.verify_params(&id, &link) {
         return forbidden(reason);
     }
-    let ip = peer.ip().to_string();
+    let ip = super::credentials::client_ip(&s.app.settings.trusted_proxies, Some(peer), &headers).map_or_else(|| "-".into(), |ip| ip.to_string());
     for (key, limit) in [(format!("dl:doc:{id}"), PER_DOCUMENT), (format!("dl:ip:{ip}"), PER_ADDRESS)] {
         if let RateDecision::Limited { retry_after } = s.app.rate_limiter.hit(&key, limit, Duration::from_secs(60)).await {
             s.app.metrics.rate_limited("download");

@@ -1,7 +1,11 @@
 //! GraphQL over WebSocket on `GET /graphql`: the `graphql-transport-ws` protocol (and the legacy
 //! `graphql-ws` one), authenticated in `connection_init` (`{"authorization": "Bearer …"}`, or the
-//! upgrade's `Authorization` header). Sockets are re-checked every 30 s: a revoked session or an
-//! expired token closes 4403.
+//! upgrade's `Authorization` header). Each operation checks the credentials again (as each HTTP
+//! request does: a role changed or a session revoked applies to the socket's next operation) and
+//! passes the same rate limit and timeout as over HTTP (`graphql::guard`); a socket runs at most
+//! `WS_MAX_OPERATIONS` at once. Sockets are re-checked every 30 s: a revoked session, an expired
+//! token or a changed role or organization closes 4403 (the running subscriptions were allowed
+//! under the old one), and so does a check that cannot be made.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -14,11 +18,11 @@ use crate::observability::metrics::GaugeGuard;
 
 use super::{
     HttpState,
-    credentials::credentials,
+    credentials::{credentials, request_meta},
     ws::{self, WsConfig},
 };
 use crate::{
-    principal::{Auth, RequestMeta},
+    principal::Auth,
     graphql::loaders::Loaders,
 };
 
@@ -40,11 +44,10 @@ pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, 
     let on_init = move |payload: Value, headers: &HeaderMap| -> BoxFuture<'static, Result<Data, String>> {
         let http = init_state.clone();
         let value = authorization(&payload, headers);
-        let meta = RequestMeta {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            ip: peer.map(|p| p.ip().to_string()),
-            user_agent: headers.get("user-agent").and_then(|v| v.to_str().ok()).map(str::to_string),
-        };
+        let mut meta = request_meta(&http, headers, peer);
+        if meta.request_id.is_empty() {
+            meta.request_id = uuid::Uuid::new_v4().to_string();
+        }
         async move {
             let auth = match &value {
                 Some(v) => credentials(&http, v).await,
@@ -66,34 +69,53 @@ pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, 
     let recheck_state = http.clone();
     let recheck: ws::RecheckFn = Arc::new(move |data: &Data| {
         let http = recheck_state.clone();
-        let value = data.get(&std::any::TypeId::of::<Credentials>()).and_then(|c| c.downcast_ref::<Credentials>()).and_then(|c| c.0.clone());
+        let value = credentials_of(data);
+        let signed_in = match data_of::<Auth>(data) {
+            Some(Auth::Authenticated(p)) => Some((p.user_id, p.org_id, p.role)),
+            _ => None,
+        };
         async move {
-            match value {
-                None => Ok(()),
-                Some(v) => match credentials(&http, &v).await {
-                    Auth::Authenticated(_) => Ok(()),
-                    _ => Err("Forbidden".to_string()),
-                },
+            let Some(v) = value else { return Ok(()) };
+            match credentials(&http, &v).await {
+                Auth::Authenticated(p) if Some((p.user_id, p.org_id, p.role)) == signed_in => Ok(()),
+                Auth::Authenticated(_) => Err("the user's role or organization changed".to_string()),
+                _ => Err("Forbidden".to_string()),
             }
         }
         .boxed()
     });
-    let db = http.app.db.clone();
-    let metrics = http.app.metrics.clone();
-    let prepare: ws::PrepareFn = Arc::new(move |req, data: &Data| {
-        let auth = data.get(&std::any::TypeId::of::<Auth>()).and_then(|a| a.downcast_ref::<Auth>()).cloned();
-        // Counted while the operation's stream lives (the request data is dropped with it).
-        let req = req.data(ActiveSubscription(GaugeGuard::new(&metrics.subscriptions)));
-        Ok(match auth {
-            Some(Auth::Authenticated(p)) => req.data(Loaders::new(&db, &p)),
-            _ => req,
-        })
+    let prepare_state = http.clone();
+    let prepare: ws::PrepareFn = Arc::new(move |req, data: Arc<Data>| {
+        let http = prepare_state.clone();
+        async move {
+            // The credentials as they are now, not as they were at `connection_init`.
+            let auth = match credentials_of(&data) {
+                Some(v) => credentials(&http, &v).await,
+                None => Auth::Anonymous,
+            };
+            // Counted while the operation's stream lives (the request data is dropped with it).
+            let req = req.data(ActiveSubscription(GaugeGuard::new(&http.app.metrics.subscriptions)));
+            let req = match &auth {
+                Auth::Authenticated(p) => req.data(Loaders::new(&http.app.db, p)),
+                _ => req,
+            };
+            Ok(req.data(auth))
+        }
+        .boxed()
+    });
+    let max_operations = http.app.settings.ws_max_operations;
+    let too_many: Arc<dyn Fn() -> async_graphql::ServerError + Send + Sync> = Arc::new(move || {
+        crate::error::code::coded(
+            format!("this socket already runs {max_operations} operations (WS_MAX_OPERATIONS): complete one first"),
+            crate::error::code::RATE_LIMITED,
+        )
     });
     let config = WsConfig {
         init_timeout: Duration::from_secs(http.app.settings.ws_init_timeout_secs.max(1)),
         keep_alive: Some(Duration::from_secs(25)),
         recheck: Some((Duration::from_secs(30), recheck)),
         prepare: Some(prepare),
+        max_operations: (max_operations > 0).then_some((max_operations, too_many)),
     };
     let schema = http.schema.clone();
     let on_init: Arc<dyn ws::OnInit> = Arc::new(on_init);
@@ -102,6 +124,15 @@ pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, 
         let _open = GaugeGuard::new(&connections);
         ws::serve(socket, headers, protocol, schema, on_init, config).await
     })
+}
+
+fn data_of<T: 'static>(data: &Data) -> Option<&T> {
+    data.get(&std::any::TypeId::of::<T>()).and_then(|d| d.downcast_ref::<T>())
+}
+
+/// The `Authorization` value the socket signed in with.
+fn credentials_of(data: &Data) -> Option<String> {
+    data_of::<Credentials>(data).and_then(|c| c.0.clone())
 }
 
 /// Holds the `graphql_subscriptions_active` gauge up while a subscription runs.

@@ -76,37 +76,76 @@ impl RateLimiter for MemoryRateLimiter {
     }
 }
 
-/// A TTL map in process memory.
-#[derive(Default)]
+/// A TTL cache in process memory, bounded: entries weigh their key and value plus a fixed
+/// overhead, and the least useful go first past `max_bytes` (moka's TinyLFU), so neither many
+/// small entries nor a few large ones can grow it without limit.
 pub struct MemoryCache {
-    entries: Mutex<HashMap<String, (Instant, Vec<u8>)>>,
+    entries: moka::sync::Cache<String, CacheEntry>,
+}
+
+/// A value and how long it lives.
+#[derive(Clone)]
+struct CacheEntry {
+    value: std::sync::Arc<[u8]>,
+    ttl: Duration,
+}
+
+/// What one entry costs beyond its key and value (map slot, expiry bookkeeping, allocations).
+const CACHE_ENTRY_OVERHEAD: u64 = 160;
+
+struct PerEntryTtl;
+
+impl moka::Expiry<String, CacheEntry> for PerEntryTtl {
+    fn expire_after_create(&self, _key: &String, entry: &CacheEntry, _created_at: Instant) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+    fn expire_after_update(&self, _key: &String, entry: &CacheEntry, _updated_at: Instant, _left: Option<Duration>) -> Option<Duration> {
+        Some(entry.ttl)
+    }
+}
+
+impl MemoryCache {
+    pub fn new(max_bytes: u64) -> Self {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &String, entry: &CacheEntry| {
+                let weight = CACHE_ENTRY_OVERHEAD + key.len() as u64 + entry.value.len() as u64;
+                u32::try_from(weight).unwrap_or(u32::MAX)
+            })
+            .expire_after(PerEntryTtl)
+            .build();
+        MemoryCache { entries }
+    }
+
+    /// Entries and weighed bytes held now (after pending evictions ran).
+    pub fn usage(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        (self.entries.entry_count(), self.entries.weighted_size())
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        MemoryCache::new(64 * 1024 * 1024)
+    }
 }
 
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let mut map = self.entries.lock().expect("cache lock");
-        match map.get(key) {
-            Some((expires, v)) if *expires > Instant::now() => Some(v.clone()),
-            Some(_) => {
-                map.remove(key);
-                None
-            }
-            None => None,
-        }
+        self.entries.get(key).map(|e| e.value.to_vec())
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) {
-        let now = Instant::now();
-        let mut map = self.entries.lock().expect("cache lock");
-        if map.len() > 100_000 {
-            map.retain(|_, (expires, _)| *expires > now);
+        if ttl.is_zero() {
+            self.entries.invalidate(key);
+            return;
         }
-        map.insert(key.to_string(), (now + ttl, value));
+        self.entries.insert(key.to_string(), CacheEntry { value: value.into(), ttl });
     }
 
     async fn delete(&self, key: &str) {
-        self.entries.lock().expect("cache lock").remove(key);
+        self.entries.invalidate(key);
     }
 }
 
@@ -194,6 +233,23 @@ mod tests {
         assert_eq!(c.get("b").await, Some(b"2".to_vec()));
         c.delete("b").await;
         assert_eq!(c.get("b").await, None);
+    }
+
+    #[tokio::test]
+    async fn memory_cache_stays_within_its_byte_bound() {
+        let c = MemoryCache::new(200_000);
+        for i in 0..10_000 {
+            c.set(&format!("apq:{i}"), vec![b'x'; 1000], Duration::from_secs(60)).await;
+        }
+        let (entries, bytes) = c.usage();
+        assert!(bytes <= 200_000, "{bytes} bytes held");
+        assert!(entries < 200, "{entries} entries held");
+        // Small entries are bounded by their overhead too.
+        for i in 0..100_000 {
+            c.set(&format!("k{i}"), Vec::new(), Duration::from_secs(60)).await;
+        }
+        let (entries, bytes) = c.usage();
+        assert!(bytes <= 200_000 && entries <= 200_000 / CACHE_ENTRY_OVERHEAD, "{entries} entries, {bytes} bytes");
     }
 
     #[tokio::test]

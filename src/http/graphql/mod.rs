@@ -35,7 +35,7 @@ pub async fn post_graphql(
     State(s): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
         return error_body(StatusCode::NOT_ACCEPTABLE, "accept application/graphql-response+json or application/json", code::BAD_USER_INPUT);
@@ -54,13 +54,17 @@ pub async fn post_graphql(
             code::BAD_USER_INPUT,
         );
     }
-    if body.len() > s.app.settings.max_body_bytes {
-        return error_body(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body is over {} bytes (MAX_BODY_BYTES)", s.app.settings.max_body_bytes),
-            code::BAD_USER_INPUT,
-        );
-    }
+    // Read no further than MAX_BODY_BYTES: a larger body is refused as soon as it is seen to be.
+    let body: Bytes = match axum::body::to_bytes(body, s.app.settings.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return error_body(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is over {} bytes (MAX_BODY_BYTES)", s.app.settings.max_body_bytes),
+                code::BAD_USER_INPUT,
+            );
+        }
+    };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => return bad_request("the body is not valid JSON"),

@@ -22,9 +22,10 @@ use serde_json::Value;
 /// Re-checks the connection's principal (the data `OnInit` returned): `Err(reason)` closes 4403.
 pub type RecheckFn = Arc<dyn Fn(&Data) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// Prepares each operation's request (e.g. per-operation data such as DataLoaders, or a rate
-/// limit) given the connection data; `Err` answers the operation with that error (an `error` message).
-pub type PrepareFn = Arc<dyn Fn(Request, &Data) -> Result<Request, ServerError> + Send + Sync>;
+/// Prepares each operation's request (e.g. the caller's credentials checked again, per-operation
+/// data such as DataLoaders) given the connection data; `Err` answers the operation with that
+/// error (an `error` message).
+pub type PrepareFn = Arc<dyn Fn(Request, Arc<Data>) -> BoxFuture<'static, Result<Request, ServerError>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct WsConfig {
@@ -32,10 +33,13 @@ pub struct WsConfig {
     pub init_timeout: Duration,
     /// Legacy protocol: send `ka` this often; graphql-transport-ws: send a WebSocket ping frame.
     pub keep_alive: Option<Duration>,
-    /// Every `.0`, run `.1` on the connection data: a revoked session or an expired token closes 4403.
+    /// Every `.0`, run `.1` on the connection data: a revoked session, an expired token or a
+    /// changed principal closes 4403; so does a check that cannot finish within `.0` (fail closed).
     pub recheck: Option<(Duration, RecheckFn)>,
     /// Runs on every `subscribe`/`start` before execution.
     pub prepare: Option<PrepareFn>,
+    /// Operations one socket may run at once; the next is answered with `.1` (an error).
+    pub max_operations: Option<(usize, Arc<dyn Fn() -> ServerError + Send + Sync>)>,
 }
 
 impl Default for WsConfig {
@@ -45,6 +49,7 @@ impl Default for WsConfig {
             keep_alive: Some(Duration::from_secs(25)),
             recheck: None,
             prepare: None,
+            max_operations: None,
         }
     }
 }

@@ -251,8 +251,8 @@ where
                 Err(close(4403, "Forbidden"))
             }
             Err(_) => {
-                tracing::warn!("GraphQL WebSocket session recheck timed out; keeping the socket");
-                Ok(())
+                tracing::warn!("GraphQL WebSocket session recheck timed out; closing the socket (it may reconnect)");
+                Err(close(4403, "Forbidden"))
             }
         }
     }
@@ -278,16 +278,27 @@ where
         }
         self.next_gen += 1;
         let generation = self.next_gen;
-        let prepared = match &self.config.prepare {
-            Some(prepare) => prepare(request, &session),
-            None => Ok(request),
+        let refused = match &self.config.max_operations {
+            Some((max, error)) if self.subs.len() >= *max => Some(error()),
+            _ => None,
         };
-        let responses = match prepared {
-            Ok(request) => self
-                .schema
-                .execute_stream_with_session_data(request, session),
-            Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
-        };
+        // Preparing (the credentials checked again) happens in the operation's own stream, so
+        // a slow check never holds up the socket's other operations.
+        let prepare = self.config.prepare.clone();
+        let schema = self.schema.clone();
+        let responses = stream::once(async move {
+            let prepared = match (refused, prepare) {
+                (Some(error), _) => Err(error),
+                (None, Some(prepare)) => prepare(request, session.clone()).await,
+                (None, None) => Ok(request),
+            };
+            match prepared {
+                Ok(request) => schema.execute_stream_with_session_data(request, session),
+                Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
+            }
+        })
+        .flatten()
+        .boxed();
         let (responses, handle) = stream::abortable(responses);
         let tag = id.clone();
         let events = responses
