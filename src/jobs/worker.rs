@@ -84,7 +84,8 @@ async fn execute_next(state: &AppState, worker: &str, stop: Option<&tokio::sync:
     let Some(j) = claim(state, worker).await? else { return Ok(false) };
     let _active = state.metrics.working();
     let max_attempts = Ord::max(state.settings.job_max_attempts, 1) as i32;
-    if j.attempts >= max_attempts {
+    // A cancelled job is ended as cancelled, however often it was taken over.
+    if j.attempts >= max_attempts && !j.cancel_requested {
         tracing::error!(job = %j.id, attempts = j.attempts, "job given up: its workers kept stopping before any progress");
         let message = format!(
             "this job was given up after {max_attempts} attempts: each time, its worker stopped before finishing an item \
