@@ -3,7 +3,10 @@
 //! lease expires and another worker takes the job over; items already done are never redone, and a
 //! job taken over `JOB_MAX_ATTEMPTS` times without progress fails instead of being claimed forever.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -154,36 +157,67 @@ async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bo
     Ok(res.rows_affected == 1)
 }
 
+/// Leases an item may run without finishing before its worker stops renewing the lease (10 minutes
+/// with the default `JOB_LEASE_SECS`): an item stuck on something that never answers then loses
+/// its job to another worker, and after `JOB_MAX_ATTEMPTS` of those the job fails.
+const STALL_LEASES: u32 = 20;
+
+/// Why the lease stopped being renewed.
+enum LeaseEnd {
+    /// Another worker has the job.
+    Lost,
+    /// No item was recorded for [`STALL_LEASES`] leases.
+    Stalled,
+}
+
 /// Works a slice while the lease is renewed beside it: an item (a big report, storage retries, a
 /// render waiting for a free child then using its whole budget) or a backoff may outlast the lease.
-/// If the lease is lost all the same, the slice stops where it is (the new owner redoes the item
-/// in flight; its document, if made, is found, not made twice).
+/// If the lease is lost all the same, or the slice stalls, the slice stops where it is (the next
+/// owner redoes the item in flight; its document, if made, is found, not made twice).
 async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
     let job_id = job_row.id;
+    let recorded = AtomicU64::new(0);
     tokio::select! {
-        worked = work_items(state, worker, job_row, stop) => worked,
-        () = keep_lease(state, worker, job_id) => {
-            tracing::warn!(job = %job_id, "lease lost; another worker has the job");
+        worked = work_items(state, worker, job_row, stop, &recorded) => worked,
+        end = keep_lease(state, worker, job_id, &recorded) => {
+            match end {
+                LeaseEnd::Lost => tracing::warn!(job = %job_id, "lease lost; another worker has the job"),
+                LeaseEnd::Stalled => tracing::error!(job = %job_id, "no item finished for {STALL_LEASES} leases; leaving the job to another worker"),
+            }
             Ok(())
         }
     }
 }
 
-/// Renews the lease every third of it; returns only once the lease was lost.
-async fn keep_lease(state: &AppState, worker: &str, job_id: Uuid) {
+/// Renews the lease every third of it while items keep being recorded (`recorded` counts them);
+/// returns once the lease was lost or the slice stalled.
+async fn keep_lease(state: &AppState, worker: &str, job_id: Uuid, recorded: &AtomicU64) -> LeaseEnd {
     let period = lease(state) / 3;
+    let (mut seen, mut since) = (recorded.load(Ordering::Relaxed), Instant::now());
     loop {
         tokio::time::sleep(period).await;
+        let now_recorded = recorded.load(Ordering::Relaxed);
+        if now_recorded != seen {
+            (seen, since) = (now_recorded, Instant::now());
+        } else if since.elapsed() > lease(state) * STALL_LEASES {
+            return LeaseEnd::Stalled;
+        }
         match heartbeat(state, worker, job_id).await {
             Ok(true) => {}
-            Ok(false) => return,
+            Ok(false) => return LeaseEnd::Lost,
             // The database may be back before the lease runs out: keep trying.
             Err(e) => tracing::warn!(job = %job_id, error = %e, "heartbeat failed; retrying"),
         }
     }
 }
 
-async fn work_items(state: &AppState, worker: &str, job_row: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
+async fn work_items(
+    state: &AppState,
+    worker: &str,
+    job_row: job::Model,
+    stop: Option<&tokio::sync::watch::Receiver<bool>>,
+    recorded_items: &AtomicU64,
+) -> AppResult<()> {
     if job_row.cancel_requested {
         return finish(state, worker, job_row.id, Some(JobStatus::Cancelled)).await;
     }
@@ -237,6 +271,7 @@ async fn work_items(state: &AppState, worker: &str, job_row: job::Model, stop: O
             tracing::warn!(job = %job_row.id, "lease lost; another worker has the job");
             return Ok(());
         };
+        recorded_items.fetch_add(1, Ordering::Relaxed);
         cancel_requested = row.cancel_requested;
         if recorded.retry {
             tokio::time::sleep(backoff(attempts)).await;
