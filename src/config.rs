@@ -76,7 +76,14 @@ pub struct Settings {
     /// HMAC keys for download links, `kid:secret,…`, the first one current (`URL_SIGNING_KEYS`; generated once in development).
     pub url_signing_keys: Secret,
     /// How long a worker's claim on a job lasts without a heartbeat (`JOB_LEASE_SECS`, default 30).
+    /// The worker renews it every third of that while it works, items included.
     pub job_lease_secs: u64,
+    /// Turns a job may start without making progress before it fails (`JOB_MAX_ATTEMPTS`, default 5):
+    /// each time its worker dies or loses it mid-turn, the next turn is another attempt.
+    pub job_max_attempts: u32,
+    /// Most policies one PDF or HTML report may cover (`REPORT_MAX_POLICIES`, default 10,000, as
+    /// `generateDocuments`): such a template sees every row at once. XLSX reports stream, unbounded.
+    pub report_max_policies: u64,
     /// Warm render child processes (`RENDER_WORKERS`, default 2).
     pub render_workers: usize,
     /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
@@ -163,6 +170,17 @@ impl Settings {
             (None, AppEnv::Production) => bail!("URL_SIGNING_KEYS is required when APP_ENV=production (`kid:secret` pairs, secrets of at least 32 bytes)"),
             (None, AppEnv::Development) => format!("dev1:{}", dev_secret(&data_dir, "dev_url_signing_key")?),
         };
+        let (job_lease_secs, render_timeout_secs): (u64, u64) = (parse(&get, "JOB_LEASE_SECS", 30)?, parse(&get, "RENDER_TIMEOUT_SECS", 10)?);
+        if render_timeout_secs > job_lease_secs {
+            // A render the lease cannot outlast would be the rule, not the exception: refuse it plainly.
+            bail!(
+                "RENDER_TIMEOUT_SECS ({render_timeout_secs}) must not exceed JOB_LEASE_SECS ({job_lease_secs}): \
+                 a job's claim would expire during one render"
+            );
+        }
+        if parse::<u32>(&get, "JOB_MAX_ATTEMPTS", 5)? == 0 {
+            bail!("JOB_MAX_ATTEMPTS must be at least 1");
+        }
         if parse(&get, "PERSISTED_OPERATIONS_ONLY", false)? && get("PERSISTED_OPERATIONS_MANIFEST").is_none() {
             bail!("PERSISTED_OPERATIONS_ONLY=true needs PERSISTED_OPERATIONS_MANIFEST (the manifest file client codegen produced)");
         }
@@ -199,8 +217,10 @@ impl Settings {
             storage_encryption_keys: get("STORAGE_ENCRYPTION_KEYS").map(Secret::new),
             url_signing_keys: Secret::new(url_signing_keys),
             render_workers: parse(&get, "RENDER_WORKERS", 2)?,
-            job_lease_secs: parse(&get, "JOB_LEASE_SECS", 30)?,
-            render_timeout_secs: parse(&get, "RENDER_TIMEOUT_SECS", 10)?,
+            job_lease_secs,
+            job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 5)?,
+            report_max_policies: parse(&get, "REPORT_MAX_POLICIES", 10_000)?,
+            render_timeout_secs,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
             render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),
             limits: Limits {
@@ -318,6 +338,18 @@ mod tests {
         let err = settings(&[("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", &"x".repeat(40)), ("WORKERS", "many")])
             .unwrap_err();
         assert!(err.to_string().contains("WORKERS"));
+    }
+
+    #[test]
+    fn a_render_budget_longer_than_the_job_lease_names_both_variables() {
+        let secret = "x".repeat(40);
+        let base = [("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", secret.as_str())];
+        let err = settings(&[base[0], base[1], ("JOB_LEASE_SECS", "5"), ("RENDER_TIMEOUT_SECS", "6")]).unwrap_err().to_string();
+        assert!(err.contains("RENDER_TIMEOUT_SECS") && err.contains("JOB_LEASE_SECS"), "{err}");
+        // The defaults (30 s and 10 s) fit.
+        assert!(settings(&base).is_ok());
+        let err = settings(&[base[0], base[1], ("JOB_MAX_ATTEMPTS", "0")]).unwrap_err().to_string();
+        assert!(err.contains("JOB_MAX_ATTEMPTS"), "{err}");
     }
 
     #[test]

@@ -83,6 +83,8 @@ impl Cluster {
             .env("JWT_SECRET", "multi-process-test-secret-of-at-least-32-bytes")
             .env("URL_SIGNING_KEYS", "k1:multi-process-test-signing-key-32-bytes-long")
             .env("JOB_LEASE_SECS", "3")
+            // A render may not outlast the lease (the settings refuse it).
+            .env("RENDER_TIMEOUT_SECS", "3")
             .env("RENDER_WORKERS", "1")
             .env("RATE_LIMIT_RPM", "0")
             .env("MAX_BATCH", "50")

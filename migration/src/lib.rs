@@ -14,6 +14,7 @@ mod m20261122_000010_create_audit_logs;
 mod m20261122_000011_create_templates;
 mod m20261122_000012_create_jobs;
 mod m20261122_000013_create_template_assets;
+mod m20261206_000001_job_turns_by_organization;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_create_templates::Migration),
             Box::new(m20261122_000012_create_jobs::Migration),
             Box::new(m20261122_000013_create_template_assets::Migration),
+            Box::new(m20261206_000001_job_turns_by_organization::Migration),
         ]
     }
 }

@@ -19,12 +19,15 @@ pub struct Model {
     pub failed: i32,
     #[sea_orm(column_type = "Text", nullable)]
     pub error: Option<String>,
+    /// Turns taken over from a worker that stopped or lost the job, since its last recorded item
+    /// (`JOB_MAX_ATTEMPTS` caps them).
     pub attempts: i32,
     pub idempotency_key: Option<String>,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTimeUtc>,
     pub heartbeat_at: Option<DateTimeUtc>,
-    /// When the job's next turn comes: workers take the job whose turn is oldest (fairness).
+    /// When the job's next turn comes: workers take the organization whose last turn is oldest,
+    /// then its job whose turn is oldest (fairness).
     pub turn_at: DateTimeUtc,
     pub cancel_requested: bool,
     pub created_by: Option<Uuid>,

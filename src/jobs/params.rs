@@ -2,13 +2,16 @@
 //! read back by the job's kind, never with silent defaults. A job whose parameters do not decode
 //! fails with a clear error.
 
+use sea_orm::{ColumnTrait, QueryFilter, Select};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::types::JobKind;
 use crate::{
-    policies::types::PolicyFilter,
+    entities::policy,
+    error::AppResult,
+    policies::types::{PolicyFilter, PolicyOrder},
     principal::{Principal, Role},
 };
 
@@ -28,6 +31,26 @@ pub enum JobParams {
 pub struct ReportParams {
     pub principal: PrincipalSnapshot,
     pub filter: Option<PolicyFilter>,
+}
+
+impl ReportParams {
+    /// The policies a report covers: those its requester may read that match its filter, in the
+    /// job's organization only. A SUPERADMIN's scope spans every organization, but a report is
+    /// filed in one and read by its people: it never shows another's policies.
+    pub fn policies(&self, organization_id: Uuid, order: Option<Vec<PolicyOrder>>) -> AppResult<Select<policy::Entity>> {
+        let mut requester = self.principal.principal();
+        requester.org_id = organization_id;
+        let scoped = crate::policies::service::list(&requester, self.filter.clone(), order)?;
+        Ok(scoped.filter(policy::Column::OrganizationId.eq(organization_id)))
+    }
+}
+
+/// Why a PDF or HTML report over more than `limit` policies is refused (when queued or made).
+pub fn too_many_policies(limit: u64) -> String {
+    format!(
+        "more than {limit} policies match: a PDF or HTML report covers at most {limit} (REPORT_MAX_POLICIES); \
+         narrow the filter, or use an XLSX template, whose rows stream without a limit"
+    )
 }
 
 /// The requester as the job saw them when it was queued: the report reads through their scope.

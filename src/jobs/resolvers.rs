@@ -74,9 +74,7 @@ impl JobMutation {
     async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> Result<Job> {
         let p = ctx.principal()?;
         let key = ids::decode(&id, "Job")?;
-        let j = service::cancel(ctx.state(), p, key).await?;
-        crate::audit::service::record(&ctx.state().db, &ctx.actor()?, "job.cancel", Some(("Job", j.id)), serde_json::json!({})).await?;
-        Ok(Job(j))
+        Ok(Job(service::cancel(ctx.state(), p, &ctx.actor()?, key).await?))
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::types::{GenerateDocumentInput, GenerateDocumentsInput, GenerateReportInput, JobFilter, JobKind, JobStatus};
-use super::params::{JobParams, PrincipalSnapshot, ReportParams};
+use super::params::{JobParams, PrincipalSnapshot, ReportParams, too_many_policies};
 use crate::{
     audit::service as audit,
     principal::{Actor, Principal},
@@ -18,7 +18,7 @@ use crate::{
     graphql::ids,
     scope,
     state::AppState,
-    templates::{self, types::TemplateScope},
+    templates::{self, types::{DocumentFormat, TemplateScope}},
 };
 
 /// The most items one `generateDocuments` job may hold.
@@ -253,16 +253,30 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
         return Err(AppError::invalid("input.templateId", "generateReport needs a REPORT template"));
     }
     // Checks the filter now (bad IDs are the caller's fault), runs it when the job runs.
-    crate::policies::service::list(p, input.filter.clone(), None)?;
-    let params = JobParams::Report(ReportParams { principal: PrincipalSnapshot::of(p), filter: input.filter });
+    let report = ReportParams { principal: PrincipalSnapshot::of(p), filter: input.filter };
+    let matching = report.policies(t.organization_id, None)?;
+    // A PDF or HTML template sees every row at once: refuse now what it could not hold (XLSX
+    // streams its rows, whatever their number).
+    if DocumentFormat::parse(&t.format) != DocumentFormat::Xlsx {
+        let limit = state.settings.report_max_policies;
+        let found = matching.select_only().column(policy::Column::Id).limit(limit.saturating_add(1)).into_tuple::<Uuid>().all(&state.db).await?;
+        if found.len() as u64 > limit {
+            return Err(AppError::invalid("input.filter", too_many_policies(limit)));
+        }
+    }
+    let params = JobParams::Report(report);
     let new = NewJob { kind: JobKind::Report, template: t, items: vec![(None, None)], params, idempotency_key: key };
     enqueue(state, p, actor, new).await
 }
 
 /// Cancels a job the caller may read: at once when it waits, after the current item when it runs.
-pub async fn cancel(state: &AppState, principal: &Principal, id: Uuid) -> AppResult<job::Model> {
-    let j = scope::one(&state.db, scope::jobs(principal), job::Column::Id, id, "Job").await?;
+/// The change and its audit row commit together; a job already ended is answered as it is, and
+/// nothing is recorded.
+pub async fn cancel(state: &AppState, principal: &Principal, actor: &Actor, id: Uuid) -> AppResult<job::Model> {
+    let txn = state.db.begin().await?;
+    let j = scope::one(&txn, scope::jobs(principal), job::Column::Id, id, "Job").await?;
     if JobStatus::parse(&j.status).is_terminal() {
+        txn.rollback().await?;
         return Ok(j);
     }
     let now = Utc::now();
@@ -274,7 +288,10 @@ pub async fn cancel(state: &AppState, principal: &Principal, id: Uuid) -> AppRes
         m.status = Set(JobStatus::Cancelled.as_str().into());
         m.finished_at = Set(Some(now));
     }
-    let saved = m.update(&state.db).await?;
+    let saved = m.update(&txn).await?;
+    let info = json!({"status": saved.status, "done": saved.done, "total": saved.total});
+    audit::record(&txn, actor, "job.cancel", Some(("Job", saved.id)), info).await?;
+    txn.commit().await?;
     if idle {
         super::events::publish(state, &saved, Some("cancelled".into()), None);
     }

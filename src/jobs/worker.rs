@@ -1,8 +1,12 @@
-//! Workers: claim a job atomically (a lease), work through a slice of its items, heartbeat, then give
-//! the job back so every organization's jobs take turns. A dead worker's lease expires and another
-//! worker takes the job over; items already done are never redone.
+//! Workers: claim a job atomically (a lease), work through a slice of its items while a heartbeat
+//! renews the lease, then give the job back so every organization takes its turn. A dead worker's
+//! lease expires and another worker takes the job over; items already done are never redone, and a
+//! job taken over `JOB_MAX_ATTEMPTS` times without progress fails instead of being claimed forever.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -17,7 +21,8 @@ use super::{events, types::JobStatus};
 use super::item::{self, ItemOutcome};
 use crate::{
     entities::{job, job_item},
-    error::AppResult,
+    error::{AppError, AppResult},
+    graphql::ids,
     state::AppState,
 };
 
@@ -29,6 +34,16 @@ fn lease(state: &AppState) -> Duration {
 const SLICE_ITEMS: u64 = 25;
 /// Attempts before an item that keeps failing for transient reasons is given up (its error kept).
 const MAX_ITEM_ATTEMPTS: i32 = 4;
+
+/// What a client reads about a failure of ours: what failed and where to look, never the detail
+/// (paths, SQL), which goes to the log beside the same reference.
+fn public_error(what: &str, job_id: Uuid, item_seq: Option<i32>) -> String {
+    let job = ids::encode("Job", job_id);
+    match item_seq {
+        Some(seq) => format!("the {what} failed for item {} (reference: job {}); the details are in the server log", seq + 1, job.as_str()),
+        None => format!("the {what} failed (reference: job {}); the details are in the server log", job.as_str()),
+    }
+}
 
 /// A name for this worker: host, process and number.
 pub fn worker_name(count: usize) -> String {
@@ -71,6 +86,18 @@ pub async fn try_execute_next(state: &AppState, worker: &str) -> AppResult<bool>
 async fn execute_next(state: &AppState, worker: &str, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<bool> {
     let Some(j) = claim(state, worker).await? else { return Ok(false) };
     let _active = state.metrics.working();
+    let max_attempts = Ord::max(state.settings.job_max_attempts, 1) as i32;
+    // A cancelled job is ended as cancelled, however often it was taken over.
+    if j.attempts >= max_attempts && !j.cancel_requested {
+        tracing::error!(job = %j.id, attempts = j.attempts, "job given up: its workers kept stopping before any progress");
+        let message = format!(
+            "this job was given up after {max_attempts} attempts: each time, its worker stopped before finishing an item \
+             (reference: job {})",
+            ids::encode("Job", j.id).as_str()
+        );
+        fail_job(state, &j, &message).await?;
+        return Ok(true);
+    }
     work_slice(state, worker, j, stop).await?;
     Ok(true)
 }
@@ -89,23 +116,31 @@ pub async fn run_until_idle(state: &AppState) -> AppResult<()> {
     Ok(())
 }
 
-/// One statement that takes a claimable job: queued, or running with an expired (or given back) lease.
+/// One statement that takes a claimable job: queued, or running with an expired (or given back)
+/// lease. Organizations take turns: the one whose last turn (its latest heartbeat, on any of its
+/// jobs) is oldest goes first, one never served before all, then its job whose turn is oldest.
+/// Taking over a lease another worker still names (it died or lost it) counts an attempt.
 async fn claim(state: &AppState, worker: &str) -> AppResult<Option<job::Model>> {
     let backend = state.db.get_database_backend();
     let now = Utc::now();
     let lock = if backend == DatabaseBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
     let mut sql = format!(
         "UPDATE jobs SET status = 'RUNNING', lease_owner = $1, lease_expires_at = $2, heartbeat_at = $3, \
-         started_at = COALESCE(started_at, $3), attempts = attempts + 1, updated_at = $3 \
-         WHERE id = (SELECT id FROM jobs WHERE status IN ('QUEUED', 'RUNNING') \
-         AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY turn_at ASC, id ASC LIMIT 1 {lock}) \
+         started_at = COALESCE(started_at, $3), \
+         attempts = CASE WHEN lease_owner IS NULL THEN attempts ELSE attempts + 1 END, updated_at = $3 \
+         WHERE id = (SELECT id FROM jobs AS candidate WHERE status IN ('QUEUED', 'RUNNING') \
+         AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+         ORDER BY COALESCE((SELECT MAX(served.heartbeat_at) FROM jobs AS served \
+         WHERE served.organization_id = candidate.organization_id), $4) ASC, turn_at ASC, id ASC LIMIT 1 {lock}) \
          RETURNING *"
     );
     if backend == DatabaseBackend::Sqlite {
         sql = sql.replace('$', "?");
     }
     let lease_until = now + chrono::Duration::from_std(lease(state)).unwrap_or_default();
-    let stmt = Statement::from_sql_and_values(backend, sql, [worker.into(), lease_until.into(), now.into()]);
+    let never = chrono::DateTime::<Utc>::UNIX_EPOCH;
+    let values: [sea_orm::Value; 4] = [worker.into(), lease_until.into(), now.into(), never.into()];
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
     Ok(job::Entity::find().from_raw_sql(stmt).one(&state.db).await?)
 }
 
@@ -122,7 +157,67 @@ async fn heartbeat(state: &AppState, worker: &str, job_id: Uuid) -> AppResult<bo
     Ok(res.rows_affected == 1)
 }
 
+/// Leases an item may run without finishing before its worker stops renewing the lease (10 minutes
+/// with the default `JOB_LEASE_SECS`): an item stuck on something that never answers then loses
+/// its job to another worker, and after `JOB_MAX_ATTEMPTS` of those the job fails.
+const STALL_LEASES: u32 = 20;
+
+/// Why the lease stopped being renewed.
+enum LeaseEnd {
+    /// Another worker has the job.
+    Lost,
+    /// No item was recorded for [`STALL_LEASES`] leases.
+    Stalled,
+}
+
+/// Works a slice while the lease is renewed beside it: an item (a big report, storage retries, a
+/// render waiting for a free child then using its whole budget) or a backoff may outlast the lease.
+/// If the lease is lost all the same, or the slice stalls, the slice stops where it is (the next
+/// owner redoes the item in flight; its document, if made, is found, not made twice).
 async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: Option<&tokio::sync::watch::Receiver<bool>>) -> AppResult<()> {
+    let job_id = job_row.id;
+    let recorded = AtomicU64::new(0);
+    tokio::select! {
+        worked = work_items(state, worker, job_row, stop, &recorded) => worked,
+        end = keep_lease(state, worker, job_id, &recorded) => {
+            match end {
+                LeaseEnd::Lost => tracing::warn!(job = %job_id, "lease lost; another worker has the job"),
+                LeaseEnd::Stalled => tracing::error!(job = %job_id, "no item finished for {STALL_LEASES} leases; leaving the job to another worker"),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Renews the lease every third of it while items keep being recorded (`recorded` counts them);
+/// returns once the lease was lost or the slice stalled.
+async fn keep_lease(state: &AppState, worker: &str, job_id: Uuid, recorded: &AtomicU64) -> LeaseEnd {
+    let period = lease(state) / 3;
+    let (mut seen, mut since) = (recorded.load(Ordering::Relaxed), Instant::now());
+    loop {
+        tokio::time::sleep(period).await;
+        let now_recorded = recorded.load(Ordering::Relaxed);
+        if now_recorded != seen {
+            (seen, since) = (now_recorded, Instant::now());
+        } else if since.elapsed() > lease(state) * STALL_LEASES {
+            return LeaseEnd::Stalled;
+        }
+        match heartbeat(state, worker, job_id).await {
+            Ok(true) => {}
+            Ok(false) => return LeaseEnd::Lost,
+            // The database may be back before the lease runs out: keep trying.
+            Err(e) => tracing::warn!(job = %job_id, error = %e, "heartbeat failed; retrying"),
+        }
+    }
+}
+
+async fn work_items(
+    state: &AppState,
+    worker: &str,
+    job_row: job::Model,
+    stop: Option<&tokio::sync::watch::Receiver<bool>>,
+    recorded_items: &AtomicU64,
+) -> AppResult<()> {
     if job_row.cancel_requested {
         return finish(state, worker, job_row.id, Some(JobStatus::Cancelled)).await;
     }
@@ -130,7 +225,11 @@ async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: O
         Ok(ctx) => ctx,
         Err(e) => {
             tracing::error!(job = %job_row.id, error = %e, "job cannot run");
-            fail_job(state, &job_row, &e.to_string()).await?;
+            let message = match &e {
+                AppError::NotFound(_) | AppError::BadInput { .. } => e.to_string(),
+                _ => public_error("server", job_row.id, None),
+            };
+            fail_job(state, &job_row, &message).await?;
             return Ok(());
         }
     };
@@ -155,20 +254,12 @@ async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: O
             (item, outcome, started.elapsed())
         })
         .buffered(concurrency);
-    let mut last_beat = Instant::now();
     // Cancellation is read from the job row each record returns (the claimed row at first).
     let mut cancel_requested = job_row.cancel_requested;
     while let Some((item, outcome, took)) = made.next().await {
         if stop.is_some_and(|s| *s.borrow()) {
             tracing::info!(job = %job_row.id, "stopping: giving the job back");
             break;
-        }
-        if last_beat.elapsed() > lease(state) / 6 {
-            if !heartbeat(state, worker, job_row.id).await? {
-                tracing::warn!(job = %job_row.id, "lease lost; another worker has the job");
-                return Ok(());
-            }
-            last_beat = Instant::now();
         }
         if cancel_requested {
             return finish(state, worker, job_row.id, Some(JobStatus::Cancelled)).await;
@@ -180,6 +271,7 @@ async fn work_slice(state: &AppState, worker: &str, job_row: job::Model, stop: O
             tracing::warn!(job = %job_row.id, "lease lost; another worker has the job");
             return Ok(());
         };
+        recorded_items.fetch_add(1, Ordering::Relaxed);
         cancel_requested = row.cancel_requested;
         if recorded.retry {
             tokio::time::sleep(backoff(attempts)).await;
@@ -225,8 +317,12 @@ async fn record(state: &AppState, worker: &str, job_row: &job::Model, item: &job
     let (status, error, document_id, retry) = match outcome {
         ItemOutcome::Done { document_id } => ("DONE", None, Some(document_id), false),
         ItemOutcome::Failed { message } => ("FAILED", Some(message), None, false),
-        ItemOutcome::Transient { message } if item.attempts + 1 < MAX_ITEM_ATTEMPTS => ("PENDING", Some(message), None, true),
-        ItemOutcome::Transient { message } => ("FAILED", Some(message), None, false),
+        ItemOutcome::Transient { what, detail } => {
+            let retry = item.attempts + 1 < MAX_ITEM_ATTEMPTS;
+            tracing::warn!(job = %job_row.id, item = item.seq, attempt = item.attempts + 1, retry, what, error = %detail, "item failed");
+            let message = public_error(what, job_row.id, Some(item.seq));
+            if retry { ("PENDING", Some(message), None, true) } else { ("FAILED", Some(message), None, false) }
+        }
     };
     let txn = state.db.begin().await?;
     job_item::Entity::update_many()
@@ -236,8 +332,10 @@ async fn record(state: &AppState, worker: &str, job_row: &job::Model, item: &job
         .filter(job_item::Column::Id.eq(item.id))
         .exec(&txn)
         .await?;
+    // A recorded item is progress: the attempts without any start again from none.
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(job::Column::Attempts, Expr::value(0))
         .filter(job::Column::Id.eq(job_row.id))
         .filter(job::Column::LeaseOwner.eq(worker));
     match status {
@@ -257,7 +355,6 @@ async fn record(state: &AppState, worker: &str, job_row: &job::Model, item: &job
     };
     txn.commit().await?;
     if retry {
-        tracing::warn!(job = %job_row.id, item = item.seq, attempt = item.attempts + 1, error = ?error, "item failed; it will be retried");
         return Ok(Recorded { retry: true, row: Some(row) });
     }
     events::publish(state, &row, error, document_id);

@@ -6,6 +6,7 @@ mod batches;
 mod downloads;
 mod encryption;
 mod generation;
+mod hardening;
 mod previews;
 mod reports;
 mod retries;

@@ -102,30 +102,38 @@ impl JobContext {
 /// How an item ended.
 pub enum ItemOutcome {
     Done { document_id: Uuid },
-    /// The template or the data is at fault: retrying will not help.
+    /// The template or the data is at fault: retrying will not help. The message is the client's.
     Failed { message: String },
-    /// Storage or the database failed: worth another attempt.
-    Transient { message: String },
+    /// Storage or the database failed: worth another attempt. `what` failed is told to the
+    /// client; `detail` (paths, SQL) only goes to the log.
+    Transient { what: &'static str, detail: String },
 }
 
 /// Why making an item failed, as the item makers report it.
 enum Failure {
     Template(String),
-    Transient(String),
+    Transient { what: &'static str, detail: String },
+}
+
+impl Failure {
+    fn database(detail: impl ToString) -> Self {
+        Failure::Transient { what: "database", detail: detail.to_string() }
+    }
 }
 
 impl From<AppError> for Failure {
     fn from(error: AppError) -> Self {
         match error {
             AppError::NotFound(what) => Failure::Template(format!("{what} no longer exists")),
-            other => Failure::Transient(other.to_string()),
+            AppError::Db(e) => Failure::database(e),
+            other => Failure::Transient { what: "server", detail: other.to_string() },
         }
     }
 }
 
 impl From<sea_orm::DbErr> for Failure {
     fn from(error: sea_orm::DbErr) -> Self {
-        Failure::Transient(error.to_string())
+        Failure::database(error)
     }
 }
 
@@ -139,7 +147,7 @@ impl From<RenderFailure> for Failure {
                 });
                 Failure::Template(text.collect::<Vec<_>>().join("; "))
             }
-            RenderFailure::Internal(message) => Failure::Transient(message),
+            RenderFailure::Internal(message) => Failure::Transient { what: "renderer", detail: message },
         }
     }
 }
@@ -174,7 +182,7 @@ pub async fn make(state: &AppState, ctx: &JobContext, item: &job_item::Model) ->
     match make_and_record(state, ctx, item).await {
         Ok(id) => ItemOutcome::Done { document_id: id },
         Err(Failure::Template(message)) => ItemOutcome::Failed { message },
-        Err(Failure::Transient(message)) => ItemOutcome::Transient { message },
+        Err(Failure::Transient { what, detail }) => ItemOutcome::Transient { what, detail },
     }
 }
 
@@ -185,7 +193,7 @@ async fn make_and_record(state: &AppState, ctx: &JobContext, item: &job_item::Mo
         TemplateScope::Client => client::make(state, ctx, item, &number).await?,
         TemplateScope::Report => report::make(state, ctx, &number).await?,
     };
-    let stored = state.storage.put(made.rendered.bytes).await.map_err(|e| Failure::Transient(format!("storage: {e}")))?;
+    let stored = state.storage.put(made.rendered.bytes).await.map_err(|e| Failure::Transient { what: "document storage", detail: e.to_string() })?;
     let file_name = format!("{}-{}.{}", slug(&ctx.template.name), slug(&made.name_part), made.rendered.extension);
     let row = document::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -214,7 +222,7 @@ async fn make_and_record(state: &AppState, ctx: &JobContext, item: &job_item::Mo
         Err(e) if crate::error::is_unique_violation(&e) => {
             // Another worker recorded this item's document first: it is made once.
             let existing = document::Entity::find().filter(document::Column::JobItemId.eq(item.id)).one(&state.db).await?;
-            existing.map(|d| d.id).ok_or_else(|| Failure::Transient(e.to_string()))
+            existing.map(|d| d.id).ok_or_else(|| Failure::database(e))
         }
         Err(e) => Err(e.into()),
     }

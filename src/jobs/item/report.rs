@@ -1,6 +1,6 @@
 //! A REPORT-scope item: one document over the policies the requester could read (a bordereau).
 //! XLSX streams rows from the database into the constant-memory sheet writer; Typst and HTML
-//! templates see the whole list at once.
+//! templates see the whole list at once, so they cover at most `REPORT_MAX_POLICIES`.
 
 use std::collections::HashMap;
 
@@ -14,7 +14,7 @@ use super::{Failure, JobContext, Made, envelope};
 use crate::{
     entities::{client, company, policy},
     graphql::pagination::OrderDirection,
-    jobs::params::{JobParams, ReportParams},
+    jobs::params::{JobParams, ReportParams, too_many_policies},
     policies::types::{PolicyOrder, PolicyOrderField},
     state::AppState,
     templates::{
@@ -48,32 +48,38 @@ pub(super) async fn make(state: &AppState, ctx: &JobContext, number: &str) -> Re
         tracing::debug!(job = %ctx.job.id, read_ms = read_time.as_millis() as u64, total_ms = started.elapsed().as_millis() as u64, "report streamed");
         rendered?
     } else {
-        let (read, rows) = tokio::join!(send_rows(state, ctx, params, pages), collect(received));
+        // The policies may have grown since the report was queued (and checked): it stays bounded.
+        let limit = state.settings.report_max_policies;
+        let (read, rows) = tokio::join!(send_rows(state, ctx, params, pages), collect(received, limit));
         read?;
+        let rows = rows.ok_or_else(|| Failure::Template(too_many_policies(limit)))?;
         let data = merge(envelope(ctx, number), json!({"policies": rows}));
         renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data).await?
     };
     Ok(Made { rendered, name_part: date, policy_id: None, client_id: None })
 }
 
-async fn collect(mut pages: mpsc::Receiver<Vec<Value>>) -> Vec<Value> {
+/// Every row, or `None` as soon as there are more than `limit` (the reader then stops).
+async fn collect(mut pages: mpsc::Receiver<Vec<Value>>, limit: u64) -> Option<Vec<Value>> {
     let mut rows = Vec::new();
     while let Some(page) = pages.recv().await {
         rows.extend(page);
+        if rows.len() as u64 > limit {
+            return None;
+        }
     }
-    rows
+    Some(rows)
 }
+
 
 /// Sends the report's rows in policy-number order, read a page at a time through the
 /// requester's scope (keyset on the number, unique per organization, so no page is
 /// re-read or skipped and no offset grows). Stops early, without error, if the reader
 /// is gone (the renderer refused the template: its error is the item's).
 async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pages: mpsc::Sender<Vec<Value>>) -> Result<(), Failure> {
-    let mut requester = params.principal.principal();
-    // The job's organization, whoever queued it.
-    requester.org_id = ctx.job.organization_id;
     let by_number = vec![PolicyOrder { field: PolicyOrderField::Number, direction: OrderDirection::Asc }];
-    let base = crate::policies::service::list(&requester, params.filter.clone(), Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
+    // The job's organization only, whoever queued it.
+    let base = params.policies(ctx.job.organization_id, Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
     let mut after: Option<String> = None;
     let mut clients: HashMap<Uuid, client::Model> = HashMap::new();
     let mut companies: HashMap<Uuid, company::Model> = HashMap::new();

@@ -105,7 +105,7 @@ async fn a_cancelled_queued_job_makes_no_documents() {
 
 #[tokio::test]
 async fn a_worker_that_dies_mid_job_is_taken_over_after_its_lease_and_no_item_is_made_twice() {
-    let app = spawn_app_with(&[("JOB_LEASE_SECS", "1")]).await;
+    let app = spawn_app_with(&[("JOB_LEASE_SECS", "1"), ("RENDER_TIMEOUT_SECS", "1")]).await;
     let book = book(&app, "acme", 12).await;
     let manager = &book.org.manager;
     let template = id(&create_template(manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
