@@ -77,6 +77,15 @@ fn start_render_pool(settings: &Settings) -> anyhow::Result<RenderPool> {
 }
 
 impl AppState {
+    /// Sets the gauges read from the seams and the render pool (called before each `/metrics` scrape).
+    pub fn sample_metrics(&self) {
+        let to_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.metrics.event_topics.set(to_gauge(self.events.live_topics()));
+        let load = self.render_pool.load();
+        self.metrics.render_in_use.set(to_gauge(load.in_use));
+        self.metrics.render_waiting.set(to_gauge(load.waiting));
+    }
+
     /// Wakes idle workers: this process's at once, every other process's through Redis.
     pub fn wake_workers(&self) {
         self.job_wakeup.notify_waiters();

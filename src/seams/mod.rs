@@ -42,6 +42,8 @@ pub trait Cache: Send + Sync {
 pub trait EventBus: Send + Sync {
     fn publish(&self, topic: &str, payload: serde_json::Value);
     fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>>;
+    /// Topics this process holds a channel for (the `event_bus_topics` gauge).
+    fn live_topics(&self) -> usize;
 }
 
 /// GCRA (the generic cell rate algorithm) in process memory: `limit` requests per `window`,
@@ -138,6 +140,10 @@ impl EventBus for MemoryEventBus {
         };
         // A subscriber that fell behind gets a `{"lagged": true}` marker: it re-reads the state it needs.
         Box::pin(BroadcastStream::new(rx).map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
+    }
+
+    fn live_topics(&self) -> usize {
+        self.topics.lock().expect("event bus lock").len()
     }
 }
 

@@ -268,4 +268,8 @@ impl EventBus for RedisEventBus {
     fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
         self.0.local.subscribe(topic)
     }
+
+    fn live_topics(&self) -> usize {
+        self.0.local.live_topics()
+    }
 }

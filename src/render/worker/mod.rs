@@ -101,6 +101,16 @@ struct Inner {
     config: PoolConfig,
     idle: Mutex<Vec<Worker>>,
     permits: Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// How busy the pool is (the `render_slots_in_use` and `render_waiting` gauges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Renders holding a slot.
+    pub in_use: usize,
+    /// Renders waiting for one.
+    pub waiting: usize,
 }
 
 impl RenderPool {
@@ -132,6 +142,7 @@ impl RenderPool {
             config,
             idle: Mutex::new(idle),
             permits: Semaphore::new(size),
+            waiting: Default::default(),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -140,6 +151,15 @@ impl RenderPool {
 
     pub fn config(&self) -> &PoolConfig {
         &self.inner.config
+    }
+
+    /// Renders running and waiting now.
+    pub fn load(&self) -> Load {
+        let size = self.inner.config.size.max(1);
+        Load {
+            in_use: size - self.inner.permits.available_permits(),
+            waiting: self.inner.waiting.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
 
     /// Renders a Typst template to PDF.
@@ -199,12 +219,10 @@ impl RenderPool {
             ));
         }
 
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| RenderError::Internal("pool closed".into()))?;
+        self.inner.waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let permit = self.inner.permits.acquire().await;
+        self.inner.waiting.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let _permit = permit.map_err(|_| RenderError::Internal("pool closed".into()))?;
         let mut lease = Lease {
             inner: &self.inner,
             worker: Some(self.inner.checkout()?),
