@@ -46,6 +46,10 @@ pub struct Settings {
     pub rate_limit_rpm: u32,
     pub login_attempts_per_minute: u32,
     pub ws_init_timeout_secs: u64,
+    /// Live subscriptions one user may hold at once in this process (`MAX_SUBSCRIPTIONS_PER_USER`, default 20; 0 off).
+    pub max_subscriptions_per_user: usize,
+    /// Jobs a `jobEvents(since:)` replays at most, the most recently changed (`JOB_EVENTS_REPLAY_MAX`, default 100).
+    pub job_events_replay_max: u64,
     pub graphql_introspection: bool,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -168,6 +172,11 @@ impl Settings {
             rate_limit_rpm: parse(&get, "RATE_LIMIT_RPM", 1200)?,
             login_attempts_per_minute: parse(&get, "LOGIN_ATTEMPTS_PER_MINUTE", 10)?,
             ws_init_timeout_secs: parse(&get, "WS_INIT_TIMEOUT_SECS", 10)?,
+            max_subscriptions_per_user: parse(&get, "MAX_SUBSCRIPTIONS_PER_USER", 20)?,
+            job_events_replay_max: match parse(&get, "JOB_EVENTS_REPLAY_MAX", 100)? {
+                0 => bail!("JOB_EVENTS_REPLAY_MAX must be at least 1"),
+                n => n,
+            },
             graphql_introspection: parse(&get, "GRAPHQL_INTROSPECTION", introspection_default)?,
             access_token_ttl_secs: parse(&get, "ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl_secs: parse(&get, "REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,

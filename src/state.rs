@@ -15,6 +15,7 @@ use crate::{
     render::RenderPool,
     seams::{
         Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter, Throttle,
+        quota::Quota,
         redis::{RedisBackend, RedisCache, RedisEventBus, RedisRateLimiter},
     },
     storage::{KeyRing, Storage, StorageConfig, UrlSigner},
@@ -30,6 +31,8 @@ pub struct AppState {
     pub cache: Arc<dyn Cache>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub events: Arc<dyn EventBus>,
+    /// Each user's live subscriptions in this process (`MAX_SUBSCRIPTIONS_PER_USER`).
+    pub subscriptions: Arc<Quota>,
     /// Throttles `ApiKey.lastUsedAt` writes.
     pub api_key_usage: Arc<Throttle>,
     /// The warm Typst/HTML render children (`templates::renderer` is how domains use them).
@@ -128,6 +131,7 @@ impl AppState {
             Some(r) => (Arc::new(RedisCache(r.clone())), Arc::new(RedisRateLimiter(r.clone())), Arc::new(RedisEventBus(r.clone()))),
             None => (Arc::new(MemoryCache::default()), Arc::new(MemoryRateLimiter::default()), Arc::new(MemoryEventBus::default())),
         };
+        let subscriptions = Arc::new(Quota::new(settings.max_subscriptions_per_user));
         Ok(AppState {
             settings: Arc::new(settings),
             db,
@@ -137,6 +141,7 @@ impl AppState {
             rate_limiter,
             events,
             redis,
+            subscriptions,
             api_key_usage: Arc::new(Throttle::new(Duration::from_secs(60))),
             render_pool: Arc::new(render_pool),
             storage: Arc::new(storage),
