@@ -131,10 +131,12 @@ impl TemplateMutation {
         Ok(Template(t))
     }
 
-    /// Renders template content with a policy's data, given data, or sample data — storing nothing.
-    /// Problems come back as `diagnostics` with `ok: false`, not as errors.
+    /// Renders template content with a policy's data, given data, or sample data — storing nothing
+    /// (MANAGER and up, like the template writes it tries out). Problems come back as
+    /// `diagnostics` with `ok: false`, not as errors.
     async fn preview_template(&self, ctx: &Context<'_>, input: PreviewTemplateInput) -> Result<TemplatePreview> {
         let p = ctx.principal()?;
+        p.require(Role::Manager)?;
         let state = ctx.state();
         let data = match (&input.policy_id, input.sample_data) {
             (Some(id), _) => {
