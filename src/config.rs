@@ -75,6 +75,9 @@ pub struct Settings {
     pub render_workers: usize,
     /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
     pub render_timeout_secs: u64,
+    /// Render slots one organization holds at once (`RENDER_SLOTS_PER_ORGANIZATION`; default
+    /// half of `RENDER_WORKERS`, rounded up); waiting organizations are served in turn.
+    pub render_slots_per_organization: usize,
     /// Address-space limit of a render child (`RENDER_MEMORY_MB`, default 1024).
     pub render_memory_mb: u64,
     /// The executable to run as `render-worker` (`RENDER_WORKER_EXE`; default this binary).
@@ -198,6 +201,13 @@ impl Settings {
             job_lease_secs: parse(&get, "JOB_LEASE_SECS", 30)?,
             render_timeout_secs: parse(&get, "RENDER_TIMEOUT_SECS", 10)?,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
+            render_slots_per_organization: match get("RENDER_SLOTS_PER_ORGANIZATION") {
+                None => 0,
+                Some(_) => match parse(&get, "RENDER_SLOTS_PER_ORGANIZATION", 0usize)? {
+                    0 => bail!("RENDER_SLOTS_PER_ORGANIZATION must be at least 1 (unset: half of RENDER_WORKERS)"),
+                    n => n,
+                },
+            },
             render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),
             limits: Limits {
                 max_depth: parse(&get, "MAX_QUERY_DEPTH", 16)?,

@@ -12,7 +12,7 @@ use crate::{
     config::Settings,
     db::DbMetrics,
     observability::metrics::Metrics,
-    render::RenderPool,
+    render::{PoolConfig, RenderPool},
     seams::{
         Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter, Throttle,
         quota::Quota,
@@ -69,13 +69,14 @@ fn start_render_pool(settings: &Settings) -> anyhow::Result<RenderPool> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?,
     };
-    RenderPool::new(
-        settings.render_workers.max(1),
+    RenderPool::with_config(PoolConfig {
+        size: settings.render_workers.max(1),
         exe,
-        ["render-worker"],
-        Duration::from_secs(settings.render_timeout_secs.max(1)),
-        settings.render_memory_mb.max(64) * 1024 * 1024,
-    )
+        args: vec!["render-worker".into()],
+        budget: Duration::from_secs(settings.render_timeout_secs.max(1)),
+        memory_limit_bytes: settings.render_memory_mb.max(64) * 1024 * 1024,
+        slots_per_tenant: settings.render_slots_per_organization,
+    })
     .map_err(|e| anyhow::anyhow!("RENDER_WORKER_EXE: cannot start the render workers: {e}"))
 }
 
