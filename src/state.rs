@@ -124,8 +124,12 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("URL_SIGNING_KEYS: {e}"))?;
         let render_pool = start_render_pool(&settings)?;
         let job_wakeup = Arc::new(Notify::new());
+        let metrics = Arc::new(Metrics::new(&db_metrics));
         let redis = match &settings.redis_url {
-            Some(url) => Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone())?),
+            Some(url) => {
+                let dropped = metrics.events_not_published.clone();
+                Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone(), dropped)?)
+            }
             None => None,
         };
         let (cache, rate_limiter, events): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn EventBus>) = match &redis {
@@ -148,7 +152,7 @@ impl AppState {
             storage: Arc::new(storage),
             signer: Arc::new(signer),
             job_wakeup,
-            metrics: Arc::new(Metrics::new(&db_metrics)),
+            metrics,
         })
     }
 }
