@@ -186,6 +186,29 @@ async fn job_events_replays_only_the_most_recently_changed_jobs() {
 }
 
 #[tokio::test]
+async fn job_events_does_not_replay_jobs_changed_more_than_a_day_ago() {
+    let app = spawn_app().await;
+    let book = book(&app, "acme", 1).await;
+    let manager = &book.org.manager;
+    let template = id(&create_template(manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
+    let old = id(&generate(manager, &template, &book.policies[0]).await);
+    // Nothing in the API is old: the job is made so (the same text for SQLite and PostgreSQL).
+    app.sql_strings("UPDATE jobs SET updated_at = '2020-01-01 00:00:00+00:00'").await;
+    let recent = id(&generate(manager, &template, &book.policies[0]).await);
+
+    let mut ws = signed_in(&app, manager).await;
+    send(&mut ws, events_since("1", "2019-01-01T00:00:00Z")).await;
+    let event = next_of(&mut ws, "1").await;
+    assert_eq!(event["jobEvents"]["job"]["id"], recent.as_str(), "the old job was replayed: {event:#}");
+    // The old job's next change comes live.
+    cancel(manager, &old).await;
+    let event = next_of(&mut ws, "1").await;
+    assert_eq!(event["jobEvents"]["job"]["id"], old.as_str(), "{event:#}");
+    assert_eq!(event["jobEvents"]["status"], "CANCELLED", "{event:#}");
+    cancel(manager, &recent).await;
+}
+
+#[tokio::test]
 async fn an_agent_cannot_preview_a_template() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
