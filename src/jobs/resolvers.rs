@@ -113,7 +113,9 @@ pub struct JobSubscription;
 #[Subscription]
 impl JobSubscription {
     /// A job's progress: first its current state, then each change, ending after the final state.
-    /// Progress never goes backwards.
+    /// Progress never goes backwards. A user holds at most the server's `MAX_SUBSCRIPTIONS_PER_USER`
+    /// (default 20) live subscriptions, this one and `jobEvents` alike; past that, `RATE_LIMITED`
+    /// until one ends.
     async fn job_progress(&self, ctx: &Context<'_>, job_id: ID) -> Result<impl Stream<Item = JobEvent> + use<>> {
         let p = ctx.principal()?.clone();
         let state = ctx.state().clone();
@@ -162,6 +164,7 @@ impl JobSubscription {
     /// reconnect), oldest first: at most the 100 most recently changed (the server's
     /// `JOB_EVENTS_REPLAY_MAX`), and none changed more than 24 hours ago (an older `since` counts
     /// from then). A client that was away longer, or sees a full replay, re-reads the `jobs` query.
+    /// Counts against `MAX_SUBSCRIPTIONS_PER_USER`, like `jobProgress`.
     async fn job_events(&self, ctx: &Context<'_>, since: Option<DateTime<Utc>>) -> Result<impl Stream<Item = JobEvent> + use<>> {
         let p = ctx.principal()?.clone();
         let state = ctx.state().clone();
