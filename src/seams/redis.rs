@@ -66,10 +66,10 @@ impl Outbox {
         if let Err(refused) = self.queue.try_send((topic, payload)) {
             let (topic, payload) = refused.into_inner();
             self.dropped.inc();
-            if topic != WAKEUP_TOPIC {
-                if let Ok(v) = serde_json::from_str(&payload) {
-                    self.local.publish(&topic, v);
-                }
+            if topic != WAKEUP_TOPIC
+                && let Ok(v) = serde_json::from_str(&payload)
+            {
+                self.local.publish(&topic, v);
             }
         }
     }
