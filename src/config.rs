@@ -312,6 +312,18 @@ mod tests {
     }
 
     #[test]
+    fn zero_replay_or_render_share_names_its_variable() {
+        let secret = "x".repeat(40);
+        let base = [("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", secret.as_str())];
+        for name in ["JOB_EVENTS_REPLAY_MAX", "RENDER_SLOTS_PER_ORGANIZATION", "MAX_SUBSCRIPTIONS_PER_USER"] {
+            let value = if name == "MAX_SUBSCRIPTIONS_PER_USER" { "-1" } else { "0" };
+            let vars: Vec<(&str, &str)> = base.iter().copied().chain([(name, value)]).collect();
+            let err = settings(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
     }
