@@ -56,6 +56,10 @@ pub struct Settings {
     /// Bytes the in-process cache (session checks, API keys, persisted queries) may hold, entries
     /// included at their size plus a fixed overhead (`MEMORY_CACHE_MAX_BYTES`, default 64 MiB).
     pub memory_cache_max_bytes: u64,
+    /// Live subscriptions one user may hold at once in this process (`MAX_SUBSCRIPTIONS_PER_USER`, default 20; 0 off).
+    pub max_subscriptions_per_user: usize,
+    /// Jobs a `jobEvents(since:)` replays at most, the most recently changed (`JOB_EVENTS_REPLAY_MAX`, default 100).
+    pub job_events_replay_max: u64,
     pub graphql_introspection: bool,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_secs: i64,
@@ -88,6 +92,9 @@ pub struct Settings {
     pub render_workers: usize,
     /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
     pub render_timeout_secs: u64,
+    /// Render slots one organization holds at once (`RENDER_SLOTS_PER_ORGANIZATION`; default
+    /// half of `RENDER_WORKERS`, rounded up); waiting organizations are served in turn.
+    pub render_slots_per_organization: usize,
     /// Address-space limit of a render child (`RENDER_MEMORY_MB`, default 1024).
     pub render_memory_mb: u64,
     /// The executable to run as `render-worker` (`RENDER_WORKER_EXE`; default this binary).
@@ -199,6 +206,11 @@ impl Settings {
             ws_max_operations: parse(&get, "WS_MAX_OPERATIONS", 50)?,
             trusted_proxies: trusted_proxies(get("TRUSTED_PROXIES").as_deref())?,
             memory_cache_max_bytes: parse(&get, "MEMORY_CACHE_MAX_BYTES", 64 * 1024 * 1024)?,
+            max_subscriptions_per_user: parse(&get, "MAX_SUBSCRIPTIONS_PER_USER", 20)?,
+            job_events_replay_max: match parse(&get, "JOB_EVENTS_REPLAY_MAX", 100)? {
+                0 => bail!("JOB_EVENTS_REPLAY_MAX must be at least 1"),
+                n => n,
+            },
             graphql_introspection: parse(&get, "GRAPHQL_INTROSPECTION", introspection_default)?,
             access_token_ttl_secs: parse(&get, "ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl_secs: parse(&get, "REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
@@ -222,6 +234,13 @@ impl Settings {
             report_max_policies: parse(&get, "REPORT_MAX_POLICIES", 10_000)?,
             render_timeout_secs,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
+            render_slots_per_organization: match get("RENDER_SLOTS_PER_ORGANIZATION") {
+                None => 0,
+                Some(_) => match parse(&get, "RENDER_SLOTS_PER_ORGANIZATION", 0usize)? {
+                    0 => bail!("RENDER_SLOTS_PER_ORGANIZATION must be at least 1 (unset: half of RENDER_WORKERS)"),
+                    n => n,
+                },
+            },
             render_worker_exe: get("RENDER_WORKER_EXE").map(PathBuf::from),
             limits: Limits {
                 max_depth: parse(&get, "MAX_QUERY_DEPTH", 16)?,
@@ -350,6 +369,18 @@ mod tests {
         assert!(settings(&base).is_ok());
         let err = settings(&[base[0], base[1], ("JOB_MAX_ATTEMPTS", "0")]).unwrap_err().to_string();
         assert!(err.contains("JOB_MAX_ATTEMPTS"), "{err}");
+    }
+
+    #[test]
+    fn zero_replay_or_render_share_names_its_variable() {
+        let secret = "x".repeat(40);
+        let base = [("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", secret.as_str())];
+        for name in ["JOB_EVENTS_REPLAY_MAX", "RENDER_SLOTS_PER_ORGANIZATION", "MAX_SUBSCRIPTIONS_PER_USER"] {
+            let value = if name == "MAX_SUBSCRIPTIONS_PER_USER" { "-1" } else { "0" };
+            let vars: Vec<(&str, &str)> = base.iter().copied().chain([(name, value)]).collect();
+            let err = settings(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
     }
 
     #[test]

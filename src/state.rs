@@ -12,9 +12,10 @@ use crate::{
     config::Settings,
     db::DbMetrics,
     observability::metrics::Metrics,
-    render::RenderPool,
+    render::{PoolConfig, RenderPool},
     seams::{
         Cache, EventBus, MemoryCache, MemoryEventBus, MemoryRateLimiter, RateLimiter, Throttle,
+        quota::Quota,
         redis::{RedisBackend, RedisCache, RedisEventBus, RedisRateLimiter},
     },
     storage::{KeyRing, Storage, StorageConfig, UrlSigner},
@@ -30,6 +31,8 @@ pub struct AppState {
     pub cache: Arc<dyn Cache>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub events: Arc<dyn EventBus>,
+    /// Each user's live subscriptions in this process (`MAX_SUBSCRIPTIONS_PER_USER`).
+    pub subscriptions: Arc<Quota>,
     /// Throttles `ApiKey.lastUsedAt` writes.
     pub api_key_usage: Arc<Throttle>,
     /// The warm Typst/HTML render children (`templates::renderer` is how domains use them).
@@ -66,17 +69,27 @@ fn start_render_pool(settings: &Settings) -> anyhow::Result<RenderPool> {
         Some(path) => path.clone(),
         None => std::env::current_exe()?,
     };
-    RenderPool::new(
-        settings.render_workers.max(1),
+    RenderPool::with_config(PoolConfig {
+        size: settings.render_workers.max(1),
         exe,
-        ["render-worker"],
-        Duration::from_secs(settings.render_timeout_secs.max(1)),
-        settings.render_memory_mb.max(64) * 1024 * 1024,
-    )
+        args: vec!["render-worker".into()],
+        budget: Duration::from_secs(settings.render_timeout_secs.max(1)),
+        memory_limit_bytes: settings.render_memory_mb.max(64) * 1024 * 1024,
+        slots_per_tenant: settings.render_slots_per_organization,
+    })
     .map_err(|e| anyhow::anyhow!("RENDER_WORKER_EXE: cannot start the render workers: {e}"))
 }
 
 impl AppState {
+    /// Sets the gauges read from the seams and the render pool (called before each `/metrics` scrape).
+    pub fn sample_metrics(&self) {
+        let to_gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.metrics.event_topics.set(to_gauge(self.events.live_topics()));
+        let load = self.render_pool.load();
+        self.metrics.render_in_use.set(to_gauge(load.in_use));
+        self.metrics.render_waiting.set(to_gauge(load.waiting));
+    }
+
     /// Wakes idle workers: this process's at once, every other process's through Redis.
     pub fn wake_workers(&self) {
         self.job_wakeup.notify_waiters();
@@ -111,14 +124,19 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("URL_SIGNING_KEYS: {e}"))?;
         let render_pool = start_render_pool(&settings)?;
         let job_wakeup = Arc::new(Notify::new());
+        let metrics = Arc::new(Metrics::new(&db_metrics));
         let redis = match &settings.redis_url {
-            Some(url) => Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone())?),
+            Some(url) => {
+                let dropped = metrics.events_not_published.clone();
+                Some(RedisBackend::start(url.expose(), &settings.redis_key_prefix, job_wakeup.clone(), dropped)?)
+            }
             None => None,
         };
         let (cache, rate_limiter, events): (Arc<dyn Cache>, Arc<dyn RateLimiter>, Arc<dyn EventBus>) = match &redis {
             Some(r) => (Arc::new(RedisCache(r.clone())), Arc::new(RedisRateLimiter(r.clone())), Arc::new(RedisEventBus(r.clone()))),
             None => (Arc::new(MemoryCache::new(settings.memory_cache_max_bytes)), Arc::new(MemoryRateLimiter::default()), Arc::new(MemoryEventBus::default())),
         };
+        let subscriptions = Arc::new(Quota::new(settings.max_subscriptions_per_user));
         Ok(AppState {
             settings: Arc::new(settings),
             db,
@@ -128,12 +146,13 @@ impl AppState {
             rate_limiter,
             events,
             redis,
+            subscriptions,
             api_key_usage: Arc::new(Throttle::new(Duration::from_secs(60))),
             render_pool: Arc::new(render_pool),
             storage: Arc::new(storage),
             signer: Arc::new(signer),
             job_wakeup,
-            metrics: Arc::new(Metrics::new(&db_metrics)),
+            metrics,
         })
     }
 }

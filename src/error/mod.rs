@@ -32,6 +32,10 @@ pub enum AppError {
     },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A caller holds as many of something as it may at once (live subscriptions): `RATE_LIMITED`
+    /// without `retryAfter`, since the place comes back when the caller ends one, not with time.
+    #[error("{0}")]
+    TooMany(String),
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
@@ -78,7 +82,7 @@ impl AppError {
             AppError::NotFound(_) => code::NOT_FOUND,
             AppError::BadInput { .. } | AppError::InvalidTemplate { .. } => code::BAD_USER_INPUT,
             AppError::Conflict { .. } => code::CONFLICT,
-            AppError::RateLimited { .. } => code::RATE_LIMITED,
+            AppError::RateLimited { .. } | AppError::TooMany(_) => code::RATE_LIMITED,
             AppError::Db(e) if is_unique_violation(e) => code::CONFLICT,
             AppError::Db(_) | AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
@@ -179,6 +183,7 @@ mod tests {
         assert_eq!(code_of(AppError::invalid("input.email", "bad")), "BAD_USER_INPUT");
         assert_eq!(code_of(AppError::conflict("x")), "CONFLICT");
         assert_eq!(code_of(AppError::RateLimited { retry_after_secs: 3 }), "RATE_LIMITED");
+        assert_eq!(code_of(AppError::TooMany("at most 20".into())), "RATE_LIMITED");
         assert_eq!(code_of(AppError::Internal(anyhow::anyhow!("boom"))), "INTERNAL_SERVER_ERROR");
         assert_eq!(code_of(AppError::Db(sea_orm::DbErr::Custom("x".into()))), "INTERNAL_SERVER_ERROR");
     }

@@ -30,6 +30,7 @@ pub async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
 
 /// `GET /metrics`: OpenMetrics text (Prometheus reads it).
 pub async fn metrics(State(s): State<HttpState>) -> impl IntoResponse {
+    s.app.sample_metrics();
     let body = s.app.metrics.encode(&s.app.db);
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
 }

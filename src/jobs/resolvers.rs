@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     events::{self, Payload},
@@ -16,8 +16,12 @@ use crate::{
     entities::job,
     error::AppError,
     scope,
+    seams::quota::Held,
     state::AppState,
 };
+
+/// How far back `jobEvents(since:)` replays: an older `since` counts from this long ago.
+pub const REPLAY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 #[derive(Default)]
 pub struct JobQuery;
@@ -91,21 +95,37 @@ async fn reread(state: &AppState, principal: &Principal, id: uuid::Uuid) -> Opti
     scope::jobs(principal).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
 }
 
+/// A place among the caller's live subscriptions (`MAX_SUBSCRIPTIONS_PER_USER`), held while the
+/// stream lives. Past the limit: `RATE_LIMITED`, because the caller is using too much of a shared
+/// resource and may retry once it ends one (`QUERY_TOO_COMPLEX` is about one operation's shape,
+/// which no retry fixes).
+fn hold_subscription(state: &AppState, principal: &Principal) -> Result<Held, AppError> {
+    state.subscriptions.try_hold(principal.user_id).ok_or_else(|| {
+        AppError::TooMany(format!("at most {} live subscriptions per user; end one first", state.subscriptions.max()))
+    })
+}
+
 #[derive(Default)]
 pub struct JobSubscription;
 
 #[Subscription]
 impl JobSubscription {
     /// A job's progress: first its current state, then each change, ending after the final state.
-    /// Progress never goes backwards.
+    /// Progress never goes backwards. A user holds at most the server's `MAX_SUBSCRIPTIONS_PER_USER`
+    /// (default 20) live subscriptions, this one and `jobEvents` alike; past that, `RATE_LIMITED`
+    /// until one ends.
     async fn job_progress(&self, ctx: &Context<'_>, job_id: ID) -> Result<impl Stream<Item = JobEvent> + use<>> {
         let p = ctx.principal()?.clone();
         let state = ctx.state().clone();
         let key = ids::decode(&job_id, "Job")?;
+        // Checked before anything is subscribed: a made-up or hidden job keeps nothing.
+        scope::one(&state.db, scope::jobs(&p), job::Column::Id, key, "Job").await?;
+        let held = hold_subscription(&state, &p)?;
         // Listen first, then read: no change can slip between the two.
         let mut live = state.events.subscribe(&events::job_topic(key));
         let first = scope::one(&state.db, scope::jobs(&p), job::Column::Id, key, "Job").await?;
         Ok(async_stream::stream! {
+            let _held = held;
             let mut last = first.clone();
             // A job that already ended says why in its first (and only) event.
             let message = if JobStatus::parse(&first.status).is_terminal() { first.error.clone() } else { None };
@@ -138,21 +158,34 @@ impl JobSubscription {
     }
 
     /// Changes to every job the caller may read (an AGENT's own; the organization's for MANAGER and up).
-    /// With `since`, first replays the current state of the jobs changed since then (after a reconnect).
+    /// With `since`, first replays the current state of the jobs changed since then (after a
+    /// reconnect), oldest first: at most the 100 most recently changed (the server's
+    /// `JOB_EVENTS_REPLAY_MAX`), and none changed more than 24 hours ago (an older `since` counts
+    /// from then). A client that was away longer, or sees a full replay, re-reads the `jobs` query.
+    /// Counts against `MAX_SUBSCRIPTIONS_PER_USER`, like `jobProgress`.
     async fn job_events(&self, ctx: &Context<'_>, since: Option<DateTime<Utc>>) -> Result<impl Stream<Item = JobEvent> + use<>> {
         let p = ctx.principal()?.clone();
         let state = ctx.state().clone();
+        let held = hold_subscription(&state, &p)?;
         let mut live = state.events.subscribe(&events::org_topic(p.org_id));
         let replay = match since {
-            Some(t) => scope::jobs(&p)
-                .filter(job::Column::UpdatedAt.gte(t))
-                .order_by_asc(job::Column::UpdatedAt)
-                .all(&state.db)
-                .await
-                .map_err(AppError::from)?,
+            Some(since) => {
+                let from = since.max(Utc::now() - REPLAY_WINDOW);
+                let mut recent = scope::jobs(&p)
+                    .filter(job::Column::UpdatedAt.gte(from))
+                    .order_by_desc(job::Column::UpdatedAt)
+                    .order_by_desc(job::Column::Id)
+                    .limit(state.settings.job_events_replay_max)
+                    .all(&state.db)
+                    .await
+                    .map_err(AppError::from)?;
+                recent.reverse();
+                recent
+            }
             None => Vec::new(),
         };
         Ok(async_stream::stream! {
+            let _held = held;
             for j in replay {
                 yield JobEvent { job: j, message: None, document_id: None, at: Utc::now() };
             }

@@ -112,6 +112,12 @@ pub struct Metrics {
     pub job_items: Histograms<KindLabels>,
     pub db_pool: Family<StateLabels, Gauge>,
     pub db_pool_max: Gauge,
+    /// Sampled at each scrape by `AppState::sample_metrics`.
+    pub event_topics: Gauge,
+    /// Job events the Redis publish queue was too full to take (delivered in this process only).
+    pub events_not_published: Counter,
+    pub render_in_use: Gauge,
+    pub render_waiting: Gauge,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -133,6 +139,10 @@ impl Metrics {
             job_items: Family::new_with_constructor(latency),
             db_pool: Family::default(),
             db_pool_max: Gauge::default(),
+            event_topics: Gauge::default(),
+            events_not_published: Counter::default(),
+            render_in_use: Gauge::default(),
+            render_waiting: Gauge::default(),
             operation_names: Mutex::new(HashSet::new()),
             registry: Registry::default(),
         };
@@ -153,6 +163,10 @@ impl Metrics {
         r.register("db_slow_statements", "SQL statements slower than SLOW_SQL_MS", db.slow.clone());
         r.register("db_pool_connections", "Database pool connections by state (idle, in_use)", m.db_pool.clone());
         r.register("db_pool_max_connections", "Database pool size limit", m.db_pool_max.clone());
+        r.register("event_bus_topics", "Event topics this process holds a channel for (each with a live subscriber)", m.event_topics.clone());
+        r.register("events_not_published", "Events the full Redis publish queue could not take (delivered to this process's subscribers only)", m.events_not_published.clone());
+        r.register("render_slots_in_use", "Render slots (child processes) rendering now", m.render_in_use.clone());
+        r.register("render_waiting", "Renders waiting for a render slot", m.render_waiting.clone());
         Metrics { registry: r, ..m }
     }
 

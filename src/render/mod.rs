@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use worker::{PoolConfig, Preview, RenderPool, RenderRequest};
+pub use worker::{Load, PoolConfig, Preview, RenderPool, RenderRequest, Tenant};
 
 /// The kind of file a template produces.
 #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]

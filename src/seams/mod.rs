@@ -1,11 +1,14 @@
 //! Seams for scale-out: rate limiting, caching, event fan-out and throttles behind small traits.
 //! The in-memory implementations serve one process; `redis` serves several (`REDIS_URL`).
 
+pub mod quota;
 pub mod redis;
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -42,6 +45,8 @@ pub trait Cache: Send + Sync {
 pub trait EventBus: Send + Sync {
     fn publish(&self, topic: &str, payload: serde_json::Value);
     fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>>;
+    /// Topics this process holds a channel for (the `event_bus_topics` gauge).
+    fn live_topics(&self) -> usize;
 }
 
 /// GCRA (the generic cell rate algorithm) in process memory: `limit` requests per `window`,
@@ -149,34 +154,64 @@ impl Cache for MemoryCache {
     }
 }
 
-/// One broadcast channel per topic, in process memory.
-pub struct MemoryEventBus {
-    topics: Mutex<HashMap<String, broadcast::Sender<serde_json::Value>>>,
-}
+type Topics = Arc<Mutex<HashMap<String, broadcast::Sender<serde_json::Value>>>>;
 
-impl Default for MemoryEventBus {
-    fn default() -> Self {
-        MemoryEventBus { topics: Mutex::new(HashMap::new()) }
-    }
+/// One broadcast channel per topic with a live subscriber, in process memory. A topic's channel
+/// opens with its first subscriber and goes with its last ([`Subscription`]'s drop): a publish
+/// to a topic nobody listens to keeps nothing.
+#[derive(Default)]
+pub struct MemoryEventBus {
+    topics: Topics,
 }
 
 impl EventBus for MemoryEventBus {
     fn publish(&self, topic: &str, payload: serde_json::Value) {
-        let mut topics = self.topics.lock().expect("event bus lock");
+        let topics = self.topics.lock().expect("event bus lock");
         if let Some(tx) = topics.get(topic) {
-            if tx.send(payload).is_err() {
-                topics.remove(topic);
-            }
+            let _ = tx.send(payload);
         }
     }
 
-    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
+    fn subscribe(&self, topic: &str) -> Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
         let rx = {
             let mut topics = self.topics.lock().expect("event bus lock");
             topics.entry(topic.to_string()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
         };
+        Box::pin(Subscription { stream: Some(BroadcastStream::new(rx)), topic: topic.to_string(), topics: self.topics.clone() })
+    }
+
+    fn live_topics(&self) -> usize {
+        self.topics.lock().expect("event bus lock").len()
+    }
+}
+
+/// One subscriber of a [`MemoryEventBus`] topic.
+struct Subscription {
+    /// `None` once dropped (the receiver goes first, then the topic is checked).
+    stream: Option<BroadcastStream<serde_json::Value>>,
+    topic: String,
+    topics: Topics,
+}
+
+impl Stream for Subscription {
+    type Item = serde_json::Value;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(stream) = self.get_mut().stream.as_mut() else { return Poll::Ready(None) };
         // A subscriber that fell behind gets a `{"lagged": true}` marker: it re-reads the state it needs.
-        Box::pin(BroadcastStream::new(rx).map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
+        stream.poll_next_unpin(cx).map(|next| next.map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
+    }
+}
+
+impl Drop for Subscription {
+    /// The last subscriber of a topic takes its channel away (under the lock, so a subscriber
+    /// arriving meanwhile either shares the old channel or opens a new one).
+    fn drop(&mut self) {
+        let mut topics = self.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        drop(self.stream.take());
+        if topics.get(&self.topic).is_some_and(|tx| tx.receiver_count() == 0) {
+            topics.remove(&self.topic);
+        }
     }
 }
 
@@ -259,5 +294,23 @@ mod tests {
         bus.publish("job:2", serde_json::json!({"n": 0}));
         bus.publish("job:1", serde_json::json!({"n": 1}));
         assert_eq!(sub.next().await, Some(serde_json::json!({"n": 1})));
+    }
+
+    #[tokio::test]
+    async fn a_topic_goes_with_its_last_subscriber() {
+        let bus = MemoryEventBus::default();
+        bus.publish("job:0", serde_json::json!({}));
+        assert_eq!(bus.live_topics(), 0, "a publish without subscribers keeps nothing");
+        let first = bus.subscribe("job:1");
+        let mut second = bus.subscribe("job:1");
+        assert_eq!(bus.live_topics(), 1);
+        drop(first);
+        bus.publish("job:1", serde_json::json!({"n": 1}));
+        assert_eq!(second.next().await, Some(serde_json::json!({"n": 1})), "the other subscriber still listens");
+        drop(second);
+        assert_eq!(bus.live_topics(), 0);
+        let mut again = bus.subscribe("job:1");
+        bus.publish("job:1", serde_json::json!({"n": 2}));
+        assert_eq!(again.next().await, Some(serde_json::json!({"n": 2})), "a new subscriber opens a new channel");
     }
 }

@@ -18,6 +18,7 @@ use std::{
 
 use async_trait::async_trait;
 use futures_util::Stream;
+use prometheus_client::metrics::counter::Counter;
 use redis::{
     AsyncCommands, PushKind, Value as RValue,
     aio::{ConnectionManager, ConnectionManagerConfig},
@@ -30,6 +31,8 @@ use crate::seams::{Cache, EventBus, MemoryEventBus, MemoryRateLimiter, RateDecis
 pub const WAKEUP_TOPIC: &str = "jobs:wakeup";
 /// How long one Redis command may take before it counts as an outage.
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// Events waiting to be published to Redis, at most (a few MB of job events).
+pub const PUBLISH_QUEUE: usize = 10_000;
 
 pub struct RedisBackend {
     conn: ConnectionManager,
@@ -38,7 +41,38 @@ pub struct RedisBackend {
     up: AtomicBool,
     fallback_limiter: MemoryRateLimiter,
     local: Arc<MemoryEventBus>,
-    publisher: mpsc::UnboundedSender<(String, String)>,
+    publisher: Outbox,
+}
+
+/// The events waiting to be published, one after the other, bounded by a capacity. When Redis is
+/// slower than the events come (or down and timing out), an event that does not fit skips Redis:
+/// it goes to this process's subscribers directly, as during an outage, and is counted
+/// (`events_not_published`). Subscribers elsewhere recover as from any lost event: they re-read
+/// the job row when no event came for a while. A wake-up that does not fit is simply dropped
+/// (workers poll).
+struct Outbox {
+    queue: mpsc::Sender<(String, String)>,
+    local: Arc<MemoryEventBus>,
+    dropped: Counter,
+}
+
+impl Outbox {
+    fn new(capacity: usize, local: Arc<MemoryEventBus>, dropped: Counter) -> (Self, mpsc::Receiver<(String, String)>) {
+        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        (Outbox { queue, local, dropped }, receiver)
+    }
+
+    fn push(&self, topic: String, payload: String) {
+        if let Err(refused) = self.queue.try_send((topic, payload)) {
+            let (topic, payload) = refused.into_inner();
+            self.dropped.inc();
+            if topic != WAKEUP_TOPIC
+                && let Ok(v) = serde_json::from_str(&payload)
+            {
+                self.local.publish(&topic, v);
+            }
+        }
+    }
 }
 
 /// `url` with RESP3 asked for (pub/sub pushes on the shared connection need it).
@@ -54,7 +88,8 @@ fn resp3(url: &str) -> String {
 
 impl RedisBackend {
     /// Connects lazily (the server starts while Redis is down) and starts the event dispatcher.
-    pub fn start(url: &str, prefix: &str, wakeup: Arc<Notify>) -> anyhow::Result<Arc<Self>> {
+    /// `dropped` counts the events the full publish queue could not take.
+    pub fn start(url: &str, prefix: &str, wakeup: Arc<Notify>, dropped: Counter) -> anyhow::Result<Arc<Self>> {
         let events = format!("{prefix}ev:");
         let client = redis::Client::open(resp3(url)).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
@@ -66,7 +101,7 @@ impl RedisBackend {
             .set_max_delay(Duration::from_secs(2));
         let conn = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?;
         let local = Arc::new(MemoryEventBus::default());
-        let (publisher, mut outbox) = mpsc::unbounded_channel::<(String, String)>();
+        let (publisher, mut outbox) = Outbox::new(PUBLISH_QUEUE, local.clone(), dropped);
         let backend = Arc::new(RedisBackend {
             conn,
             prefix: prefix.to_string(),
@@ -163,7 +198,7 @@ impl RedisBackend {
 
     /// Wakes idle workers in every process.
     pub fn wake_workers(&self) {
-        let _ = self.publisher.send((WAKEUP_TOPIC.into(), "1".into()));
+        self.publisher.push(WAKEUP_TOPIC.into(), "1".into());
     }
 
     /// Runs a command with the outage timeout, noting whether Redis answered.
@@ -262,10 +297,41 @@ pub struct RedisEventBus(pub Arc<RedisBackend>);
 
 impl EventBus for RedisEventBus {
     fn publish(&self, topic: &str, payload: serde_json::Value) {
-        let _ = self.0.publisher.send((topic.to_string(), payload.to_string()));
+        self.0.publisher.push(topic.to_string(), payload.to_string());
     }
 
     fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
         self.0.local.subscribe(topic)
+    }
+
+    fn live_topics(&self) -> usize {
+        self.0.local.live_topics()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_publish_queue_delivers_here_and_counts_what_it_could_not_take() {
+        let local = Arc::new(MemoryEventBus::default());
+        let dropped = Counter::default();
+        let (outbox, mut queue) = Outbox::new(2, local.clone(), dropped.clone());
+        let mut subscriber = local.subscribe("job:1");
+        for n in 0..3 {
+            outbox.push("job:1".into(), json!({"n": n}).to_string());
+        }
+        outbox.push(WAKEUP_TOPIC.into(), "1".into());
+        assert_eq!(dropped.get(), 2, "the third event and the wake-up did not fit");
+        assert_eq!(subscriber.next().await, Some(json!({"n": 2})), "the event that did not fit reached this process");
+        for n in 0..2 {
+            let (topic, payload) = queue.recv().await.expect("a queued event");
+            assert_eq!((topic.as_str(), payload), ("job:1", json!({"n": n}).to_string()));
+        }
+        assert!(queue.try_recv().is_err(), "nothing more was queued");
     }
 }

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult, Diagnostic},
-    render::{RenderError, RenderPool, RenderRequest, Rendered, xlsx},
+    render::{RenderError, RenderPool, RenderRequest, Rendered, Tenant, xlsx},
     state::AppState,
 };
 
@@ -37,21 +37,23 @@ impl From<RenderError> for RenderFailure {
 /// A template version's files by name (`logo.png`), shared between the items of a job.
 pub type Assets = std::sync::Arc<std::collections::HashMap<String, Vec<u8>>>;
 
-fn with_assets(content: &str, data: Value, assets: &Assets) -> RenderRequest {
-    let mut req = RenderRequest::new(content, data);
-    req.assets = (**assets).clone();
-    req
-}
-
 /// The render pool seen through templates: formats and scopes in, bytes or diagnostics out.
 pub struct Renderer<'a> {
     pool: &'a RenderPool,
+    /// Whose renders these are: they use that organization's share of the pool.
+    organization: Tenant,
 }
 
 impl<'a> Renderer<'a> {
-    /// The renderer over the process's render pool.
-    pub fn of(state: &'a AppState) -> Self {
-        Renderer { pool: &state.render_pool }
+    /// The renderer over the process's render pool, for one organization's renders.
+    pub fn of(state: &'a AppState, organization: uuid::Uuid) -> Self {
+        Renderer { pool: &state.render_pool, organization }
+    }
+
+    fn request(&self, content: &str, data: Value, assets: &Assets) -> RenderRequest {
+        let mut request = RenderRequest::new(content, data).for_tenant(self.organization);
+        request.assets = (**assets).clone();
+        request
     }
 
     /// Renders a document. For REPORT scope `data.policies` holds the rows; `assets` are the
@@ -65,8 +67,11 @@ impl<'a> Renderer<'a> {
         data: Value,
     ) -> Result<Rendered, RenderFailure> {
         match format {
-            DocumentFormat::Pdf => Ok(self.pool.render_pdf(&with_assets(content, data, assets)).await?),
-            DocumentFormat::Html => Ok(self.pool.render_html(content, &data).await?),
+            DocumentFormat::Pdf => Ok(self.pool.render_pdf(&self.request(content, data, assets)).await?),
+            DocumentFormat::Html => {
+                let request = RenderRequest::new(content, data).for_tenant(self.organization);
+                Ok(self.pool.render_html(&request).await?)
+            }
             DocumentFormat::Xlsx => {
                 let content = content.to_string();
                 let bytes = tokio::task::spawn_blocking(move || {
@@ -127,7 +132,7 @@ impl<'a> Renderer<'a> {
         let started = Instant::now();
         let mut out = TemplatePreview::default();
         let result: Result<(), RenderFailure> = match format {
-            DocumentFormat::Pdf => match self.pool.preview(&with_assets(content, data, assets)).await {
+            DocumentFormat::Pdf => match self.pool.preview(&self.request(content, data, assets)).await {
                 Ok(p) => {
                     out.pdf_base64 = Some(STANDARD.encode(&p.pdf));
                     out.png_pages = p.png_pages.iter().map(|png| STANDARD.encode(png)).collect();

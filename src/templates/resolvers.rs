@@ -58,7 +58,7 @@ impl TemplateMutation {
         let uploads = assets::read_uploads(ctx, input.assets.as_deref().unwrap_or_default(), "input.assets")?;
         // Checked before the transaction: a render may take seconds and must not hold a connection.
         let with = assets::merged(&[], &uploads);
-        Renderer::of(ctx.state()).check(input.format, input.scope, &input.content, &with, "input.content").await?;
+        Renderer::of(ctx.state(), p.org_id).check(input.format, input.scope, &input.content, &with, "input.content").await?;
         let tx = Audited::begin(ctx).await?;
         let (t, v) = service::create(tx.db(), p, input).await?;
         assets::save(tx.db(), v.id, &[], &uploads).await?;
@@ -98,7 +98,7 @@ impl TemplateMutation {
             None => Vec::new(),
         };
         let (format, scope) = (DocumentFormat::parse(&t.format), TemplateScope::parse(&t.scope));
-        Renderer::of(ctx.state()).check(format, scope, &content, &assets::merged(&previous, &uploads), "content").await?;
+        Renderer::of(ctx.state(), p.org_id).check(format, scope, &content, &assets::merged(&previous, &uploads), "content").await?;
         let tx = Audited::begin(ctx).await?;
         let v = service::create_version(tx.db(), p, key, &content, changelog).await?;
         assets::save(tx.db(), v.id, &previous, &uploads).await?;
@@ -131,10 +131,12 @@ impl TemplateMutation {
         Ok(Template(t))
     }
 
-    /// Renders template content with a policy's data, given data, or sample data — storing nothing.
-    /// Problems come back as `diagnostics` with `ok: false`, not as errors.
+    /// Renders template content with a policy's data, given data, or sample data — storing nothing
+    /// (MANAGER and up, like the template writes it tries out). Problems come back as
+    /// `diagnostics` with `ok: false`, not as errors.
     async fn preview_template(&self, ctx: &Context<'_>, input: PreviewTemplateInput) -> Result<TemplatePreview> {
         let p = ctx.principal()?;
+        p.require(Role::Manager)?;
         let state = ctx.state();
         let data = match (&input.policy_id, input.sample_data) {
             (Some(id), _) => {
@@ -156,6 +158,6 @@ impl TemplateMutation {
             None => Vec::new(),
         };
         let with = assets::merged(&previous, &uploads);
-        Ok(Renderer::of(state).preview(input.format, input.scope, &input.content, &with, data).await?)
+        Ok(Renderer::of(state, p.org_id).preview(input.format, input.scope, &input.content, &with, data).await?)
     }
 }

@@ -2,6 +2,7 @@
 //! sandbox, XLSX reports, tenancy, and job progress over WebSocket. Shared fixtures live here; the
 //! tests are in `documents/`, one file per area.
 
+mod abuse;
 mod batches;
 mod downloads;
 mod encryption;

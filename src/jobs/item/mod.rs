@@ -95,7 +95,7 @@ impl JobContext {
     }
 
     fn renderer<'a>(&self, state: &'a AppState) -> Renderer<'a> {
-        Renderer::of(state)
+        Renderer::of(state, self.job.organization_id)
     }
 }
 

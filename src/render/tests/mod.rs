@@ -150,7 +150,7 @@ async fn the_pool_renders_warm_and_in_parallel() {
     let preview = pool.preview(&request).await.unwrap();
     assert_eq!(preview.png_pages.len(), 1);
     let html = pool
-        .render_html("<b>{{ policy.number }}</b>", &certificate_data("<i>"))
+        .render_html(&RenderRequest::new("<b>{{ policy.number }}</b>", certificate_data("<i>")))
         .await
         .unwrap();
     assert_eq!(html.bytes, b"<b>&lt;i&gt;</b>");

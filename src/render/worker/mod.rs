@@ -9,6 +9,7 @@
 
 mod child;
 mod process;
+mod slots;
 mod wire;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,10 +21,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use tokio::sync::Semaphore;
-
 pub use child::run_child;
 use process::Worker;
+pub use slots::Tenant;
+use slots::Slots;
 use wire::{Kind, RequestOut, Response};
 
 use super::{Diagnostic, DocumentFormat, RenderError, Rendered};
@@ -42,6 +43,8 @@ pub struct RenderRequest {
     pub data: serde_json::Value,
     /// Files a Typst template may read by name (`#image("logo.png")`): `/logo.png`.
     pub assets: HashMap<String, Vec<u8>>,
+    /// Whose render it is: its organization's share of the slots is used.
+    pub tenant: Tenant,
 }
 
 impl RenderRequest {
@@ -50,7 +53,14 @@ impl RenderRequest {
             template: template.into(),
             data,
             assets: HashMap::new(),
+            tenant: Tenant::nil(),
         }
+    }
+
+    /// The same request, counted against `tenant`'s share of the slots.
+    pub fn for_tenant(mut self, tenant: Tenant) -> Self {
+        self.tenant = tenant;
+        self
     }
 }
 
@@ -73,6 +83,8 @@ pub struct PoolConfig {
     pub budget: Duration,
     /// The child's address-space limit (`RLIMIT_AS`), in bytes.
     pub memory_limit_bytes: u64,
+    /// Most slots one tenant holds at once; 0 for half of them, rounded up.
+    pub slots_per_tenant: usize,
 }
 
 impl PoolConfig {
@@ -87,6 +99,7 @@ impl PoolConfig {
             args: vec!["render-worker".into()],
             budget: Self::DEFAULT_BUDGET,
             memory_limit_bytes: Self::DEFAULT_MEMORY_LIMIT,
+            slots_per_tenant: 0,
         })
     }
 }
@@ -100,7 +113,16 @@ pub struct RenderPool {
 struct Inner {
     config: PoolConfig,
     idle: Mutex<Vec<Worker>>,
-    permits: Semaphore,
+    slots: Arc<Slots>,
+}
+
+/// How busy the pool is (the `render_slots_in_use` and `render_waiting` gauges).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Renders holding a slot.
+    pub in_use: usize,
+    /// Renders waiting for one.
+    pub waiting: usize,
 }
 
 impl RenderPool {
@@ -119,6 +141,7 @@ impl RenderPool {
             args: args.into_iter().map(Into::into).collect(),
             budget,
             memory_limit_bytes,
+            slots_per_tenant: 0,
         })
     }
 
@@ -129,9 +152,9 @@ impl RenderPool {
             idle.push(Worker::spawn(&config).map_err(|e| cannot_start(&config, e))?);
         }
         let inner = Inner {
-            config,
             idle: Mutex::new(idle),
-            permits: Semaphore::new(size),
+            slots: Arc::new(Slots::new(size, config.slots_per_tenant)),
+            config,
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -142,54 +165,47 @@ impl RenderPool {
         &self.inner.config
     }
 
+    /// Renders running and waiting now.
+    pub fn load(&self) -> Load {
+        let (in_use, waiting) = self.inner.slots.load();
+        Load { in_use, waiting }
+    }
+
     /// Renders a Typst template to PDF.
     pub async fn render_pdf(&self, request: &RenderRequest) -> Result<Rendered, RenderError> {
-        let (bytes, _) = self
-            .call(Kind::Pdf, &request.template, &request.data, &request.assets)
-            .await?;
+        let (bytes, _) = self.call(Kind::Pdf, request).await?;
         Ok(Rendered::new(DocumentFormat::Pdf, bytes))
     }
 
     /// Renders a Typst template to PDF and PNG pages (1.5 px per pt).
     pub async fn preview(&self, request: &RenderRequest) -> Result<Preview, RenderError> {
-        let (pdf, png_pages) = self
-            .call(
-                Kind::Preview,
-                &request.template,
-                &request.data,
-                &request.assets,
-            )
-            .await?;
+        let (pdf, png_pages) = self.call(Kind::Preview, request).await?;
         Ok(Preview { pdf, png_pages })
     }
 
-    /// Renders a MiniJinja template to HTML.
-    pub async fn render_html(
-        &self,
-        template: &str,
-        data: &serde_json::Value,
-    ) -> Result<Rendered, RenderError> {
-        let (bytes, _) = self
-            .call(Kind::Html, template, data, &HashMap::new())
-            .await?;
+    /// Renders a MiniJinja template to HTML (the request's assets are not used).
+    pub async fn render_html(&self, request: &RenderRequest) -> Result<Rendered, RenderError> {
+        let (bytes, _) = self.call(Kind::Html, request).await?;
         Ok(Rendered::new(DocumentFormat::Html, bytes))
     }
 
     async fn call(
         &self,
         kind: Kind,
-        template: &str,
-        data: &serde_json::Value,
-        assets: &HashMap<String, Vec<u8>>,
+        request: &RenderRequest,
     ) -> Result<(Vec<u8>, Vec<Vec<u8>>), RenderError> {
-        let assets: BTreeMap<&str, String> = assets
-            .iter()
-            .map(|(k, v)| (k.as_str(), B64.encode(v)))
-            .collect();
+        let assets: BTreeMap<&str, String> = match kind {
+            Kind::Html => BTreeMap::new(),
+            _ => request
+                .assets
+                .iter()
+                .map(|(k, v)| (k.as_str(), B64.encode(v)))
+                .collect(),
+        };
         let frame = serde_json::to_vec(&RequestOut {
             kind,
-            template,
-            data,
+            template: &request.template,
+            data: &request.data,
             assets,
         })
         .map_err(|e| RenderError::Internal(format!("encoding a render request: {e}")))?;
@@ -199,12 +215,8 @@ impl RenderPool {
             ));
         }
 
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| RenderError::Internal("pool closed".into()))?;
+        // Held until the render ends, however it ends; then the next tenant in turn gets it.
+        let _slot = self.inner.slots.acquire(request.tenant).await;
         let mut lease = Lease {
             inner: &self.inner,
             worker: Some(self.inner.checkout()?),

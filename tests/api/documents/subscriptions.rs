@@ -15,9 +15,9 @@ use tokio_tungstenite::{
 
 use super::*;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-const PROGRESS: &str = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress done total } }";
+pub const PROGRESS: &str = "subscription($id: ID!) { jobProgress(jobId: $id) { status progress done total } }";
 
 /// How long to wait for any one message.
 const MESSAGE_WAIT: Duration = Duration::from_secs(30);
@@ -25,7 +25,7 @@ const MESSAGE_WAIT: Duration = Duration::from_secs(30);
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// Opens `ws://…/graphql` offering `graphql-transport-ws`.
-async fn connect(app: &TestApp) -> Ws {
+pub async fn connect(app: &TestApp) -> Ws {
     let url = format!("{}/graphql", app.address.replacen("http://", "ws://", 1));
     let mut request = url.into_client_request().expect("a WebSocket request");
     request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static("graphql-transport-ws"));
@@ -38,12 +38,12 @@ async fn connect(app: &TestApp) -> Ws {
     ws
 }
 
-async fn send(ws: &mut Ws, message: Value) {
+pub async fn send(ws: &mut Ws, message: Value) {
     ws.send(Message::text(message.to_string())).await.expect("message sent");
 }
 
 /// The next JSON message, skipping pings and pongs.
-async fn recv(ws: &mut Ws) -> Value {
+pub async fn recv(ws: &mut Ws) -> Value {
     loop {
         let next = tokio::time::timeout(MESSAGE_WAIT, ws.next()).await.expect("a message in time");
         match next.expect("the socket is open").expect("no WebSocket error") {
@@ -71,7 +71,7 @@ async fn close_code(ws: &mut Ws) -> u16 {
 }
 
 /// Connects and signs in as `actor`: `connection_init` → `connection_ack`.
-async fn signed_in(app: &TestApp, actor: &User) -> Ws {
+pub async fn signed_in(app: &TestApp, actor: &User) -> Ws {
     let mut ws = connect(app).await;
     send(&mut ws, json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {}", actor.token)}})).await;
     let ack = recv(&mut ws).await;
@@ -79,12 +79,12 @@ async fn signed_in(app: &TestApp, actor: &User) -> Ws {
     ws
 }
 
-fn subscribe(id: &str, job_id: &str) -> Value {
+pub fn subscribe(id: &str, job_id: &str) -> Value {
     json!({"id": id, "type": "subscribe", "payload": {"query": PROGRESS, "variables": {"id": job_id}}})
 }
 
 /// An organization with three policies and a queued `generateDocuments` job over them.
-async fn queued_job(app: &TestApp) -> (Book, String) {
+pub async fn queued_job(app: &TestApp) -> (Book, String) {
     let book = book(app, "acme", 3).await;
     let manager = &book.org.manager;
     let template = id(&create_template(manager, "Certificat", "PDF", "POLICY", CERTIFICATE).await);
