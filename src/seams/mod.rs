@@ -1,7 +1,9 @@
 //! Seams for scale-out: rate limiting, caching, event fan-out and throttles behind small traits.
 //! The in-memory implementations serve one process; `redis` serves several (`REDIS_URL`).
+//! `revocable` caches credential checks so that a revocation always wins.
 
 pub mod redis;
+pub mod revocable;
 
 use std::{
     collections::HashMap,
@@ -35,6 +37,10 @@ pub trait RateLimiter: Send + Sync {
 pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    /// Sets `key` only when it holds nothing (or an expired value), in one step; true when set.
+    /// With a tombstone (a value written in place of a delete) this lets a revocation win
+    /// against a check that read the database before it (see `auth::service::sessions`).
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> bool;
     async fn delete(&self, key: &str);
 }
 
@@ -103,6 +109,16 @@ impl Cache for MemoryCache {
             map.retain(|_, (expires, _)| *expires > now);
         }
         map.insert(key.to_string(), (now + ttl, value));
+    }
+
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut map = self.entries.lock().expect("cache lock");
+        if map.get(key).is_some_and(|(expires, _)| *expires > now) {
+            return false;
+        }
+        map.insert(key.to_string(), (now + ttl, value));
+        true
     }
 
     async fn delete(&self, key: &str) {
@@ -194,6 +210,17 @@ mod tests {
         assert_eq!(c.get("b").await, Some(b"2".to_vec()));
         c.delete("b").await;
         assert_eq!(c.get("b").await, None);
+    }
+
+    #[tokio::test]
+    async fn set_if_absent_never_overwrites_a_live_value() {
+        let c = MemoryCache::default();
+        assert!(c.set_if_absent("a", b"1".to_vec(), Duration::from_secs(60)).await);
+        assert!(!c.set_if_absent("a", b"2".to_vec(), Duration::from_secs(60)).await);
+        assert_eq!(c.get("a").await, Some(b"1".to_vec()));
+        c.set("b", b"1".to_vec(), Duration::from_millis(0)).await;
+        assert!(c.set_if_absent("b", b"2".to_vec(), Duration::from_secs(60)).await, "an expired value is absent");
+        assert_eq!(c.get("b").await, Some(b"2".to_vec()));
     }
 
     #[tokio::test]
