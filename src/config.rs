@@ -65,6 +65,11 @@ pub struct Settings {
     pub refresh_token_ttl_secs: i64,
     /// How long a session check is trusted before the database is asked again.
     pub session_cache_secs: u64,
+    /// Rows per database read of the audit CSV export (`AUDIT_EXPORT_PAGE_ROWS`, at least 1).
+    pub audit_export_page_rows: u64,
+    /// How long `/health/ready` trusts its last storage write probe (`HEALTH_STORAGE_PROBE_SECS`):
+    /// however often it is called, storage sees at most one probe write per interval.
+    pub health_storage_probe_secs: u64,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub log_json: bool,
@@ -215,6 +220,11 @@ impl Settings {
             access_token_ttl_secs: parse(&get, "ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl_secs: parse(&get, "REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             session_cache_secs: parse(&get, "SESSION_CACHE_SECS", 5)?,
+            audit_export_page_rows: match parse(&get, "AUDIT_EXPORT_PAGE_ROWS", 500u64)? {
+                0 => bail!("AUDIT_EXPORT_PAGE_ROWS must be at least 1"),
+                rows => rows,
+            },
+            health_storage_probe_secs: parse(&get, "HEALTH_STORAGE_PROBE_SECS", 10)?,
             max_body_bytes: parse(&get, "MAX_BODY_BYTES", 2 * 1024 * 1024)?,
             max_batch: parse(&get, "MAX_BATCH", 10)?,
             log_json: get("LOG_FORMAT").as_deref() == Some("json"),
@@ -295,12 +305,15 @@ fn trusted_proxies(value: Option<&str>) -> anyhow::Result<Vec<ipnet::IpNet>> {
         .collect()
 }
 
-/// In development, a random secret generated once and kept in the data directory.
+/// In development, a random secret generated once and kept in the data directory, readable by
+/// its owner only: created with mode 0600 (never written first and narrowed after), and an
+/// existing file left readable by others (an older version, a copy) is narrowed at start.
 fn dev_secret(data_dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
     let path = data_dir.join(name);
     if let Ok(s) = std::fs::read_to_string(&path) {
         let s = s.trim().to_string();
         if s.len() >= 32 {
+            owner_only(&path)?;
             return Ok(s);
         }
     }
@@ -308,13 +321,32 @@ fn dev_secret(data_dir: &std::path::Path, name: &str) -> anyhow::Result<String> 
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret = hex::encode(bytes);
-    std::fs::write(&path, &secret).with_context(|| format!("DATA_DIR: cannot write {}", path.display()))?;
+    let cannot_write = || format!("DATA_DIR: cannot write {}", path.display());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(cannot_write)?;
+    // A file that existed (too short a secret) keeps its mode through `open`: narrow it first.
+    owner_only(&path)?;
+    std::io::Write::write_all(&mut file, secret.as_bytes()).with_context(cannot_write)?;
+    Ok(secret)
+}
+
+/// Makes a secret file readable and writable by its owner only (a no-op off Unix).
+fn owner_only(path: &std::path::Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        let mode = std::fs::metadata(path).with_context(|| format!("DATA_DIR: cannot read {}", path.display()))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("DATA_DIR: cannot restrict {} to its owner (mode 0600)", path.display()))?;
+        }
     }
-    Ok(secret)
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]

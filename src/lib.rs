@@ -14,7 +14,7 @@
 //!   `with_code`.
 //! - [`principal`]: `Role`, `Principal`, `Auth`, `RequestMeta` and the audit `Actor`.
 //!   [`tokens`]: the JWT keys.
-//! - [`storage`]: content-addressed files and signed download links. [`seams`]: rate limits,
+//! - [`storage`]: content-addressed files (one folder per organization) and signed download links. [`seams`]: rate limits,
 //!   cache, event bus and throttles, in memory or in Redis (`seams::redis`).
 //! - [`observability`]: the metrics registry, HTTP middleware and logging.
 //!

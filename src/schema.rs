@@ -62,7 +62,7 @@ impl NodeQuery {
                 if key != p.user_id && p.role < Role::Admin {
                     return Err(not_found().into());
                 }
-                Node::User(User(scope::one(db, scope::users(p), user::Column::Id, key, "Node").await?))
+                Node::User(User::new(scope::one(db, scope::users(p), user::Column::Id, key, "Node").await?))
             }
             "Session" => {
                 use sea_orm::{ColumnTrait, QueryFilter};

@@ -14,6 +14,7 @@ use crate::{
     principal::{ApiKeyGrant, Principal, Role},
     entities::api_key,
     error::{AppError, AppResult},
+    seams::revocable,
     state::AppState,
     graphql::validation::required_text,
 };
@@ -67,7 +68,7 @@ pub async fn revoke(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
 
 /// Drops a key's cached check (after its revocation commits), so it stops working at once.
 pub async fn forget(state: &AppState, key: &api_key::Model) {
-    state.cache.delete(&cache_key(&key.secret_hash)).await;
+    revocable::revoke(state.cache.as_ref(), &cache_key(&key.secret_hash)).await;
 }
 
 fn cache_key(secret_hash: &str) -> String {
@@ -82,12 +83,14 @@ struct CachedKey {
     write: bool,
 }
 
-/// Turns an API-key secret into a principal (cached for `SESSION_CACHE_SECS`; revocation evicts).
+/// Turns an API-key secret into a principal (cached for `SESSION_CACHE_SECS`; a revocation leaves
+/// a tombstone that a check in flight cannot overwrite).
 pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Principal> {
     let invalid = || AppError::Unauthenticated("invalid or revoked API key".into());
     let secret_hash = hash(secret.trim());
     let key = cache_key(&secret_hash);
-    let cached = match state.cache.get(&key).await.and_then(|b| serde_json::from_slice::<CachedKey>(&b).ok()) {
+    let recalled = revocable::recall(state.cache.as_ref(), &key).await;
+    let cached = match recalled.and_then(|b| serde_json::from_slice::<CachedKey>(&b).ok()) {
         Some(c) => c,
         None => {
             let row = api_key::Entity::find()
@@ -105,7 +108,9 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Principal
             }
             let c = CachedKey { id: row.id, org_id: row.organization_id, user_id, write: row.scopes.split(',').any(|s| s == "write") };
             if let Ok(bytes) = serde_json::to_vec(&c) {
-                state.cache.set(&key, bytes, Duration::from_secs(state.settings.session_cache_secs)).await;
+                // Not over a revocation's tombstone: a check that read the key before it was
+                // revoked must not cache it as live afterwards (`seams::revocable`).
+                revocable::remember(state.cache.as_ref(), &key, bytes, Duration::from_secs(state.settings.session_cache_secs)).await;
             }
             c
         }

@@ -21,7 +21,7 @@ impl AuditLog {
     /// Who acted; null for the system or someone not signed in.
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User))
+        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User::new))
     }
     /// What was done, e.g. `policy.create`, `auth.login_failed`.
     async fn action(&self) -> &str {

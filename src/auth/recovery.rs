@@ -1,8 +1,8 @@
 //! Passwords: reset by e-mail (single-use token, 15 minutes) and change (needs the current one).
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -83,7 +83,8 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
     Ok(())
 }
 
-/// Sets a new password with a reset token; every session of the user ends.
+/// Sets a new password with a reset token; every session of the user ends, and every other
+/// outstanding reset code of theirs is spent with it.
 pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &RequestMeta) -> AppResult<()> {
     let invalid = || AppError::invalid("token", "this reset code is invalid or has expired");
     let now = Utc::now();
@@ -107,6 +108,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
     if spent.rows_affected == 0 {
         return Err(invalid());
     }
+    spend_reset_codes(&txn, u.id, now).await?;
     let mut m: user::ActiveModel = u.clone().into();
     m.password_hash = Set(hash);
     m.updated_at = Set(now);
@@ -119,7 +121,19 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
     Ok(())
 }
 
-/// Changes the caller's password; their other sessions end, this one stays.
+/// Spends every outstanding reset code of a user: a code asked for before the password changed
+/// (by a reset or by the user) must not set it again.
+async fn spend_reset_codes(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>) -> AppResult<u64> {
+    let spent = password_reset::Entity::update_many()
+        .col_expr(password_reset::Column::UsedAt, Expr::value(now))
+        .filter(password_reset::Column::UserId.eq(user_id))
+        .filter(password_reset::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(spent.rows_affected)
+}
+
+/// Changes the caller's password; their other sessions end, this one stays. Outstanding reset codes die.
 pub async fn change(state: &AppState, principal: &Principal, current: String, new_password: String, meta: &RequestMeta) -> AppResult<()> {
     let session = principal.session()?;
     let u = user::Entity::find_by_id(principal.user_id).one(&state.db).await?.ok_or_else(AppError::unauthenticated)?;
@@ -133,6 +147,7 @@ pub async fn change(state: &AppState, principal: &Principal, current: String, ne
     m.password_hash = Set(hash);
     m.updated_at = Set(Utc::now());
     m.update(&txn).await?;
+    spend_reset_codes(&txn, u.id, Utc::now()).await?;
     audit::record(&txn, &Actor::of(principal, meta.clone()), "auth.password_change", Some(("User", u.id)), json!({})).await?;
     revoke_user_sessions(&txn, u.id, Some(session)).await?;
     txn.commit().await?;

@@ -22,9 +22,11 @@ pub struct AuthQuery;
 
 #[Object]
 impl AuthQuery {
-    /// The caller's live sessions (signed-in devices), newest first.
+    /// The caller's live sessions (signed-in devices), newest first. A signed-in user only:
+    /// an API key is `FORBIDDEN` (it is not its creator's device).
     async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
         let p = ctx.principal()?;
+        p.session()?;
         let rows = crate::scope::own_sessions(p)
             .filter(session::Column::RevokedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
@@ -96,15 +98,17 @@ impl AuthMutation {
         Ok(true)
     }
 
-    /// Sets a new password with a reset code (single use, 15 minutes); every session of the user ends.
+    /// Sets a new password with a reset code (single use, 15 minutes); every session of the user ends and
+    /// their other reset codes stop working.
     async fn reset_password(&self, ctx: &Context<'_>, token: String, new_password: String) -> Result<bool> {
         recovery::reset(ctx.state(), &token, new_password, &ctx.meta()).await?;
         Ok(true)
     }
 
-    /// Ends one of the caller's sessions (`NOT_FOUND` for anyone else's).
+    /// Ends one of the caller's sessions (`NOT_FOUND` for anyone else's; `FORBIDDEN` for an API key).
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let p = ctx.principal()?;
+        p.session()?;
         let key = ids::decode(&id, "Session")?;
         let found = crate::scope::own_sessions(p)
             .filter(session::Column::Id.eq(key))

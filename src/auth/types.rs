@@ -103,7 +103,7 @@ impl From<Issued> for AuthPayload {
             access_token: i.access_token,
             refresh_token: i.refresh_token,
             expires_in: i.expires_in,
-            user: User(i.user),
+            user: User::signing_in(i.user),
             session: Session { model: i.session, issued: true },
         }
     }

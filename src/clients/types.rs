@@ -83,7 +83,7 @@ impl Client {
     /// The user who owns (manages) this client.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let owner = ctx.loaders()?.users.load_one(self.0.owner_id).await.map_err(loader_error)?;
-        Ok(owner.map(User))
+        Ok(owner.map(User::new))
     }
     /// When the client was created.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -3,17 +3,20 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::types::{DocumentFilter, PurgeResult};
 use crate::{
-    principal::Principal,
+    audit::service as audit,
+    principal::{Actor, Principal},
     entities::document,
     error::{AppError, AppResult},
     graphql::ids,
     scope,
     state::AppState,
+    storage::PurgeScope,
     text::{ilike, like_pattern},
 };
 
@@ -56,27 +59,61 @@ pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
 }
 
 /// Removes stored files that no document refers to (older than an hour, so a document being written
-/// keeps its file), and documents older than that whose file is gone.
-pub async fn purge_orphans(state: &AppState, principal: &Principal) -> AppResult<PurgeResult> {
-    let keys: Vec<String> = document::Entity::find()
-        .select_only()
-        .column(document::Column::StorageKey)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let referenced: HashSet<String> = keys.into_iter().collect();
-    let files = state.storage.purge_unreferenced_now(&referenced).await.map_err(|e| AppError::Internal(anyhow::anyhow!("purging storage: {e}")))?;
-    let mut result = PurgeResult { files_removed: files.deleted as i32, documents_removed: 0 };
-    let cutoff = Utc::now() - chrono::Duration::hours(1);
-    let mut q = document::Entity::find().filter(document::Column::CreatedAt.lt(cutoff));
-    if !principal.is_superadmin() {
-        q = q.filter(document::Column::OrganizationId.eq(principal.org_id));
-    }
-    for d in q.all(&state.db).await? {
-        if !state.storage.exists(&d.storage_key).await.unwrap_or(true) {
-            document::Entity::delete_by_id(d.id).exec(&state.db).await?;
-            result.documents_removed += 1;
+/// keeps its file), and documents older than that whose file is gone. An ADMIN's purge covers
+/// their organization's files and documents only; a SUPERADMIN's sweeps every organization (and the
+/// files stored before keys carried their organization).
+///
+/// Files cannot be deleted in a transaction: they go first; then the documents whose file is gone
+/// are removed together with the audit row, in one transaction. When the file half stops on an
+/// error, the audit row still records what it had deleted (`"stopped": true`) before the error is
+/// returned.
+pub async fn purge_orphans(state: &AppState, principal: &Principal, actor: &Actor) -> AppResult<PurgeResult> {
+    let (scope, referenced) = if principal.is_superadmin() {
+        let keys = document::Entity::find().select_only().column(document::Column::StorageKey);
+        (PurgeScope::Everything, keys.into_tuple().all(&state.db).await?)
+    } else {
+        // Any row, of any organization, pointing into this organization's folder keeps its file.
+        let prefix = format!("org/{}/", principal.org_id);
+        let keys = document::Entity::find()
+            .select_only()
+            .column(document::Column::StorageKey)
+            .filter(document::Column::StorageKey.starts_with(&prefix));
+        (PurgeScope::Organization(principal.org_id), keys.into_tuple().all(&state.db).await?)
+    };
+    let referenced: HashSet<String> = referenced.into_iter().collect();
+    let (files, stopped) = match state.storage.purge_unreferenced_now(scope, &referenced).await {
+        Ok(files) => (files, None),
+        Err(stopped) => (stopped.done, Some(stopped.error)),
+    };
+    let mut gone = Vec::new();
+    if stopped.is_none() {
+        let cutoff = Utc::now() - chrono::Duration::hours(1);
+        let mut q = document::Entity::find().filter(document::Column::CreatedAt.lt(cutoff));
+        if !principal.is_superadmin() {
+            q = q.filter(document::Column::OrganizationId.eq(principal.org_id));
+        }
+        for d in q.all(&state.db).await? {
+            if !state.storage.exists(&d.storage_key).await.unwrap_or(true) {
+                gone.push(d.id);
+            }
         }
     }
-    Ok(result)
+    let txn = state.db.begin().await?;
+    let documents_removed = match gone.is_empty() {
+        true => 0,
+        false => document::Entity::delete_many().filter(document::Column::Id.is_in(gone)).exec(&txn).await?.rows_affected,
+    };
+    let info = json!({
+        "filesRemoved": files.deleted,
+        "bytesFreed": files.bytes_freed,
+        "documentsRemoved": documents_removed,
+        "scope": if principal.is_superadmin() { "ALL" } else { "ORGANIZATION" },
+        "stopped": stopped.is_some(),
+    });
+    audit::record(&txn, actor, "document.purge_orphans", None, info).await?;
+    txn.commit().await?;
+    if let Some(error) = stopped {
+        return Err(AppError::Internal(anyhow::anyhow!("purging storage: {error}")));
+    }
+    Ok(PurgeResult { files_removed: files.deleted as i32, documents_removed: documents_removed as i32 })
 }

@@ -90,7 +90,7 @@ impl Document {
     /// Who asked for it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.0.created_by else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User))
+        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User::new))
     }
     /// When it was made.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,5 +1,11 @@
 //! `GET /audit-logs.csv`: the audit trail as CSV (RFC 4180), streamed page by page, with the
 //! filters of `auditLogs` as query parameters and a `delimiter` option. ADMIN, bearer token.
+//!
+//! Pages follow the order `(created_at, id)` from the last row sent (keyset), never an offset:
+//! rows written while the export streams are newer than its first row, so they neither shift
+//! the pages (repeating or skipping rows) nor appear. Cells that a spreadsheet would read as a
+//! formula (`= + - @`, tab, carriage return first) are prefixed with `'`: anonymous callers
+//! choose some of them (a failed sign-in's `User-Agent` and `X-Request-Id`).
 
 use std::collections::HashMap;
 use crate::error::code;
@@ -12,7 +18,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use futures_util::stream;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, Select};
 use serde_json::json;
 
 use super::{HttpState, credentials::credentials};
@@ -23,7 +29,6 @@ use crate::{
     graphql::ids,
 };
 
-const CHUNK: u64 = 500;
 const HEADER: [&str; 11] = [
     "created_at", "action", "object_type", "object_id", "actor_id", "actor_email", "api_key_id", "ip", "user_agent",
     "request_id", "metadata",
@@ -86,20 +91,12 @@ pub async fn export(
         Ok(q) => q,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e.code(), &e.to_string()),
     };
-    let db = s.app.db.clone();
     let head = csv_bytes(delimiter, std::iter::once(HEADER.iter().map(|h| h.to_string()).collect()));
-    let pages = stream::unfold(Some(0u64), move |offset| {
-        let (db, query) = (db.clone(), query.clone());
-        async move {
-            let offset = offset?;
-            match chunk(&db, query, offset, delimiter).await {
-                Ok((bytes, more)) => Some((Ok::<_, std::io::Error>(bytes), more.then_some(offset + CHUNK))),
-                Err(e) => {
-                    tracing::error!(error = %e, "audit export failed mid-stream");
-                    Some((Err(std::io::Error::other("audit export failed")), None))
-                }
-            }
-        }
+    let pages = pages(s.app.db.clone(), query, s.app.settings.audit_export_page_rows, delimiter).map(|page| {
+        page.map_err(|e| {
+            tracing::error!(error = %e, "audit export failed mid-stream");
+            std::io::Error::other("audit export failed")
+        })
     });
     let body = Body::from_stream(stream::iter([Ok::<_, std::io::Error>(head)]).chain(pages));
     let mut resp = Response::new(body);
@@ -110,23 +107,59 @@ pub async fn export(
     resp
 }
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
-/// One page of rows as CSV, and whether another page may follow.
+/// The rows of `query` (ordered newest first by `(created_at, id)`, as `audit::service::list`
+/// orders them) as CSV, `page_rows` a page; a page is read when the previous one is taken, and
+/// starts after the last row of the previous one.
+pub fn pages(
+    db: sea_orm::DatabaseConnection,
+    query: Select<audit_log::Entity>,
+    page_rows: u64,
+    delimiter: u8,
+) -> impl Stream<Item = Result<Vec<u8>, sea_orm::DbErr>> {
+    stream::unfold(Some(None), move |cursor| {
+        let (db, query) = (db.clone(), query.clone());
+        async move {
+            let after = cursor?;
+            match chunk(&db, query, after, page_rows, delimiter).await {
+                Ok((bytes, next)) => Some((Ok(bytes), next.map(Some))),
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    })
+}
+
+/// Where a page ends: the `(created_at, id)` of its last (oldest) row.
+type Cursor = (DateTime<Utc>, uuid::Uuid);
+
+/// One page of rows as CSV, and the cursor of the next page when one may follow.
 async fn chunk(
     db: &sea_orm::DatabaseConnection,
     query: Select<audit_log::Entity>,
-    offset: u64,
+    after: Option<Cursor>,
+    page_rows: u64,
     delimiter: u8,
-) -> Result<(Vec<u8>, bool), sea_orm::DbErr> {
-    let rows = query.offset(offset).limit(CHUNK).all(db).await?;
+) -> Result<(Vec<u8>, Option<Cursor>), sea_orm::DbErr> {
+    let query = match after {
+        None => query,
+        Some((created_at, id)) => query.filter(
+            Condition::any()
+                .add(audit_log::Column::CreatedAt.lt(created_at))
+                .add(Condition::all().add(audit_log::Column::CreatedAt.eq(created_at)).add(audit_log::Column::Id.lt(id))),
+        ),
+    };
+    let rows = query.limit(page_rows).all(db).await?;
     let actor_ids: Vec<_> = rows.iter().filter_map(|r| r.actor_id).collect();
     let emails: HashMap<_, _> = if actor_ids.is_empty() {
         HashMap::new()
     } else {
         user::Entity::find().filter(user::Column::Id.is_in(actor_ids)).all(db).await?.into_iter().map(|u| (u.id, u.email)).collect()
     };
-    let more = rows.len() as u64 == CHUNK;
+    let next = match rows.last() {
+        Some(last) if rows.len() as u64 == page_rows => Some((last.created_at, last.id)),
+        _ => None,
+    };
     let records = rows.into_iter().map(|r| {
         vec![
             r.created_at.to_rfc3339(),
@@ -144,8 +177,17 @@ async fn chunk(
             r.request_id.unwrap_or_default(),
             r.metadata.to_string(),
         ]
+        .into_iter()
+        .map(as_text)
+        .collect()
     });
-    Ok((csv_bytes(delimiter, records), more))
+    Ok((csv_bytes(delimiter, records), next))
+}
+
+/// A cell a spreadsheet would run as a formula (OWASP "CSV injection": `=`, `+`, `-`, `@`, tab
+/// or carriage return first) is prefixed with `'`, which makes it text.
+fn as_text(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
 }
 
 fn csv_bytes(delimiter: u8, records: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
@@ -154,4 +196,19 @@ fn csv_bytes(delimiter: u8, records: impl Iterator<Item = Vec<String>>) -> Vec<u
         let _ = w.write_record(&r);
     }
     w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_text;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_made_text_and_others_are_kept() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(as_text(formula.into()), format!("'{formula}"));
+        }
+        for plain in ["", "curl/8.0", "2026-01-01T00:00:00+00:00", "{\"a\":-1}", "a=b"] {
+            assert_eq!(as_text(plain.into()), plain);
+        }
+    }
 }

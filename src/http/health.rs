@@ -15,9 +15,11 @@ pub async fn live() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// `GET /health/ready`: the database answers (503 when it does not), storage is writable.
+/// `GET /health/ready`: the database answers (503 when it does not), storage is writable (its
+/// probe object written at most once per `HEALTH_STORAGE_PROBE_SECS`: this route needs no token).
 pub async fn ready(State(s): State<HttpState>) -> impl IntoResponse {
-    let (database, storage, redis) = tokio::join!(crate::db::ping(&s.app.db), s.app.storage.healthy(), async {
+    let probe_interval = std::time::Duration::from_secs(s.app.settings.health_storage_probe_secs);
+    let (database, storage, redis) = tokio::join!(crate::db::ping(&s.app.db), s.app.storage.healthy_within(probe_interval), async {
         match &s.app.redis {
             Some(r) => Some(r.ping().await),
             None => None,

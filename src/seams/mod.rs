@@ -1,8 +1,10 @@
 //! Seams for scale-out: rate limiting, caching, event fan-out and throttles behind small traits.
 //! The in-memory implementations serve one process; `redis` serves several (`REDIS_URL`).
+//! `revocable` caches credential checks so that a revocation always wins.
 
 pub mod quota;
 pub mod redis;
+pub mod revocable;
 
 use std::{
     collections::HashMap,
@@ -38,6 +40,10 @@ pub trait RateLimiter: Send + Sync {
 pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Vec<u8>>;
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration);
+    /// Sets `key` only when it holds nothing (or an expired value), in one step; true when set.
+    /// With a tombstone (a value written in place of a delete) this lets a revocation win
+    /// against a check that read the database before it (see `auth::service::sessions`).
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> bool;
     async fn delete(&self, key: &str);
 }
 
@@ -147,6 +153,14 @@ impl Cache for MemoryCache {
             return;
         }
         self.entries.insert(key.to_string(), CacheEntry { value: value.into(), ttl });
+    }
+
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> bool {
+        if ttl.is_zero() {
+            return false;
+        }
+        // Atomic per key: of two racing callers, one inserts and the other sees its value.
+        self.entries.entry(key.to_string()).or_insert_with(|| CacheEntry { value: value.into(), ttl }).is_fresh()
     }
 
     async fn delete(&self, key: &str) {
@@ -285,6 +299,17 @@ mod tests {
         }
         let (entries, bytes) = c.usage();
         assert!(bytes <= 200_000 && entries <= 200_000 / CACHE_ENTRY_OVERHEAD, "{entries} entries, {bytes} bytes");
+    }
+
+    #[tokio::test]
+    async fn set_if_absent_never_overwrites_a_live_value() {
+        let c = MemoryCache::default();
+        assert!(c.set_if_absent("a", b"1".to_vec(), Duration::from_secs(60)).await);
+        assert!(!c.set_if_absent("a", b"2".to_vec(), Duration::from_secs(60)).await);
+        assert_eq!(c.get("a").await, Some(b"1".to_vec()));
+        c.set("b", b"1".to_vec(), Duration::from_millis(0)).await;
+        assert!(c.set_if_absent("b", b"2".to_vec(), Duration::from_secs(60)).await, "an expired value is absent");
+        assert_eq!(c.get("b").await, Some(b"2".to_vec()));
     }
 
     #[tokio::test]

@@ -245,6 +245,15 @@ impl Cache for RedisCache {
         self.0.run(conn.pset_ex::<_, _, ()>(format!("{}c:{key}", self.0.prefix), value, ms)).await;
     }
 
+    async fn set_if_absent(&self, key: &str, value: Vec<u8>, ttl: Duration) -> bool {
+        let mut conn = self.0.conn.clone();
+        let ms = ttl.as_millis().clamp(1, u64::MAX as u128) as u64;
+        let mut set = redis::cmd("SET");
+        set.arg(format!("{}c:{key}", self.0.prefix)).arg(value).arg("PX").arg(ms).arg("NX");
+        // `OK` when set, nil when the key held a value; a Redis outage sets nothing.
+        matches!(self.0.run(set.query_async::<Option<String>>(&mut conn)).await, Some(Some(_)))
+    }
+
     async fn delete(&self, key: &str) {
         let mut conn = self.0.conn.clone();
         self.0.run(conn.del::<_, ()>(format!("{}c:{key}", self.0.prefix))).await;

@@ -1,12 +1,23 @@
-//! Content addresses: object keys `ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>]`.
+//! Content addresses: object keys `org/<organization id>/ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>]`.
+//!
+//! The organization prefix makes a tenant's files one listing (`org/<id>/`), so an ADMIN's orphan
+//! purge reads and deletes their organization's objects only, and equal bytes of two tenants are
+//! two objects (no cross-tenant deduplication to probe). Keys written before the prefix existed
+//! (`ab/cd/<sha>…`, no owner) still read; only a SUPERADMIN's sweep purges them.
 
 use object_store::path::Path;
+use uuid::Uuid;
 
 use super::{Result, StorageError, keys::valid_kid};
 
-/// `ab/cd/<sha>[.zst][.enc-<kid>]`.
-pub(crate) fn object_key(sha256: &str, compressed: bool, kid: Option<&str>) -> String {
-    let mut key = format!("{}/{}/{sha256}", &sha256[..2], &sha256[2..4]);
+/// The folder of an organization's objects: `org/<id>`.
+pub(crate) fn owner_prefix(owner: Uuid) -> String {
+    format!("org/{owner}")
+}
+
+/// `org/<owner>/ab/cd/<sha>[.zst][.enc-<kid>]`.
+pub(crate) fn object_key(owner: Uuid, sha256: &str, compressed: bool, kid: Option<&str>) -> String {
+    let mut key = format!("{}/{}/{}/{sha256}", owner_prefix(owner), &sha256[..2], &sha256[2..4]);
     if compressed {
         key.push_str(".zst");
     }
@@ -17,8 +28,18 @@ pub(crate) fn object_key(sha256: &str, compressed: bool, kid: Option<&str>) -> S
     key
 }
 
-/// The parts of a content-address key: `(sha256, compressed, kid)`.
+/// The parts of a content-address key: `(sha256, compressed, kid)`, with or without its
+/// `org/<uuid>/` prefix.
 pub(crate) fn parse_key(key: &str) -> Option<(&str, bool, Option<&str>)> {
+    let key = match key.strip_prefix("org/") {
+        Some(rest) => {
+            let (owner, rest) = rest.split_once('/')?;
+            // The canonical hyphenated form only, so one object has one key.
+            Uuid::parse_str(owner).ok().filter(|id| id.to_string() == owner)?;
+            rest
+        }
+        None => key,
+    };
     let mut segments = key.split('/');
     let (a, b, name) = (segments.next()?, segments.next()?, segments.next()?);
     if segments.next().is_some() || name.len() < 64 {

@@ -2,9 +2,10 @@
 //! signed download links, and the HTTP answer that serves a document.
 //!
 //! - `store`: [`Storage`] over `object_store` (`LocalFileSystem` under `DATA_DIR/files` today).
-//! - `address`: object keys `ab/cd/<sha256>[.zst][.enc-<kid>]`; `codec`: the at-rest encoding; `keys`: [`KeyRing`], named keys that rotate.
+//! - `address`: object keys `org/<organization>/ab/cd/<sha256>[.zst][.enc-<kid>]`; `codec`: the at-rest encoding; `keys`: [`KeyRing`], named keys that rotate.
 //! - `signer`: [`UrlSigner`], HMAC-SHA256 links `/files/{id}?exp=…&kid=…&sig=…`.
-//! - `purge`: [`Storage::purge_unreferenced`], the file half of `purgeOrphanFiles`.
+//! - `purge`: [`Storage::purge_unreferenced`], the file half of `purgeOrphanFiles`, over one
+//!   organization's objects or all of them.
 //! - `serve`: [`serve_bytes`] (Content-* headers, ETag/304, Range/206/416); `download`:
 //!   [`Storage::download`], which streams plain objects and decodes the others.
 //!
@@ -24,7 +25,7 @@ mod tests;
 
 pub use codec::{MAX_DOCUMENT_BYTES, sha256_hex};
 pub use keys::KeyRing;
-pub use purge::FilePurge;
+pub use purge::{FilePurge, PurgeScope, PurgeStopped};
 pub use serve::{content_disposition, forbidden, serve_bytes, too_many_requests};
 pub use signer::{LinkError, LinkParams, MAX_LINK_TTL_SECS, UrlSigner};
 pub use store::{

@@ -1,8 +1,9 @@
 //! [`Storage`]: documents by content address in an `object_store`.
 //!
-//! Object key: `ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>]`. Equal bytes written under
-//! equal settings land on one object, so two document rows may share a file: delete a file
-//! only when no row references its key any more (or leave that to the orphan purge).
+//! Object key: `org/<organization id>/ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>]`. Equal
+//! bytes written for one organization under equal settings land on one object, so two of its
+//! document rows may share a file: delete a file only when no row references its key any more
+//! (or leave that to the orphan purge).
 
 use std::{path::PathBuf, sync::Arc, time::Duration, time::SystemTime};
 
@@ -14,7 +15,7 @@ use object_store::{
 
 use super::{
     KeyRing, Result, StorageError,
-    address::{checked_path, not_found, object_key, parse_key},
+    address::{checked_path, not_found, object_key, owner_prefix, parse_key},
     codec,
 };
 
@@ -36,7 +37,7 @@ pub struct StorageConfig {
 /// What [`Storage::put`] wrote: everything the `documents` row needs to read it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored {
-    /// The object key (`ab/cd/<sha>[.zst][.enc-<kid>]`).
+    /// The object key (`org/<owner>/ab/cd/<sha>[.zst][.enc-<kid>]`).
     pub key: String,
     /// Lower-case hex SHA-256 of the plaintext (what a download returns).
     pub sha256: String,
@@ -89,6 +90,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     compress: bool,
     encryption: Option<KeyRing>,
+    /// When the readiness probe last wrote, and what it found (see [`Storage::healthy_within`]).
+    last_probe: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -171,6 +174,7 @@ impl Storage {
             store,
             compress,
             encryption,
+            last_probe: Default::default(),
         })
     }
 
@@ -179,9 +183,10 @@ impl Storage {
         &self.store
     }
 
-    /// Stores a document; idempotent (the same bytes under the same settings give the same
-    /// key, and an existing object is not rewritten).
-    pub async fn put(&self, plaintext: Vec<u8>) -> Result<Stored> {
+    /// Stores a document of organization `owner` under its prefix; idempotent (the same bytes of
+    /// the same owner under the same settings give the same key, and an existing object is not
+    /// rewritten).
+    pub async fn put(&self, owner: uuid::Uuid, plaintext: Vec<u8>) -> Result<Stored> {
         let compress = self.compress;
         let (sha256, size_bytes, body, compressed) = tokio::task::spawn_blocking(move || {
             let sha256 = codec::sha256_hex(&plaintext);
@@ -199,7 +204,7 @@ impl Storage {
             return Err(StorageError::TooLarge(codec::MAX_DOCUMENT_BYTES));
         }
         let kid = self.encryption.as_ref().map(|ring| ring.current.clone());
-        let key = object_key(&sha256, compressed, kid.as_deref());
+        let key = object_key(owner, &sha256, compressed, kid.as_deref());
         let path = Path::from(key.as_str());
         let stored = |stored_bytes| Stored {
             key: key.clone(),
@@ -302,7 +307,16 @@ impl Storage {
 
     /// Every content-addressed object (anything else under the root is ignored).
     pub async fn list(&self) -> Result<Vec<ObjectInfo>> {
-        let metas: Vec<_> = self.store.list(None).try_collect().await?;
+        self.list_under(None).await
+    }
+
+    /// The content-addressed objects of organization `owner` (one listing of its prefix).
+    pub async fn list_owned(&self, owner: uuid::Uuid) -> Result<Vec<ObjectInfo>> {
+        self.list_under(Some(Path::from(owner_prefix(owner)))).await
+    }
+
+    async fn list_under(&self, prefix: Option<Path>) -> Result<Vec<ObjectInfo>> {
+        let metas: Vec<_> = self.store.list(prefix.as_ref()).try_collect().await?;
         Ok(metas
             .into_iter()
             .filter(|m| parse_key(m.location.as_ref()).is_some())
@@ -325,6 +339,21 @@ impl Storage {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// [`Storage::healthy`], written at most once per `interval`: within it every caller gets the
+    /// last result, and callers arriving while a probe runs wait for that one. An unauthenticated
+    /// `/health/ready` flood thus costs the store one write per interval.
+    pub async fn healthy_within(&self, interval: Duration) -> bool {
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, healthy)) = *last
+            && at.elapsed() < interval
+        {
+            return healthy;
+        }
+        let healthy = self.healthy().await;
+        *last = Some((std::time::Instant::now(), healthy));
+        healthy
     }
 
     /// Readiness: can a small probe object be written within 5 s?

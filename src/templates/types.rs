@@ -120,7 +120,7 @@ impl Template {
     /// Who created it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.0.created_by else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User))
+        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User::new))
     }
     /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -160,7 +160,7 @@ impl TemplateVersion {
     /// Who wrote it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = self.0.created_by else { return Ok(None) };
-        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User))
+        Ok(ctx.loaders()?.users.load_one(id).await.map_err(loader_error)?.map(User::new))
     }
     /// When it was written.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -25,7 +25,7 @@ impl UserQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let p = ctx.principal()?;
-        Ok(User(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, p.user_id, "User").await?))
+        Ok(User::new(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, p.user_id, "User").await?))
     }
 
     /// The users of the organization (ADMIN).
@@ -44,7 +44,7 @@ impl UserQuery {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let q = service::list(p, filter, order_by);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), User).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), User::new).await?)
     }
 
     /// One user by ID (ADMIN, or the user themselves).
@@ -54,7 +54,7 @@ impl UserQuery {
         if key != p.user_id {
             p.require(Role::Admin)?;
         }
-        Ok(Some(User(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, key, "User").await?)))
+        Ok(Some(User::new(scope::one(&ctx.state().db, scope::users(p), user::Column::Id, key, "User").await?)))
     }
 }
 
@@ -70,7 +70,7 @@ impl UserMutation {
         let tx = Audited::begin(ctx).await?;
         let m = service::create(tx.db(), p, input).await?;
         tx.commit("user.create", Some(("User", m.id)), json!({"email": m.email, "role": m.role})).await?;
-        Ok(User(m))
+        Ok(User::new(m))
     }
 
     /// Changes a user's e-mail, name or role (ADMIN).
@@ -83,7 +83,7 @@ impl UserMutation {
         tx.commit("user.update", Some(("User", before)), json!({"email": m.email, "role": m.role})).await?;
         // A role change applies to live tokens at once.
         auth::forget_cached_sessions(ctx.state(), m.id).await?;
-        Ok(User(m))
+        Ok(User::new(m))
     }
 
     /// Deactivates a user (ADMIN): they cannot sign in, and their tokens stop working at once.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::EntityTrait;
 
 use crate::{
+    error::AppError,
     principal::Role,
     graphql::{context::ContextExt, ids, loaders::loader_error, pagination::OrderDirection},
     entities::{organization, user},
@@ -13,7 +14,44 @@ use crate::{
 
 /// A person who signs in.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub user::Model, Disclosure);
+
+/// Who may read a user's `email` and `role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Disclosure {
+    /// The user themselves and MANAGER and up; an AGENT reads a coworker's name only
+    /// (`Template.createdBy`, `Document.createdBy`, `Client.owner`, …).
+    ByRole,
+    /// The user of a sign-in payload (`register`, `login`, `refreshToken`): whoever holds their
+    /// credentials, whatever token the request also carries.
+    SigningIn,
+}
+
+impl User {
+    /// A user as another caller reads them.
+    pub fn new(model: user::Model) -> Self {
+        User(model, Disclosure::ByRole)
+    }
+
+    /// The user who is signing in.
+    pub fn signing_in(model: user::Model) -> Self {
+        User(model, Disclosure::SigningIn)
+    }
+
+    /// `FORBIDDEN` when an AGENT reads another user's account details. The fields stay
+    /// non-null, so the refused user reads as null where it hangs (every such field is nullable).
+    fn disclose(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if self.1 == Disclosure::SigningIn {
+            return Ok(());
+        }
+        let principal = ctx.principal()?;
+        if principal.user_id == self.0.id || principal.role >= Role::Manager {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("an agent reads other users' names only".into()).into())
+        }
+    }
+}
 
 #[Object]
 impl User {
@@ -21,17 +59,19 @@ impl User {
     pub async fn id(&self) -> ID {
         ids::encode("User", self.0.id)
     }
-    /// Sign-in e-mail, unique across the platform.
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// Sign-in e-mail, unique across the platform. `FORBIDDEN` to an AGENT reading another user.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        self.disclose(ctx)?;
+        Ok(&self.0.email)
     }
     /// The person's name.
     async fn full_name(&self) -> &str {
         &self.0.full_name
     }
-    /// What the user may do.
-    async fn role(&self) -> Role {
-        Role::parse(&self.0.role).unwrap_or(Role::Agent)
+    /// What the user may do. `FORBIDDEN` to an AGENT reading another user.
+    async fn role(&self, ctx: &Context<'_>) -> async_graphql::Result<Role> {
+        self.disclose(ctx)?;
+        Ok(Role::parse(&self.0.role).unwrap_or(Role::Agent))
     }
     /// False once deactivated: a deactivated user cannot sign in and their tokens stop working.
     async fn is_active(&self) -> bool {
@@ -55,7 +95,7 @@ impl User {
         let org = organization::Entity::find_by_id(self.0.organization_id)
             .one(&ctx.state().db)
             .await
-            .map_err(crate::error::AppError::from)?;
+            .map_err(AppError::from)?;
         Ok(org.map(Organization))
     }
 }

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod api_keys;
 mod audit;
 mod auth;

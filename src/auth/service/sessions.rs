@@ -1,5 +1,6 @@
 //! Sessions: opening one with its tokens, refresh-token rotation with reuse detection, revocation,
-//! and the per-request check of an access token (cached for `SESSION_CACHE_SECS`).
+//! and the per-request check of an access token (cached for `SESSION_CACHE_SECS`; a revocation
+//! leaves a tombstone that a check in flight cannot overwrite).
 
 use chrono::{Duration as ChronoDuration, Utc};
 use rand::RngCore;
@@ -17,6 +18,7 @@ use crate::{
     principal::{Actor, Principal, RequestMeta, Role},
     entities::{refresh_token, session, user},
     error::{AppError, AppResult},
+    seams::{Cache, revocable},
     state::AppState,
 };
 
@@ -164,7 +166,7 @@ pub async fn revoke_sessions(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResu
 /// Drops cached session checks, so revoked sessions stop working at once.
 pub async fn forget_sessions(state: &AppState, ids: &[Uuid]) {
     for id in ids {
-        state.cache.delete(&cache_key(*id)).await;
+        forget(state.cache.as_ref(), *id).await;
     }
 }
 
@@ -194,12 +196,9 @@ pub(super) fn cache_key(session_id: Uuid) -> String {
 /// active user (the database is asked at most every `SESSION_CACHE_SECS`; revocations here evict).
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal> {
     let claims = state.jwt.verify(token)?;
-    let key = cache_key(claims.sid);
-    if let Some(bytes) = state.cache.get(&key).await {
-        if let Ok(p) = serde_json::from_slice::<CachedPrincipal>(&bytes) {
-            if p.user_id == claims.sub {
-                return Ok(p.into_principal(claims.sid));
-            }
+    if let Some(p) = recall(state.cache.as_ref(), claims.sid).await {
+        if p.user_id == claims.sub {
+            return Ok(p.into_principal(claims.sid));
         }
     }
     let revoked = || AppError::Unauthenticated("session revoked or expired".into());
@@ -214,10 +213,28 @@ pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Principal>
     }
     let role = Role::parse(&user.role).ok_or_else(revoked)?;
     let cached = CachedPrincipal { user_id: user.id, org_id: user.organization_id, role };
-    if let Ok(bytes) = serde_json::to_vec(&cached) {
-        state.cache.set(&key, bytes, Duration::from_secs(state.settings.session_cache_secs)).await;
-    }
+    remember(state.cache.as_ref(), claims.sid, &cached, Duration::from_secs(state.settings.session_cache_secs)).await;
     Ok(cached.into_principal(claims.sid))
+}
+
+/// The cached check of a session, if one is trusted.
+async fn recall(cache: &dyn Cache, session_id: Uuid) -> Option<CachedPrincipal> {
+    let bytes = revocable::recall(cache, &cache_key(session_id)).await?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Caches a check read from the database, unless the session was revoked (or its user changed)
+/// since (`seams::revocable`: the revocation's tombstone is never overwritten).
+async fn remember(cache: &dyn Cache, session_id: Uuid, checked: &CachedPrincipal, ttl: Duration) {
+    if let Ok(bytes) = serde_json::to_vec(checked) {
+        revocable::remember(cache, &cache_key(session_id), bytes, ttl).await;
+    }
+}
+
+/// Puts a tombstone over the cached check of a session (after the change that revokes the
+/// session, or changes its user, commits).
+async fn forget(cache: &dyn Cache, session_id: Uuid) {
+    revocable::revoke(cache, &cache_key(session_id)).await;
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -237,7 +254,44 @@ impl CachedPrincipal {
 pub async fn forget_cached_sessions(state: &AppState, user_id: Uuid) -> AppResult<()> {
     let sessions = session::Entity::find().filter(session::Column::UserId.eq(user_id)).all(&state.db).await?;
     for s in sessions {
-        state.cache.delete(&cache_key(s.id)).await;
+        forget(state.cache.as_ref(), s.id).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seams::MemoryCache;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    fn checked() -> CachedPrincipal {
+        CachedPrincipal { user_id: Uuid::from_u128(1), org_id: Uuid::from_u128(2), role: Role::Admin }
+    }
+
+    /// The race of `authenticate` against a revocation, with its steps in the bad order: the check
+    /// reads the session live from the database, the revocation commits and evicts, and only
+    /// then does the check cache what it read.
+    #[tokio::test]
+    async fn a_check_that_read_a_session_before_its_revocation_does_not_cache_it_after() {
+        let cache = MemoryCache::default();
+        let session = Uuid::from_u128(3);
+        let read_before_revocation = checked();
+        forget(&cache, session).await;
+        remember(&cache, session, &read_before_revocation, TTL).await;
+        assert!(recall(&cache, session).await.is_none(), "a revoked session was cached as live");
+    }
+
+    #[tokio::test]
+    async fn a_revocation_after_a_check_is_cached_evicts_it_and_other_sessions_still_cache() {
+        let cache = MemoryCache::default();
+        let (revoked, other) = (Uuid::from_u128(3), Uuid::from_u128(4));
+        remember(&cache, revoked, &checked(), TTL).await;
+        remember(&cache, other, &checked(), TTL).await;
+        assert!(recall(&cache, revoked).await.is_some());
+        forget(&cache, revoked).await;
+        assert!(recall(&cache, revoked).await.is_none());
+        assert_eq!(recall(&cache, other).await.map(|p| p.user_id), Some(checked().user_id));
+    }
 }

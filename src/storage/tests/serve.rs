@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use super::OWNER;
+
 use axum::{body::to_bytes, response::Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
@@ -229,7 +231,7 @@ async fn downloads_stream_plain_objects_and_decode_the_others() {
             fsync: false,
         })
         .unwrap();
-        let stored = s.put(doc.clone()).await.unwrap().to_ref();
+        let stored = s.put(OWNER, doc.clone()).await.unwrap().to_ref();
         let get = |h: HeaderMap| {
             let (s, stored) = (s.clone(), stored.clone());
             async move {

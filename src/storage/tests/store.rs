@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::OWNER;
 use crate::storage::{KeyRing, Storage, StorageConfig, StorageError, Stored};
 
 pub(super) fn storage(root: &Path, compress: bool, encryption: Option<KeyRing>) -> Storage {
@@ -55,12 +56,12 @@ async fn round_trips_plain_zstd_aes_and_zstd_aes() {
     for (compress, encrypt) in [(false, false), (true, false), (false, true), (true, true)] {
         let dir = tempfile::tempdir().unwrap();
         let s = storage(dir.path(), compress, encrypt.then(|| ring("k1")));
-        let stored = s.put(doc.clone()).await.unwrap();
+        let stored = s.put(OWNER, doc.clone()).await.unwrap();
         assert_eq!(stored.sha256, sha);
         assert_eq!(stored.size_bytes, doc.len() as u64);
         assert_eq!((stored.compressed, stored.encrypted), (compress, encrypt));
         assert_eq!(stored.kid.as_deref(), encrypt.then_some("k1"));
-        let mut expected_key = format!("{}/{}/{sha}", &sha[..2], &sha[2..4]);
+        let mut expected_key = format!("org/{OWNER}/{}/{}/{sha}", &sha[..2], &sha[2..4]);
         if compress {
             expected_key += ".zst"
         }
@@ -96,7 +97,7 @@ async fn incompressible_bytes_are_stored_uncompressed() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), true, Some(ring("k1")));
     let doc = random_bytes(50_000);
-    let stored = s.put(doc.clone()).await.unwrap();
+    let stored = s.put(OWNER, doc.clone()).await.unwrap();
     assert!(!stored.compressed);
     assert_eq!(stored.stored_bytes, doc.len() as u64 + 28); // nonce + tag
     assert_eq!(s.get(&stored.to_ref()).await.unwrap(), doc);
@@ -106,7 +107,7 @@ async fn incompressible_bytes_are_stored_uncompressed() {
 async fn empty_document_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), true, Some(ring("k1")));
-    let stored = s.put(vec![]).await.unwrap();
+    let stored = s.put(OWNER, vec![]).await.unwrap();
     assert_eq!(stored.size_bytes, 0);
     assert_eq!(s.get(&stored.to_ref()).await.unwrap(), Vec::<u8>::new());
 }
@@ -115,9 +116,9 @@ async fn empty_document_round_trips() {
 async fn same_bytes_give_the_same_key_and_one_file() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), true, Some(ring("k1")));
-    let a = s.put(compressible()).await.unwrap();
+    let a = s.put(OWNER, compressible()).await.unwrap();
     let before = std::fs::read(file_of(dir.path(), &a)).unwrap();
-    let b = s.put(compressible()).await.unwrap();
+    let b = s.put(OWNER, compressible()).await.unwrap();
     assert_eq!(a, b);
     assert_eq!(
         std::fs::read(file_of(dir.path(), &a)).unwrap(),
@@ -126,7 +127,7 @@ async fn same_bytes_give_the_same_key_and_one_file() {
     );
     assert_eq!(files_under(&dir.path().join("files")).len(), 1);
     assert_eq!(s.list_keys().await.unwrap(), vec![a.key.clone()]);
-    let c = s.put(b"other".to_vec()).await.unwrap();
+    let c = s.put(OWNER, b"other".to_vec()).await.unwrap();
     assert_ne!(a.key, c.key);
 }
 
@@ -135,7 +136,7 @@ async fn concurrent_puts_of_the_same_bytes_agree() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), false, Some(ring("k1")));
     let doc = random_bytes(200_000);
-    let puts = (0..8).map(|_| s.put(doc.clone()));
+    let puts = (0..8).map(|_| s.put(OWNER, doc.clone()));
     let results = futures_util::future::join_all(puts).await;
     let first = results[0].as_ref().unwrap().clone();
     for r in &results {
@@ -150,7 +151,7 @@ async fn a_tampered_encrypted_blob_fails_to_decrypt() {
     for compress in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let s = storage(dir.path(), compress, Some(ring("k1")));
-        let stored = s.put(compressible()).await.unwrap();
+        let stored = s.put(OWNER, compressible()).await.unwrap();
         let path = file_of(dir.path(), &stored);
         let mut blob = std::fs::read(&path).unwrap();
         let mid = blob.len() / 2;
@@ -168,8 +169,8 @@ async fn a_tampered_encrypted_blob_fails_to_decrypt() {
 async fn a_blob_copied_over_another_document_fails_to_decrypt() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), false, Some(ring("k1")));
-    let a = s.put(b"policy A certificate".to_vec()).await.unwrap();
-    let b = s.put(b"policy B certificate".to_vec()).await.unwrap();
+    let a = s.put(OWNER, b"policy A certificate".to_vec()).await.unwrap();
+    let b = s.put(OWNER, b"policy B certificate".to_vec()).await.unwrap();
     std::fs::copy(file_of(dir.path(), &a), file_of(dir.path(), &b)).unwrap();
     assert!(matches!(
         s.get(&b.to_ref()).await,
@@ -186,7 +187,7 @@ async fn tampered_unencrypted_blobs_fail_the_sha256_check() {
     for compress in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let s = storage(dir.path(), compress, None);
-        let stored = s.put(compressible()).await.unwrap();
+        let stored = s.put(OWNER, compressible()).await.unwrap();
         let path = file_of(dir.path(), &stored);
         let mut blob = std::fs::read(&path).unwrap();
         let last = blob.len() - 1;
@@ -205,7 +206,7 @@ async fn rotated_keys_still_read_old_blobs_until_removed() {
     let dir = tempfile::tempdir().unwrap();
     let k1 = ring("k1");
     let old = storage(dir.path(), true, Some(k1.clone()));
-    let by_k1 = old.put(b"written under k1".to_vec()).await.unwrap();
+    let by_k1 = old.put(OWNER, b"written under k1".to_vec()).await.unwrap();
     assert_eq!(by_k1.kid.as_deref(), Some("k1"));
 
     let k2 = ring("k2");
@@ -216,7 +217,7 @@ async fn rotated_keys_still_read_old_blobs_until_removed() {
         rotated.get(&by_k1.to_ref()).await.unwrap(),
         b"written under k1"
     );
-    let by_k2 = rotated.put(b"written under k2".to_vec()).await.unwrap();
+    let by_k2 = rotated.put(OWNER, b"written under k2".to_vec()).await.unwrap();
     assert_eq!(by_k2.kid.as_deref(), Some("k2"));
     assert!(by_k2.key.ends_with(".enc-k2"));
 
@@ -241,7 +242,7 @@ async fn rotated_keys_still_read_old_blobs_until_removed() {
 async fn a_different_key_with_the_same_id_fails_to_decrypt() {
     let dir = tempfile::tempdir().unwrap();
     let stored = storage(dir.path(), false, Some(ring("k1")))
-        .put(b"x".to_vec())
+        .put(OWNER, b"x".to_vec())
         .await
         .unwrap();
     let impostor = storage(dir.path(), false, Some(ring("k1")));
@@ -255,8 +256,8 @@ async fn a_different_key_with_the_same_id_fails_to_decrypt() {
 async fn delete_exists_list_and_foreign_files() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), false, None);
-    let a = s.put(b"a".to_vec()).await.unwrap();
-    let b = s.put(b"b".to_vec()).await.unwrap();
+    let a = s.put(OWNER, b"a".to_vec()).await.unwrap();
+    let b = s.put(OWNER, b"b".to_vec()).await.unwrap();
     assert!(s.healthy().await);
     std::fs::write(dir.path().join("files/notes.txt"), b"not ours").unwrap();
     let mut keys = s.list_keys().await.unwrap();
@@ -295,7 +296,7 @@ async fn delete_exists_list_and_foreign_files() {
 async fn the_root_survives_deleting_the_last_file() {
     let dir = tempfile::tempdir().unwrap();
     let s = storage(dir.path(), false, None);
-    let a = s.put(b"only".to_vec()).await.unwrap();
+    let a = s.put(OWNER, b"only".to_vec()).await.unwrap();
     s.delete(&a.key).await.unwrap();
     assert!(dir.path().join("files").is_dir());
     assert!(
@@ -303,6 +304,6 @@ async fn the_root_survives_deleting_the_last_file() {
         "empty fan-out dirs removed"
     );
     assert!(s.list_keys().await.unwrap().is_empty());
-    let again = s.put(b"only".to_vec()).await.unwrap();
+    let again = s.put(OWNER, b"only".to_vec()).await.unwrap();
     assert_eq!(s.get(&again.to_ref()).await.unwrap(), b"only");
 }

