@@ -12,7 +12,7 @@ mod previews;
 mod reports;
 mod retries;
 mod sandbox;
-mod subscriptions;
+pub mod subscriptions;
 mod templates;
 mod tenancy;
 

@@ -98,6 +98,7 @@ async fn responses_carry_security_headers_and_hsts_only_in_production() {
 #[tokio::test]
 async fn multipart_needs_a_preflight_header_and_simple_bodies_are_refused() {
     let app = spawn_app().await;
+    let admin = app.register("uploads", "admin@uploads.test").await;
     let form = || {
         reqwest::multipart::Form::new()
             .text("operations", r#"{"query":"{ __typename }","variables":{}}"#)
@@ -109,6 +110,16 @@ async fn multipart_needs_a_preflight_header_and_simple_bodies_are_refused() {
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("cross-site request forgery"), "{body}");
 
     let resp = app.client.post(app.url("/graphql")).header("apollo-require-preflight", "true").multipart(form()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "uploads are for signed-in callers");
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&admin.token)
+        .header("apollo-require-preflight", "true")
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["data"]["__typename"], "Query", "{body}");

@@ -16,3 +16,4 @@ mod passwords;
 mod policies;
 mod tenancy;
 mod throttling;
+mod transports;

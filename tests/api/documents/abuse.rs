@@ -222,7 +222,7 @@ async fn an_agent_cannot_preview_a_template() {
 async fn one_organizations_looping_previews_leave_render_slots_for_another() {
     // Two render slots, so an organization holds one at most. Renders and operations may run for
     // ten minutes: the loops hold their slot until the test ends (its runtime drops them).
-    let long = [("RENDER_WORKERS", "2"), ("RENDER_TIMEOUT_SECS", "600"), ("REQUEST_TIMEOUT_SECS", "600")];
+    let long = [("RENDER_WORKERS", "2"), ("RENDER_TIMEOUT_SECS", "600"), ("JOB_LEASE_SECS", "600"), ("REQUEST_TIMEOUT_SECS", "600")];
     let app = spawn_app_with(&long).await;
     let alpha = app.org("alpha").await;
     let beta = book(&app, "beta", 1).await;
