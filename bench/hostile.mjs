@@ -30,7 +30,8 @@ async function pool(n, work) {
     while (next < n) {
       const i = next++;
       let outcome;
-      try { outcome = await work(i); } catch (e) { outcome = `error:${e.code ?? e.name}`; }
+      // A refusal sent before the body was read closes the connection under the client's upload.
+      try { outcome = await work(i); } catch (e) { outcome = `connection closed (${e.cause?.code ?? e.code ?? e.name})`; }
       counts[outcome] = (counts[outcome] ?? 0) + 1;
     }
   }

@@ -11,7 +11,7 @@
 #   N=20000 KINDS=apq,ws-ghost bash bench/hostile.sh
 #
 # Settings (environment): PROFILE (debug|release), N, CONCURRENCY (32), KINDS (all),
-# PORT (18700), CARGO_TARGET_DIR ($HOME/.cache/ma-target), RATE_LIMIT_RPM (the server's default,
+# PORT (18700), KEEP_WORK=1 (keep the data dir and server.log), CARGO_TARGET_DIR ($HOME/.cache/ma-target), RATE_LIMIT_RPM (the server's default,
 # 1200: so most hostile requests are refused early, as they would be; set 0 to let every one
 # through and measure the deeper paths).
 set -euo pipefail
@@ -46,7 +46,7 @@ WORK=$(mktemp -d -t ma-bench-hostile.XXXXXX)
 SERVER=
 cleanup() {
   [[ -n $SERVER ]] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
-  rm -rf "$WORK"
+  if [[ -n ${KEEP_WORK:-} ]]; then echo "kept $WORK (server.log)" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT INT TERM
 

@@ -1,4 +1,7 @@
 //! Password hashing (argon2id, OWASP parameters) off the async threads, and the password policy.
+//! Each hash holds 19 MiB while it runs, so at most one per core runs at once in the process
+//! (the others wait their turn, holding nothing): a flood of `register`, `login` or
+//! `resetPassword` calls costs time, bounded by the rate limits, never memory.
 
 use std::sync::LazyLock;
 
@@ -13,6 +16,16 @@ use crate::error::{AppError, AppResult};
 fn argon2() -> Argon2<'static> {
     let params = argon2::Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params");
     Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+}
+
+/// Hashes running at once: one per core.
+static HASHING: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Runs one hash or verification when a slot is free.
+async fn in_turn<T: Send + 'static>(what: &str, work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _slot = HASHING.acquire().await.map_err(|e| AppError::Internal(anyhow::anyhow!("{what} slot: {e}")))?;
+    tokio::task::spawn_blocking(work).await.map_err(|e| AppError::Internal(anyhow::anyhow!("{what} task: {e}")))
 }
 
 /// A hash of a random password, verified against when the account does not exist, so timing is alike.
@@ -38,24 +51,20 @@ pub fn check_policy(password: &str, email: &str, field: &str) -> AppResult<()> {
 }
 
 pub async fn hash(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        argon2().hash_password(password.as_bytes()).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing task: {e}")))?
+    in_turn("hashing", move || argon2().hash_password(password.as_bytes()).map(|h| h.to_string()))
+    .await?
     .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing: {e}")))
 }
 
 /// True when `password` matches `hash`. With no hash, verifies against a dummy one and answers false.
 pub async fn verify(password: String, hash: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    in_turn("verifying", move || {
         let known = hash.is_some();
         let stored = hash.unwrap_or_else(|| DUMMY_HASH.clone());
         let Ok(parsed) = PasswordHash::new(&stored) else { return false };
         argon2().verify_password(password.as_bytes(), &parsed).is_ok() && known
     })
     .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("verifying task: {e}")))
 }
 
 #[cfg(test)]
