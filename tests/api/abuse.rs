@@ -16,23 +16,6 @@ const PASSWORD: &str = "correct horse battery";
 const PURGE: &str = "mutation { purgeOrphanFiles { filesRemoved documentsRemoved } }";
 const DELETE_DOCUMENT: &str = "mutation($id: ID!) { deleteDocument(id: $id) }";
 
-/// Every stored document file under the data directory's `files/` (the readiness probe aside).
-fn stored_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![data_dir.join("files")];
-    while let Some(dir) = todo.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                todo.push(path);
-            } else if !path.components().any(|c| c.as_os_str() == "_health") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Makes every stored file look written two hours ago, past the purge's grace period.
 fn age_stored_files(data_dir: &Path) {
@@ -191,18 +174,6 @@ async fn an_agent_reads_the_name_of_whoever_made_a_template_or_document_but_not_
 const REQUEST_RESET: &str = "mutation($e: String!) { requestPasswordReset(email: $e) }";
 const RESET: &str = "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
 
-/// The reset codes mailed to `email`, oldest first.
-async fn codes_sent_to(app: &TestApp, email: &str) -> Vec<String> {
-    let bodies =
-        app.sql_strings(&format!("SELECT body FROM outbox WHERE recipient = '{email}' ORDER BY created_at, id")).await;
-    bodies
-        .iter()
-        .map(|body| {
-            let code = body.lines().find_map(|l| l.trim().strip_prefix("or use this code with resetPassword:"));
-            code.map(|t| t.trim().to_string()).unwrap_or_else(|| panic!("no reset code in the message: {body}"))
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn a_password_reset_spends_every_other_reset_code_of_the_user() {
@@ -212,7 +183,7 @@ async fn a_password_reset_spends_every_other_reset_code_of_the_user() {
     for _ in 0..2 {
         app.graphql(REQUEST_RESET, json!({"e": email})).await;
     }
-    let codes = codes_sent_to(&app, email).await;
+    let codes = crate::passwords::codes_sent_to(&app, email).await;
     assert_eq!(codes.len(), 2, "{codes:?}");
     let used = app.graphql(RESET, json!({"t": codes[1], "p": "a brand new passphrase"})).await;
     assert_eq!(used, json!({"data": {"resetPassword": true}}));
@@ -227,7 +198,7 @@ async fn a_password_change_spends_the_users_outstanding_reset_codes() {
     let email = "ann@acme.test";
     let ann = app.register("Acme", email).await;
     app.graphql(REQUEST_RESET, json!({"e": email})).await;
-    let codes = codes_sent_to(&app, email).await;
+    let codes = crate::passwords::codes_sent_to(&app, email).await;
     ann.ok(
         "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }",
         json!({"c": PASSWORD, "n": "a brand new passphrase"}),

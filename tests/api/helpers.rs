@@ -427,3 +427,21 @@ pub fn without_times(v: &Value) -> Value {
 pub fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap_or_else(|| panic!("no id in {v:#}")).to_string()
 }
+
+/// Every stored document file under the data directory's `files/` (the readiness probe aside).
+pub fn stored_files(data_dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![data_dir.join("files")];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if !path.components().any(|c| c.as_os_str() == "_health") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

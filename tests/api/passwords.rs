@@ -13,7 +13,7 @@ const RESET: &str = "mutation($t: String!, $p: String!) { resetPassword(token: $
 const CHANGE: &str = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
 
 /// The reset codes mailed to `email`, oldest first.
-async fn codes_sent_to(app: &TestApp, email: &str) -> Vec<String> {
+pub(crate) async fn codes_sent_to(app: &TestApp, email: &str) -> Vec<String> {
     let bodies =
         app.sql_strings(&format!("SELECT body FROM outbox WHERE recipient = '{email}' ORDER BY created_at, id")).await;
     bodies

@@ -3,7 +3,7 @@
 //! plaintext), and keys rotate: a new current key encrypts new documents while the old one still
 //! opens old documents, until it is removed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::*;
 
@@ -12,22 +12,6 @@ const K2: &str = "k2:IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI=";
 /// These tests read the stored files from the disk: local storage even when TEST_S3_URL is set.
 const LOCAL: (&str, &str) = ("STORAGE_URL", "");
 
-/// Every stored document file under the data directory's `files/`.
-fn stored_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![data_dir.join("files")];
-    while let Some(dir) = todo.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                todo.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
