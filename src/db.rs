@@ -63,6 +63,16 @@ const MIGRATION_LOCK: i64 = 0x4d41_4d49_4752;
 
 /// Runs pending migrations. On PostgreSQL, under an advisory lock held on one connection, so
 /// replicas starting together migrate one after the other (the later ones find nothing to do).
+/// Begins a transaction that writes. On SQLite it takes the write lock at `BEGIN` (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads first and then writes fails at once with
+/// `SQLITE_BUSY_SNAPSHOT` when another connection wrote in between (the busy timeout cannot wait
+/// that out), which concurrent sign-ups turned into errors. On PostgreSQL, a plain `BEGIN`.
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+        .await
+}
+
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
         migration::Migrator::up(db, None).await.context("running migrations")?;

@@ -1,7 +1,7 @@
 //! API-key queries and mutations (ADMIN).
 
 use async_graphql::{Context, ID, Object, Result};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use super::{
@@ -44,7 +44,7 @@ impl ApiKeyMutation {
     async fn create_api_key(&self, ctx: &Context<'_>, input: CreateApiKeyInput) -> Result<CreateApiKeyPayload> {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
-        let txn = ctx.state().db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::begin(&ctx.state().db).await.map_err(AppError::from)?;
         let (key, secret) = service::create(&txn, p, input).await?;
         let meta = json!({"name": key.name, "prefix": key.prefix, "scopes": key.scopes});
         audit::record(&txn, &ctx.actor()?, "api_key.create", Some(("ApiKey", key.id)), meta).await?;
@@ -57,7 +57,7 @@ impl ApiKeyMutation {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let key = ids::decode(&id, "ApiKey")?;
-        let txn = ctx.state().db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::begin(&ctx.state().db).await.map_err(AppError::from)?;
         let revoked = service::revoke(&txn, p, key).await?;
         audit::record(&txn, &ctx.actor()?, "api_key.revoke", Some(("ApiKey", revoked.id)), json!({"name": revoked.name})).await?;
         txn.commit().await.map_err(AppError::from)?;

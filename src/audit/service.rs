@@ -122,7 +122,7 @@ impl Audited {
     pub async fn begin(ctx: &async_graphql::Context<'_>) -> AppResult<Self> {
         use crate::graphql::context::ContextExt;
         let actor = ctx.actor()?;
-        let txn = sea_orm::TransactionTrait::begin(&ctx.state().db).await?;
+        let txn = crate::db::begin(&ctx.state().db).await?;
         Ok(Audited { txn, actor })
     }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait, sea_query::Expr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
@@ -50,7 +50,7 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
         Some(base) => format!("{base}/reset-password?token={token}"),
         None => format!("/reset-password?token={token}"),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     password_reset::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(u.id),
@@ -97,7 +97,7 @@ pub async fn reset(state: &AppState, token: &str, new_password: String, meta: &R
     let u = user::Entity::find_by_id(row.user_id).one(&state.db).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
     password::check_policy(&new_password, &u.email, "newPassword")?;
     let hash = password::hash(new_password).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     // Spend the token only if nobody did meanwhile.
     let spent = password_reset::Entity::update_many()
         .col_expr(password_reset::Column::UsedAt, Expr::value(now))
@@ -142,7 +142,7 @@ pub async fn change(state: &AppState, principal: &Principal, current: String, ne
     }
     password::check_policy(&new_password, &u.email, "newPassword")?;
     let hash = password::hash(new_password).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let mut m: user::ActiveModel = u.clone().into();
     m.password_hash = Set(hash);
     m.updated_at = Set(Utc::now());

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 use super::{
@@ -63,7 +63,7 @@ impl AuthMutation {
         let p = ctx.principal()?;
         let session = p.session()?;
         let state = ctx.state();
-        let txn = state.db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::begin(&state.db).await.map_err(AppError::from)?;
         service::revoke_sessions(&txn, &[session]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.logout", Some(("Session", session)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;
@@ -76,7 +76,7 @@ impl AuthMutation {
         let p = ctx.principal()?;
         p.session()?;
         let state = ctx.state();
-        let txn = state.db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::begin(&state.db).await.map_err(AppError::from)?;
         let ended = service::revoke_user_sessions(&txn, p.user_id, None).await?;
         let info = json!({"sessions": ended});
         audit::record(&txn, &ctx.actor()?, "auth.logout_all", Some(("User", p.user_id)), info).await?;
@@ -117,7 +117,7 @@ impl AuthMutation {
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("Session"))?;
         let state = ctx.state();
-        let txn = state.db.begin().await.map_err(AppError::from)?;
+        let txn = crate::db::begin(&state.db).await.map_err(AppError::from)?;
         service::revoke_sessions(&txn, &[found.id]).await?;
         audit::record(&txn, &ctx.actor()?, "auth.revoke_session", Some(("Session", found.id)), json!({})).await?;
         txn.commit().await.map_err(AppError::from)?;

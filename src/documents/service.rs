@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -98,7 +98,7 @@ pub async fn purge_orphans(state: &AppState, principal: &Principal, actor: &Acto
             }
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let documents_removed = match gone.is_empty() {
         true => 0,
         false => document::Entity::delete_many().filter(document::Column::Id.is_in(gone)).exec(&txn).await?.rows_affected,

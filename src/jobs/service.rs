@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Set, TransactionTrait,
+    Select, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -90,7 +90,7 @@ async fn enqueue(state: &AppState, principal: &Principal, actor: &Actor, new: Ne
         (v.id, new.template.format.clone())
     };
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let inserted = job::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(new.template.organization_id),
@@ -273,7 +273,7 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
 /// The change and its audit row commit together; a job already ended is answered as it is, and
 /// nothing is recorded.
 pub async fn cancel(state: &AppState, principal: &Principal, actor: &Actor, id: Uuid) -> AppResult<job::Model> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let j = scope::one(&txn, scope::jobs(principal), job::Column::Id, id, "Job").await?;
     if JobStatus::parse(&j.status).is_terminal() {
         txn.rollback().await?;

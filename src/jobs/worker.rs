@@ -12,7 +12,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, Statement, TransactionTrait,
+    Set, Statement,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -324,7 +324,7 @@ async fn record(state: &AppState, worker: &str, job_row: &job::Model, item: &job
             if retry { ("PENDING", Some(message), None, true) } else { ("FAILED", Some(message), None, false) }
         }
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     job_item::Entity::update_many()
         .col_expr(job_item::Column::Status, Expr::value(status))
         .col_expr(job_item::Column::Error, Expr::value(error.clone()))

@@ -519,3 +519,32 @@ async fn a_role_change_applies_to_existing_tokens_at_once() {
     let after = org.agent.ok(CREATE_COMPANY, input).await;
     assert_eq!(after["createCompany"]["code"], "AXA");
 }
+
+#[tokio::test]
+async fn many_sign_ups_and_logins_at_once_all_succeed() {
+    let app = spawn_app().await;
+    // Each writes its organization, user, session and audit rows; on SQLite, transactions that
+    // read before they write used to fail with "database is locked" when others wrote meanwhile.
+    let register = |n: usize| {
+        let app = &app;
+        async move {
+            app.graphql(
+                "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+                json!({"i": {"organizationName": format!("Org {n}"), "email": format!("owner{n}@crowd.test"), "password": PASSWORD, "fullName": "Owner"}}),
+            )
+            .await
+        }
+    };
+    let answers = futures_util::future::join_all((0..24).map(register)).await;
+    for answer in &answers {
+        assert!(answer["data"]["register"]["accessToken"].is_string(), "{answer:#}");
+    }
+    let logins = futures_util::future::join_all((0..24).map(|n| {
+        let app = &app;
+        async move { app.login(&format!("owner{n}@crowd.test"), PASSWORD).await }
+    }))
+    .await;
+    for answer in &logins {
+        assert!(answer["data"]["login"]["accessToken"].is_string(), "{answer:#}");
+    }
+}

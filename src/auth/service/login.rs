@@ -1,7 +1,7 @@
 //! Signing in with a password, throttled per account and per address.
 
 use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -40,7 +40,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
     };
     // A successful sign-in clears the account's failed attempts.
     state.rate_limiter.reset(&format!("login:account:{email}")).await;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let issued = open_session(state, &txn, &user, device_name, meta).await?;
     let actor = Actor::anonymous(meta.clone(), Some(user.organization_id), Some(user.id));
     let info = json!({"sessionId": issued.session.id.to_string(), "deviceName": issued.session.device_name});

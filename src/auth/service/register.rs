@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -42,7 +42,7 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
     password::check_policy(&input.password, email.as_str(), "input.password")?;
     let hash = password::hash(input.password).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
         return Err(AppError::conflict_on("input.email", "an account with this e-mail already exists"));
     }
@@ -88,7 +88,7 @@ pub async fn create_superadmin(state: &AppState, email: &str, password_raw: &str
     let email = Email::parse(email, "email")?;
     password::check_policy(password_raw, email.as_str(), "password")?;
     let hash = password::hash(password_raw.to_string()).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let now = Utc::now();
     let org = match organization::Entity::find().filter(organization::Column::Slug.eq("platform")).one(&txn).await? {
         Some(o) => o,

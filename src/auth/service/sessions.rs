@@ -5,7 +5,7 @@
 use chrono::{Duration as ChronoDuration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     sea_query::Expr,
 };
 use serde_json::json;
@@ -90,7 +90,7 @@ pub async fn refresh(state: &AppState, token: &str, meta: &RequestMeta) -> AppRe
     let denied = || AppError::Unauthenticated("invalid refresh token".into());
     let now = Utc::now();
     let hash = sha256_hex(token.trim());
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin(&state.db).await?;
     let Some(current) =
         refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(&hash)).one(&txn).await?
     else {
