@@ -47,7 +47,7 @@ fn find<'a, T: 'static>(request: &'a Data, session: &'a Data) -> Option<&'a T> {
 }
 
 /// The key an operation is counted under: the API key, the user, or the client address.
-pub fn rate_key(auth: Option<&Auth>, meta: Option<&RequestMeta>) -> String {
+fn rate_key(auth: Option<&Auth>, meta: Option<&RequestMeta>) -> String {
     match auth {
         Some(Auth::Authenticated(p)) => match p.api_key {
             Some(k) => format!("rpm:key:{}", k.id),
@@ -59,9 +59,9 @@ pub fn rate_key(auth: Option<&Auth>, meta: Option<&RequestMeta>) -> String {
 
 /// A `RATE_LIMITED` error saying when to retry (`extensions.retryAfter`, whole seconds); HTTP
 /// turns it into a 429 with `Retry-After`.
-pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> ServerError {
+fn rate_limited(retry_after: Duration) -> ServerError {
     let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    let mut error = ServerError::new(message, None);
+    let mut error = ServerError::new(format!("too many requests; retry in {secs} s (RATE_LIMIT_RPM)"), None);
     let mut ext = ErrorExtensionValues::default();
     ext.set("code", code::RATE_LIMITED);
     ext.set("retryAfter", Value::from(secs));
@@ -82,8 +82,7 @@ impl Extension for GuardExtension {
             let key = rate_key(find::<Auth>(&request.data, ctx.session_data), find::<RequestMeta>(&request.data, ctx.session_data));
             if let RateDecision::Limited { retry_after } = self.state.rate_limiter.hit(&key, limit, Duration::from_secs(60)).await {
                 self.state.metrics.rate_limited("api");
-                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                return Err(rate_limited(format!("too many requests; retry in {secs} s (RATE_LIMIT_RPM)"), retry_after));
+                return Err(rate_limited(retry_after));
             }
         }
         next.run(ctx, request).await
