@@ -34,7 +34,8 @@
 //! - [`auth`]: sign-in, with `auth::service::{register, login, sessions}`. [`users`], [`api_keys`].
 //! - [`policies`]: `rules` for validation and the status life cycle, and `connection` for every
 //!   page of policies (including `Client.policies` and `Company.policies`).
-//! - [`companies`], [`clients`].
+//! - [`companies`], [`clients`]. [`claims`]: declared losses on policies, `numbering` (a counter
+//!   row per organization and year) and `rules` (the status machine).
 //! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
 //!   the render facade. [`documents`]: generated files.
 //! - [`jobs`]: the generation pipeline. `service` enqueues, `params` holds the typed
@@ -79,6 +80,7 @@ pub mod api_keys;
 pub mod policies;
 pub mod companies;
 pub mod clients;
+pub mod claims;
 pub mod templates;
 pub mod documents;
 pub mod jobs;

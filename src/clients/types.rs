@@ -4,7 +4,9 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
-    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, OrderDirection}},
+    claims::types::{Claim, ClaimParent, ClaimsOf},
+    documents::types::{Document, DocumentParent, DocumentsOf},
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{OrderDirection, Page, PageArgs}, per_parent},
     entities::client,
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
     users::types::User,
@@ -109,6 +111,44 @@ impl Client {
         let parent = (policies::connection::Parent::Client, self.0.id);
         policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
+
+    /// The claims of this client that the caller may read, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Claim>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<ClaimsOf, _>(ctx, ClaimParent::Client, self.0.id, args, Claim).await
+    }
+    /// The documents made for this client that the caller may read, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Document>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<DocumentsOf, _>(ctx, DocumentParent::Client, self.0.id, args, Document).await
+    }
+}
+
+/// Loads the nested lists (`policies`, `claims`, `documents`) the current page of clients
+/// selects, for all of `clients` at once.
+pub async fn prefetch_nested(ctx: &Context<'_>, clients: &[uuid::Uuid]) -> async_graphql::Result<()> {
+    use policies::connection::{Parent, PoliciesOf};
+    let policies = per_parent::prefetch::<PoliciesOf>(ctx, "policies", Parent::Client, clients);
+    let claims = per_parent::prefetch::<ClaimsOf>(ctx, "claims", ClaimParent::Client, clients);
+    let documents = per_parent::prefetch::<DocumentsOf>(ctx, "documents", DocumentParent::Client, clients);
+    let (policies, claims, documents) = futures_util::join!(policies, claims, documents);
+    policies.and(claims).and(documents)
 }
 
 /// The company name for a business, "First Last" for a person (each falling back on the other).

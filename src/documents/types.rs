@@ -2,15 +2,17 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+use uuid::Uuid;
 
 use crate::{
     clients::types::Client,
-    graphql::{context::ContextExt, ids, loaders::loader_error},
-    entities::{job, policy, template, template_version},
+    graphql::{context::ContextExt, ids, loaders::loader_error, per_parent::Children},
+    entities::{document, job, template, template_version},
     error::AppError,
     jobs::types::Job,
     policies::types::Policy,
+    principal::Principal,
     scope,
     templates::types::{DocumentFormat, Template, TemplateVersion},
     users::types::User,
@@ -71,9 +73,7 @@ impl Document {
     /// The policy it is about (POLICY templates).
     async fn policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Policy>> {
         let Some(id) = self.0.policy_id else { return Ok(None) };
-        let p = ctx.principal()?;
-        let row = scope::policies(p).filter(policy::Column::Id.eq(id)).one(&ctx.state().db).await.map_err(AppError::from)?;
-        Ok(row.map(Policy))
+        Ok(ctx.loaders()?.policies.load_one(id).await.map_err(loader_error)?.map(Policy))
     }
     /// The client it is about.
     async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Client>> {
@@ -104,6 +104,41 @@ impl Document {
         }
         let state = ctx.state();
         Ok(state.signer.url(state.settings.public_base_url.as_deref(), &self.0.id.to_string(), ttl_seconds as u64))
+    }
+}
+
+/// Which list of documents hangs from a parent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DocumentParent {
+    Policy,
+    Client,
+}
+
+/// Documents listed under the policy or client they were made for (`Policy.documents`,
+/// `Client.documents`), newest first.
+pub struct DocumentsOf;
+
+impl Children for DocumentsOf {
+    type Entity = document::Entity;
+    type Parent = DocumentParent;
+
+    fn scoped(principal: &Principal) -> Select<document::Entity> {
+        scope::documents(principal)
+    }
+    fn column(parent: DocumentParent) -> document::Column {
+        match parent {
+            DocumentParent::Policy => document::Column::PolicyId,
+            DocumentParent::Client => document::Column::ClientId,
+        }
+    }
+    fn parent_of(row: &document::Model, parent: DocumentParent) -> Option<Uuid> {
+        match parent {
+            DocumentParent::Policy => row.policy_id,
+            DocumentParent::Client => row.client_id,
+        }
+    }
+    fn order_columns() -> (document::Column, document::Column) {
+        (document::Column::CreatedAt, document::Column::Id)
     }
 }
 

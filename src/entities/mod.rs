@@ -1,6 +1,8 @@
 //! Plain sea-orm entities, one per table; GraphQL types are built from them, never derived on them.
 pub mod api_key;
 pub mod audit_log;
+pub mod claim;
+pub mod claim_event;
 pub mod client;
 pub mod company;
 pub mod document;

@@ -11,7 +11,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, ColumnTrait, Select}
 use uuid::Uuid;
 
 use crate::{
-    entities::{client, company, organization, user},
+    entities::{client, company, organization, policy, user},
     error::AppError,
     principal::Principal,
     scope,
@@ -25,7 +25,7 @@ pub trait Keyed {
 macro_rules! keyed {
     ($($m:path),*) => { $(impl Keyed for $m { fn key(&self) -> Uuid { self.id } })* };
 }
-keyed!(company::Model, client::Model, user::Model, organization::Model);
+keyed!(company::Model, client::Model, policy::Model, user::Model, organization::Model);
 
 /// Loads rows of `E` by key, always through the caller's scope.
 pub struct ScopedLoader<E: EntityTrait> {
@@ -64,6 +64,7 @@ pub type Cached<E> = DataLoader<ScopedLoader<E>, HashMapCache>;
 pub struct Loaders {
     pub companies: Cached<company::Entity>,
     pub clients: Cached<client::Entity>,
+    pub policies: Cached<policy::Entity>,
     pub users: Cached<user::Entity>,
     pub organizations: Cached<organization::Entity>,
     db: DatabaseConnection,
@@ -72,8 +73,8 @@ pub struct Loaders {
     others: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
-/// A loader a domain defines for itself (`policies::connection::PolicyPages`), made once per
-/// request from the request's database and principal: `ctx.loaders()?.get::<PolicyPages>()`.
+/// A loader a domain defines for itself (`claims::types::ClaimEvents`), made once per
+/// request from the request's database and principal: `ctx.loaders()?.get::<ClaimEvents>()`.
 pub trait RequestLoader: Send + Sync + Sized + 'static {
     fn new(db: &DatabaseConnection, principal: &Principal) -> Self;
 }
@@ -90,6 +91,7 @@ impl Loaders {
         Loaders {
             companies: dl(db, scope::companies(p), company::Column::Id),
             clients: dl(db, scope::clients(p), client::Column::Id),
+            policies: dl(db, scope::policies(p), policy::Column::Id),
             users: dl(db, scope::users(p), user::Column::Id),
             organizations: dl(db, scope::organizations(p), organization::Column::Id),
             db: db.clone(),
@@ -98,13 +100,17 @@ impl Loaders {
         }
     }
 
-    /// This request's `L`, made on first use.
-    pub fn get<L: RequestLoader>(&self) -> Arc<DataLoader<L>> {
+    /// This request's `L`, made on first use. What it loads is kept for the rest of the request,
+    /// so a list can load its nodes' children up front and each node then finds its own.
+    pub fn get<L: RequestLoader>(&self) -> Arc<DataLoader<L, HashMapCache>> {
         let mut others = self.others.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let made = others
             .entry(TypeId::of::<L>())
-            .or_insert_with(|| Arc::new(Arc::new(DataLoader::new(L::new(&self.db, &self.principal), tokio::spawn))) as Arc<dyn Any + Send + Sync>);
-        made.downcast_ref::<Arc<DataLoader<L>>>().expect("loaders are kept by their type").clone()
+            .or_insert_with(|| {
+                let loader = DataLoader::with_cache(L::new(&self.db, &self.principal), tokio::spawn, HashMapCache::default());
+                Arc::new(Arc::new(loader)) as Arc<dyn Any + Send + Sync>
+            });
+        made.downcast_ref::<Arc<DataLoader<L, HashMapCache>>>().expect("loaders are kept by their type").clone()
     }
 }
 

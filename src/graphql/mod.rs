@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod operation;
 pub mod operation_metrics;
 pub mod pagination;
+pub mod per_parent;
 pub mod persisted;
 pub mod scalars;
 pub mod validation;

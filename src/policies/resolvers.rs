@@ -85,7 +85,7 @@ impl PolicyMutation {
         Ok(Policy(m))
     }
 
-    /// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
+    /// Deletes a policy the caller may write. One with claims, or that documents still refer to, is a `CONFLICT`.
     async fn delete_policy(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let p = ctx.principal()?;
         let key = ids::decode(&id, "Policy")?;

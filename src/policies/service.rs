@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{client, company, policy},
+    entities::{claim, client, company, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     graphql::{ids, validation::{Money, currency}},
     scope,
@@ -174,9 +174,14 @@ async fn save(
     }
 }
 
-/// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
+/// Deletes a policy the caller may write. One with claims, or that documents still refer to, is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = get(db, principal, id).await?;
+    // Claims are a broker's record of a loss: a policy with any is kept, whatever the database says.
+    let claims = claim::Entity::find().filter(claim::Column::PolicyId.eq(existing.id)).count(db).await?;
+    if claims > 0 {
+        return Err(AppError::conflict(format!("this policy has {claims} claim(s); a policy with claims cannot be deleted")));
+    }
     policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if is_foreign_key_violation(&e) {
             AppError::conflict("this policy still has documents")

@@ -5,9 +5,19 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::{
+    claims::types::{Claim, ClaimParent, ClaimsOf},
     clients::types::Client,
     companies::types::Company,
-    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::OrderDirection, scalars::Date, validation::Money},
+    documents::types::{Document, DocumentParent, DocumentsOf},
+    graphql::{
+        context::ContextExt,
+        ids,
+        loaders::loader_error,
+        pagination::{OrderDirection, Page, PageArgs},
+        per_parent,
+        scalars::Date,
+        validation::Money,
+    },
     entities::policy,
     error::{AppError, AppResult},
 };
@@ -161,6 +171,32 @@ impl Policy {
         let found = ctx.loaders()?.companies.load_one(self.0.company_id).await.map_err(loader_error)?;
         Ok(found.map(Company))
     }
+    /// The claims of this policy that the caller may read, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Claim>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<ClaimsOf, _>(ctx, ClaimParent::Policy, self.0.id, args, Claim).await
+    }
+    /// The documents made for this policy that the caller may read, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Document>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<DocumentsOf, _>(ctx, DocumentParent::Policy, self.0.id, args, Document).await
+    }
     /// When the policy was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -169,6 +205,15 @@ impl Policy {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+}
+
+/// Loads the nested lists (`claims`, `documents`) the current page of policies selects, for all
+/// of `policies` at once.
+pub async fn prefetch_nested(ctx: &Context<'_>, policies: &[uuid::Uuid]) -> async_graphql::Result<()> {
+    let claims = per_parent::prefetch::<ClaimsOf>(ctx, "claims", ClaimParent::Policy, policies);
+    let documents = per_parent::prefetch::<DocumentsOf>(ctx, "documents", DocumentParent::Policy, policies);
+    let (claims, documents) = futures_util::join!(claims, documents);
+    claims.and(documents)
 }
 
 /// Creates a policy for a client with an insurer of the same organization.

@@ -6,6 +6,7 @@ mod abuse;
 mod api_keys;
 mod audit;
 mod auth;
+mod claims;
 mod clients;
 mod companies;
 mod documents;
