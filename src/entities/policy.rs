@@ -23,6 +23,8 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary")]
     pub coverage: Json,
     pub created_by: Option<Uuid>,
+    /// The policy this one renews (at most one renewal per policy).
+    pub previous_policy_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use super::{
     connection::connection,
     service,
-    types::{CreatePolicyInput, Policy, PolicyFilter, PolicyOrder, PolicyStatus, UpdatePolicyInput},
+    types::{CreatePolicyInput, Policy, PolicyFilter, PolicyOrder, PolicyStatus, RenewPolicyInput, UpdatePolicyInput},
 };
 use serde_json::json;
 
@@ -82,6 +82,19 @@ impl PolicyMutation {
         let tx = Audited::begin(ctx).await?;
         let m = service::set_status(tx.db(), p, key, status).await?;
         tx.commit("policy.set_status", Some(("Policy", m.id)), json!({"number": m.number, "status": m.status})).await?;
+        Ok(Policy(m))
+    }
+
+    /// Renews a policy the caller may write (ACTIVE, SUSPENDED or EXPIRED) into a new policy for the
+    /// same client, by default from the day after its expiry for as many days, with the same premium
+    /// and insurer, as a `DRAFT`. A policy is renewed once: a second renewal is a `CONFLICT`.
+    async fn renew_policy(&self, ctx: &Context<'_>, input: RenewPolicyInput) -> Result<Policy> {
+        let p = ctx.principal()?;
+        let tx = Audited::begin(ctx).await?;
+        let m = super::renewal::renew(tx.db(), p, input).await?;
+        let mut metadata = summary(&m);
+        metadata["previousPolicyId"] = json!(m.previous_policy_id);
+        tx.commit("policy.renew", Some(("Policy", m.id)), metadata).await?;
         Ok(Policy(m))
     }
 

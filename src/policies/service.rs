@@ -78,6 +78,7 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
         expiry_date: Set(input.expiry_date.0),
         coverage: Set(coverage),
         created_by: Set(Some(principal.user_id)),
+        previous_policy_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -182,6 +183,7 @@ pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
     if claims > 0 {
         return Err(AppError::conflict(format!("this policy has {claims} claim(s); a policy with claims cannot be deleted")));
     }
+    super::renewal::unlink(db, existing.id).await?;
     policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if is_foreign_key_violation(&e) {
             AppError::conflict("this policy still has documents")
@@ -231,6 +233,9 @@ pub fn list(
     }
     if let Some(d) = f.expiring_before {
         q = q.filter(policy::Column::ExpiryDate.lt(d.0));
+    }
+    if let Some(days) = f.renewal_due_within_days {
+        q = super::renewal::due_within(q, days, Utc::now().date_naive())?;
     }
     let orders = order.unwrap_or_default();
     if orders.is_empty() {

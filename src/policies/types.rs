@@ -171,6 +171,16 @@ impl Policy {
         let found = ctx.loaders()?.companies.load_one(self.0.company_id).await.map_err(loader_error)?;
         Ok(found.map(Company))
     }
+    /// The policy this one renews, when it is a renewal.
+    async fn previous_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Policy>> {
+        let Some(id) = self.0.previous_policy_id else { return Ok(None) };
+        Ok(ctx.loaders()?.policies.load_one(id).await.map_err(loader_error)?.map(Policy))
+    }
+    /// The policy renewing this one, or null while it is not renewed.
+    async fn renewal(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Policy>> {
+        let found = ctx.loaders()?.get::<super::renewal::Renewals>().load_one(self.0.id).await.map_err(loader_error)?;
+        Ok(found.map(Policy))
+    }
     /// The claims of this policy that the caller may read, newest first.
     #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn claims(
@@ -296,6 +306,29 @@ pub struct PolicyFilter {
     pub effective_to: Option<Date>,
     /// Only policies expiring strictly before this day.
     pub expiring_before: Option<Date>,
+    /// Only ACTIVE policies expiring from today to this many days ahead (0 to 3660) that are not yet renewed.
+    pub renewal_due_within_days: Option<i32>,
+}
+
+/// Renews a policy into a new one for the same client. Only `number` is required: by default the
+/// renewal starts the day after the old expiry, lasts as many days, keeps the premium and the
+/// insurer, and starts as a `DRAFT`.
+#[derive(InputObject)]
+pub struct RenewPolicyInput {
+    /// The policy to renew (ACTIVE, SUSPENDED or EXPIRED; renewed once only).
+    pub policy_id: ID,
+    /// The renewal's number, unique in the organization.
+    pub number: String,
+    /// Its first day (default: the day after the old policy's expiry).
+    pub effective_date: Option<Date>,
+    /// Its end day (default: as many days after `effectiveDate` as the old policy lasted).
+    pub expiry_date: Option<Date>,
+    /// Its premium (default: the old policy's).
+    pub premium: Option<Decimal>,
+    /// Its insurer, of the same organization (default: the old policy's).
+    pub company_id: Option<ID>,
+    /// `DRAFT` (default) or `ACTIVE`.
+    pub status: Option<PolicyStatus>,
 }
 
 /// What policies can be sorted by.

@@ -4,6 +4,7 @@
 //! page) are in `policies/lists.rs`.
 
 mod lists;
+mod renewals;
 
 use serde_json::{Value, json};
 
