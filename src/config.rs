@@ -42,6 +42,9 @@ pub struct Settings {
     pub bind_addr: SocketAddr,
     pub jwt_secret: Secret,
     pub workers: usize,
+    /// Seconds between two scheduler ticks (`SCHEDULER_INTERVAL_SECS`, default 60; 0 turns the
+    /// scheduler off in this process). One process runs each tick, whatever the number of workers.
+    pub scheduler_interval_secs: u64,
     pub public_base_url: Option<String>,
     pub rate_limit_rpm: u32,
     pub login_attempts_per_minute: u32,
@@ -203,6 +206,7 @@ impl Settings {
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_else(|| "ma:".into()),
             bind_addr: parse(&get, "BIND_ADDR", "127.0.0.1:8000".parse()?)?,
             jwt_secret: Secret::new(jwt_secret),
+            scheduler_interval_secs: parse(&get, "SCHEDULER_INTERVAL_SECS", 60)?,
             workers: parse(&get, "WORKERS", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))?,
             public_base_url: get("PUBLIC_BASE_URL").map(|s| s.trim_end_matches('/').to_string()),
             rate_limit_rpm: parse(&get, "RATE_LIMIT_RPM", 1200)?,

@@ -122,11 +122,17 @@ async fn heartbeat_file() {
     }
 }
 
-/// Starts `count` job workers in this process.
+/// Starts `count` job workers in this process and, with any worker and a non-zero
+/// `SCHEDULER_INTERVAL_SECS`, the scheduler (whose ticks one process at a time runs).
 fn start_workers(state: &AppState, count: usize, stopped: tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..count)
+    let mut tasks: Vec<_> = (0..count)
         .map(|n| tokio::spawn(monassurance::jobs::worker::run(state.clone(), monassurance::jobs::worker::worker_name(n), stopped.clone())))
-        .collect()
+        .collect();
+    if count > 0 && state.settings.scheduler_interval_secs > 0 {
+        let holder = monassurance::jobs::worker::worker_name(count);
+        tasks.push(tokio::spawn(monassurance::scheduler::run(state.clone(), holder, stopped)));
+    }
+    tasks
 }
 
 /// Asks the workers to stop after their current item, and waits (at most 30 s) for them.

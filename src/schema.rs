@@ -10,6 +10,7 @@ use async_graphql::{
 use crate::{
     principal::Role,
     api_keys::resolvers::{ApiKeyMutation, ApiKeyQuery},
+    alerts::{resolvers::{AlertMutation, AlertQuery, AlertSubscription}, types::Alert},
     audit::resolvers::AuditQuery,
     claims::{resolvers::{ClaimMutation, ClaimQuery}, types::Claim},
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
@@ -17,11 +18,11 @@ use crate::{
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
-    entities::{claim, client, company, document, job, organization, policy, template, template_version, user},
+    entities::{alert, claim, client, company, document, job, organization, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
-    organizations::{resolvers::OrganizationQuery, types::Organization},
+    organizations::{resolvers::{OrganizationMutation, OrganizationQuery}, types::Organization},
     policies::{resolvers::{PolicyMutation, PolicyQuery}, types::Policy},
     scope,
     users::{resolvers::{UserMutation, UserQuery}, types::User},
@@ -38,6 +39,7 @@ pub enum Node {
     Client(Client),
     Policy(Policy),
     Claim(Claim),
+    Alert(Alert),
     Template(Template),
     TemplateVersion(TemplateVersion),
     Document(Document),
@@ -79,6 +81,7 @@ impl NodeQuery {
             "Company" => Node::Company(Company(scope::one(db, scope::companies(p), company::Column::Id, key, "Node").await?)),
             "Client" => Node::Client(Client(scope::one(db, scope::clients(p), client::Column::Id, key, "Node").await?)),
             "Policy" => Node::Policy(Policy(scope::one(db, scope::policies(p), policy::Column::Id, key, "Node").await?)),
+            "Alert" => Node::Alert(Alert(scope::one(db, scope::alerts(p), alert::Column::Id, key, "Node").await?)),
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
@@ -108,6 +111,7 @@ pub struct Query(
     ClientQuery,
     PolicyQuery,
     ClaimQuery,
+    AlertQuery,
     TemplateQuery,
     DocumentQuery,
     JobQuery,
@@ -118,11 +122,13 @@ pub struct Query(
 pub struct Mutation(
     AuthMutation,
     UserMutation,
+    OrganizationMutation,
     ApiKeyMutation,
     CompanyMutation,
     ClientMutation,
     PolicyMutation,
     ClaimMutation,
+    AlertMutation,
     TemplateMutation,
     DocumentMutation,
     JobMutation,
@@ -130,7 +136,7 @@ pub struct Mutation(
 
 /// Every subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(JobSubscription);
+pub struct Subscription(JobSubscription, AlertSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

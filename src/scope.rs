@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{claim, client, company, document, job, organization, policy, session, template, user},
+    entities::{alert, claim, client, company, document, job, organization, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -72,6 +72,21 @@ pub fn policies(principal: &Principal) -> Select<policy::Entity> {
             .and_where(client::Column::OwnerId.eq(principal.user_id))
             .to_owned();
         q.filter(policy::Column::ClientId.in_subquery(own_clients))
+    } else {
+        q
+    }
+}
+
+/// Alerts the caller may read: those of the clients they may read.
+pub fn alerts(principal: &Principal) -> Select<alert::Entity> {
+    let q = org(alert::Entity::find(), principal, alert::Column::OrganizationId);
+    if principal.is_agent() {
+        let own_clients = Query::select()
+            .column(client::Column::Id)
+            .from(client::Entity)
+            .and_where(client::Column::OwnerId.eq(principal.user_id))
+            .to_owned();
+        q.filter(alert::Column::ClientId.in_subquery(own_clients))
     } else {
         q
     }

@@ -17,6 +17,7 @@ mod m20261122_000013_create_template_assets;
 mod m20261206_000001_job_turns_by_organization;
 mod m20261206_000002_create_claims;
 mod m20261206_000005_policy_renewals;
+mod m20261206_000006_create_alerts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_job_turns_by_organization::Migration),
             Box::new(m20261206_000002_create_claims::Migration),
             Box::new(m20261206_000005_policy_renewals::Migration),
+            Box::new(m20261206_000006_create_alerts::Migration),
         ]
     }
 }

@@ -1,4 +1,6 @@
 //! Plain sea-orm entities, one per table; GraphQL types are built from them, never derived on them.
+pub mod alert;
+pub mod alert_setting;
 pub mod api_key;
 pub mod audit_log;
 pub mod claim;
@@ -13,6 +15,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod policy;
 pub mod refresh_token;
+pub mod scheduler_lease;
 pub mod session;
 pub mod template;
 pub mod template_asset;

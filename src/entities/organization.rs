@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     #[sea_orm(unique)]
     pub slug: String,
+    /// IANA time zone: what "today" is for the organization's alerts (default `Africa/Douala`).
+    pub timezone: String,
     pub created_at: DateTimeUtc,
 }
 

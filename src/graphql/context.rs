@@ -47,3 +47,14 @@ impl ContextExt for Context<'_> {
         self.data_opt::<Loaders>().ok_or_else(AppError::unauthenticated)
     }
 }
+
+/// Holds one of the caller's live subscriptions for as long as the returned guard lives; past the
+/// server's `MAX_SUBSCRIPTIONS_PER_USER`, `RATE_LIMITED` until one ends.
+pub fn hold_subscription(
+    state: &crate::state::AppState,
+    principal: &crate::principal::Principal,
+) -> Result<crate::seams::quota::Held, crate::error::AppError> {
+    state.subscriptions.try_hold(principal.user_id).ok_or_else(|| {
+        crate::error::AppError::TooMany(format!("at most {} live subscriptions per user; end one first", state.subscriptions.max()))
+    })
+}

@@ -12,11 +12,10 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
+    graphql::{context::{ContextExt, hold_subscription}, ids, pagination::{Page, PageArgs, paginate}},
     entities::job,
     error::AppError,
     scope,
-    seams::quota::Held,
     state::AppState,
 };
 
@@ -99,12 +98,6 @@ async fn reread(state: &AppState, principal: &Principal, id: uuid::Uuid) -> Opti
 /// stream lives. Past the limit: `RATE_LIMITED`, because the caller is using too much of a shared
 /// resource and may retry once it ends one (`QUERY_TOO_COMPLEX` is about one operation's shape,
 /// which no retry fixes).
-fn hold_subscription(state: &AppState, principal: &Principal) -> Result<Held, AppError> {
-    state.subscriptions.try_hold(principal.user_id).ok_or_else(|| {
-        AppError::TooMany(format!("at most {} live subscriptions per user; end one first", state.subscriptions.max()))
-    })
-}
-
 #[derive(Default)]
 pub struct JobSubscription;
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod abuse;
+mod alerts;
 mod api_keys;
 mod audit;
 mod auth;

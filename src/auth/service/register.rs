@@ -17,6 +17,7 @@ use crate::{
     principal::{Actor, RequestMeta, Role},
     entities::{organization, user},
     error::{AppError, AppResult},
+    organizations::timezone::DEFAULT_TIMEZONE,
     state::AppState,
     graphql::validation::{Email, required_text},
 };
@@ -50,7 +51,7 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
     let taken = organization::Entity::find().filter(organization::Column::Slug.eq(&base)).one(&txn).await?.is_some();
     let slug = if taken { format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..6]) } else { base };
     let now = Utc::now();
-    let org = organization::ActiveModel { id: Set(Uuid::now_v7()), name: Set(org_name), slug: Set(slug), created_at: Set(now) }
+    let org = organization::ActiveModel { id: Set(Uuid::now_v7()), name: Set(org_name), slug: Set(slug), timezone: Set(DEFAULT_TIMEZONE.into()), created_at: Set(now) }
         .insert(&txn)
         .await?;
     let user = user::ActiveModel {
@@ -97,6 +98,7 @@ pub async fn create_superadmin(state: &AppState, email: &str, password_raw: &str
                 id: Set(Uuid::now_v7()),
                 name: Set("MonAssurance platform".into()),
                 slug: Set("platform".into()),
+                timezone: Set(DEFAULT_TIMEZONE.into()),
                 created_at: Set(now),
             }
             .insert(&txn)
