@@ -85,6 +85,7 @@ pub mod alerts;
 pub mod templates;
 pub mod documents;
 pub mod jobs;
+pub mod schedules;
 pub mod scheduler;
 pub mod schema;
 pub mod http;

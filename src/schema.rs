@@ -24,6 +24,7 @@ use crate::{
     error::AppError,
     organizations::{resolvers::{OrganizationMutation, OrganizationQuery}, types::Organization},
     policies::{resolvers::{PolicyMutation, PolicyQuery}, types::Policy},
+    schedules::{resolvers::{ScheduleMutation, ScheduleQuery}, types::ReportSchedule},
     scope,
     users::{resolvers::{UserMutation, UserQuery}, types::User},
 };
@@ -40,6 +41,7 @@ pub enum Node {
     Policy(Policy),
     Claim(Claim),
     Alert(Alert),
+    ReportSchedule(ReportSchedule),
     Template(Template),
     TemplateVersion(TemplateVersion),
     Document(Document),
@@ -81,6 +83,7 @@ impl NodeQuery {
             "Company" => Node::Company(Company(scope::one(db, scope::companies(p), company::Column::Id, key, "Node").await?)),
             "Client" => Node::Client(Client(scope::one(db, scope::clients(p), client::Column::Id, key, "Node").await?)),
             "Policy" => Node::Policy(Policy(scope::one(db, scope::policies(p), policy::Column::Id, key, "Node").await?)),
+            "ReportSchedule" => Node::ReportSchedule(ReportSchedule(crate::schedules::service::get(db, p, key).await?)),
             "Alert" => Node::Alert(Alert(scope::one(db, scope::alerts(p), alert::Column::Id, key, "Node").await?)),
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
@@ -115,6 +118,7 @@ pub struct Query(
     TemplateQuery,
     DocumentQuery,
     JobQuery,
+    ScheduleQuery,
 );
 
 /// Every mutation.
@@ -132,6 +136,7 @@ pub struct Mutation(
     TemplateMutation,
     DocumentMutation,
     JobMutation,
+    ScheduleMutation,
 );
 
 /// Every subscription.

@@ -18,6 +18,7 @@ mod m20261206_000001_job_turns_by_organization;
 mod m20261206_000002_create_claims;
 mod m20261206_000005_policy_renewals;
 mod m20261206_000006_create_alerts;
+mod m20261206_000007_create_report_schedules;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000002_create_claims::Migration),
             Box::new(m20261206_000005_policy_renewals::Migration),
             Box::new(m20261206_000006_create_alerts::Migration),
+            Box::new(m20261206_000007_create_report_schedules::Migration),
         ]
     }
 }

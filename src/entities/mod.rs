@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod policy;
 pub mod refresh_token;
+pub mod report_schedule;
 pub mod scheduler_lease;
 pub mod session;
 pub mod template;

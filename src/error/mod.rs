@@ -89,7 +89,7 @@ impl AppError {
     }
 
     /// What the client reads. Internal errors are logged with their chain and shown generically.
-    fn client_message(&self) -> String {
+    pub fn client_message(&self) -> String {
         match self {
             AppError::Db(e) if is_unique_violation(e) => "this value is already taken".into(),
             AppError::Db(e) if is_unavailable(e) => {

@@ -1,7 +1,7 @@
 //! The scheduler: every `SCHEDULER_INTERVAL_SECS` one worker process (whichever takes the lease)
 //! runs a tick: policies past their expiry become EXPIRED, and the alerts their dates call for
-//! are raised, each once; raised alerts are published once committed. Report schedules and
-//! overdue instalments join the tick as their issues land (the seams are marked below).
+//! are raised, each once; raised alerts are published once committed; due report schedules run.
+//! Overdue instalments join the tick when the money issue lands (the seam is marked below).
 
 pub mod expiry;
 pub mod lease;
@@ -18,6 +18,7 @@ const TICK: &str = "tick";
 pub struct TickReport {
     pub expired: usize,
     pub alerts_raised: usize,
+    pub reports_queued: usize,
 }
 
 /// Runs one tick as of `now`, in one transaction: expiry, its audit and the alerts.
@@ -40,8 +41,8 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> AppResult<TickReport>
     txn.commit().await?;
     // Seam: alert mail to the owner / ADMINs / client once mail delivery lands.
     alerts::service::publish(state, &raised).await?;
-    // Seam: due report schedules.
-    Ok(TickReport { expired: expired_count, alerts_raised: raised.len() })
+    let reports_queued = crate::schedules::runner::run_due(state, now).await?;
+    Ok(TickReport { expired: expired_count, alerts_raised: raised.len(), reports_queued })
 }
 
 /// Runs the scheduler until `shutdown` turns true: every interval, the process holding the lease ticks.
@@ -55,7 +56,7 @@ pub async fn run(state: AppState, holder: String, mut shutdown: tokio::sync::wat
             Ok(true) => match tick(&state, now).await {
                 Ok(report) => {
                     let _ = lease::ran(&state.db, TICK, now).await;
-                    tracing::info!(expired = report.expired, alerts = report.alerts_raised, "scheduler tick");
+                    tracing::info!(expired = report.expired, alerts = report.alerts_raised, reports = report.reports_queued, "scheduler tick");
                 }
                 Err(e) => tracing::error!(error = %e, "scheduler tick failed; the next one retries"),
             },

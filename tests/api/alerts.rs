@@ -3,6 +3,7 @@
 //! settings, the list, acknowledging, and `alertRaised`.
 
 mod live;
+mod schedules;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
