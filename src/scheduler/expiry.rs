@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    sea_query::Query,
+    sea_query::{CaseStatement, Expr, ExprTrait, Query},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -115,10 +115,31 @@ pub async fn audit(db: &impl ConnectionTrait, expired: &[Due], now: DateTime<Utc
     Ok(())
 }
 
-/// ACTIVE policies of the group expiring from today to its furthest threshold: one statement.
+/// ACTIVE policies of the group expiring from today to its furthest threshold whose alert at the
+/// tightest threshold reached does not exist yet: one statement, which finds nothing on a quiet tick.
 pub async fn expiring(db: &impl ConnectionTrait, group: &Group) -> AppResult<Vec<Due>> {
     let Some(&furthest) = group.thresholds.iter().max() else { return Ok(Vec::new()) };
     let until = group.today + chrono::Duration::days(i64::from(furthest));
+    // The tightest threshold reached, in SQL: CASE WHEN expiry <= today + 7 THEN 7 WHEN … END.
+    let mut thresholds = group.thresholds.clone();
+    thresholds.sort_unstable();
+    let mut reached: Option<CaseStatement> = None;
+    for threshold in thresholds {
+        let cond = Expr::col((policy::Entity, policy::Column::ExpiryDate)).lte(group.today + chrono::Duration::days(i64::from(threshold)));
+        reached = Some(match reached {
+            None => Expr::case(cond, threshold),
+            Some(case) => case.case(cond, threshold),
+        });
+    }
+    let Some(reached) = reached else { return Ok(Vec::new()) };
+    let raised = Query::select()
+        .expr(Expr::val(1))
+        .from(alert::Entity)
+        .and_where(Expr::col((alert::Entity, alert::Column::PolicyId)).equals((policy::Entity, policy::Column::Id)))
+        .and_where(Expr::col((alert::Entity, alert::Column::Kind)).eq(AlertKind::PolicyExpiring.as_str()))
+        .and_where(Expr::col((alert::Entity, alert::Column::DueDate)).equals((policy::Entity, policy::Column::ExpiryDate)))
+        .and_where(Expr::col((alert::Entity, alert::Column::DaysBefore)).eq(Into::<Expr>::into(reached)))
+        .to_owned();
     Ok(policy::Entity::find()
         .select_only()
         .columns([policy::Column::Id, policy::Column::OrganizationId, policy::Column::ClientId, policy::Column::Number, policy::Column::ExpiryDate])
@@ -126,6 +147,7 @@ pub async fn expiring(db: &impl ConnectionTrait, group: &Group) -> AppResult<Vec
         .filter(policy::Column::Status.eq(PolicyStatus::Active.as_str()))
         .filter(policy::Column::ExpiryDate.gte(group.today))
         .filter(policy::Column::ExpiryDate.lte(until))
+        .filter(Expr::exists(raised).not())
         .into_model::<Due>()
         .all(db)
         .await?)
