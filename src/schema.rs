@@ -10,13 +10,14 @@ use async_graphql::{
 use crate::{
     principal::Role,
     api_keys::resolvers::{ApiKeyMutation, ApiKeyQuery},
+    attachments::{resolvers::AttachmentMutation, types::Attachment},
     audit::resolvers::AuditQuery,
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
     clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
-    entities::{client, company, document, job, organization, policy, template, template_version, user},
+    entities::{attachment, client, company, document, job, organization, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
@@ -39,6 +40,7 @@ pub enum Node {
     Template(Template),
     TemplateVersion(TemplateVersion),
     Document(Document),
+    Attachment(Attachment),
     Job(Job),
 }
 
@@ -85,6 +87,9 @@ impl NodeQuery {
                 Node::TemplateVersion(TemplateVersion(v))
             }
             "Document" => Node::Document(Document(scope::one(db, scope::documents(p), document::Column::Id, key, "Node").await?)),
+            "Attachment" => {
+                Node::Attachment(Attachment(scope::one(db, scope::attachments(p), attachment::Column::Id, key, "Node").await?))
+            }
             "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
             _ => return Err(not_found().into()),
         };
@@ -120,6 +125,7 @@ pub struct Mutation(
     PolicyMutation,
     TemplateMutation,
     DocumentMutation,
+    AttachmentMutation,
     JobMutation,
 );
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{client, company, document, job, organization, policy, session, template, user},
+    entities::{attachment, client, company, document, job, organization, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -45,6 +45,22 @@ pub fn documents(principal: &Principal) -> Select<document::Entity> {
                 .add(document::Column::ClientId.in_subquery(own_clients))
                 .add(document::Column::CreatedBy.eq(principal.user_id)),
         )
+    } else {
+        q
+    }
+}
+
+/// Attachments the caller may read (and, reading them, write): those of the clients they may read,
+/// whether attached to the client, one of its policies or one of its claims.
+pub fn attachments(principal: &Principal) -> Select<attachment::Entity> {
+    let q = org(attachment::Entity::find(), principal, attachment::Column::OrganizationId);
+    if principal.is_agent() {
+        let own_clients = Query::select()
+            .column(client::Column::Id)
+            .from(client::Entity)
+            .and_where(client::Column::OwnerId.eq(principal.user_id))
+            .to_owned();
+        q.filter(attachment::Column::ClientId.in_subquery(own_clients))
     } else {
         q
     }

@@ -15,6 +15,8 @@ mod m20261122_000011_create_templates;
 mod m20261122_000012_create_jobs;
 mod m20261122_000013_create_template_assets;
 mod m20261206_000001_job_turns_by_organization;
+// m20261206_000002 (claims) comes from the claims branch.
+mod m20261206_000003_create_attachments;
 
 pub struct Migrator;
 
@@ -36,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_create_jobs::Migration),
             Box::new(m20261122_000013_create_template_assets::Migration),
             Box::new(m20261206_000001_job_turns_by_organization::Migration),
+            Box::new(m20261206_000003_create_attachments::Migration),
         ]
     }
 }

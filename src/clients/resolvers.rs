@@ -9,6 +9,7 @@ use super::{
 use serde_json::json;
 
 use crate::{
+    attachments::{self, service::OwnerKind},
     audit::service::Audited,
     graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
     entities::client,
@@ -35,7 +36,12 @@ impl ClientQuery {
     ) -> Result<Page<Client>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Client).await?)
+        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Client).await?;
+        // The page's attachments, when asked for, in one statement.
+        let look = ctx.look_ahead();
+        let ids: Vec<_> = page.edges.iter().map(|e| e.node.0.id).collect();
+        attachments::connection::prefetch(ctx, &[look.field("edges").field("node"), look.field("nodes")], OwnerKind::Client, &ids).await?;
+        Ok(page)
     }
 
     /// One client by ID (`NOT_FOUND` when the caller may not read it).

@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
+    attachments::{self, service::OwnerKind, types::Attachment},
     graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, OrderDirection}},
     entities::client,
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
@@ -108,6 +109,19 @@ impl Client {
     ) -> async_graphql::Result<Page<Policy>> {
         let parent = (policies::connection::Parent::Client, self.0.id);
         policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
+    }
+    /// Files attached to the client itself (a policy's are on the policy) (photos, reports, invoices), newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Attachment>> {
+        let owner = (OwnerKind::Client, self.0.id);
+        attachments::connection::connection(ctx, owner, first, after, last, before).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Plain sea-orm entities, one per table; GraphQL types are built from them, never derived on them.
 pub mod api_key;
+pub mod attachment;
 pub mod audit_log;
 pub mod client;
 pub mod company;

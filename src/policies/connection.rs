@@ -16,6 +16,7 @@ use super::{
     types::{Policy, PolicyFilter, PolicyOrder},
 };
 use crate::{
+    attachments::{self, service::OwnerKind},
     entities::policy,
     error::AppError,
     graphql::{
@@ -200,18 +201,21 @@ pub async fn connection(
     Ok(conn)
 }
 
-/// When the page's nodes ask for their client or company, loads them all in one statement each.
+/// When the page's nodes ask for their client, company or attachments, loads them all in one statement each.
 async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
     let look = ctx.look_ahead();
     let wants = |field: &str| {
         look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
     };
     let (client, company) = (wants("client"), wants("company"));
+    let rows: Vec<_> = rows.collect();
+    let nodes = [look.field("edges").field("node"), look.field("nodes")];
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    attachments::connection::prefetch(ctx, &nodes, OwnerKind::Policy, &ids).await?;
     if !client && !company {
         return Ok(());
     }
     let loaders = ctx.loaders()?;
-    let rows: Vec<_> = rows.collect();
     let clients = async {
         if client { prefetch(&loaders.clients, rows.iter().map(|r| r.client_id)).await } else { Ok(()) }
     };

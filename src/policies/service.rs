@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{client, company, policy},
+    entities::{attachment, client, company, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     graphql::{ids, validation::{Money, currency}},
     scope,
@@ -174,12 +174,16 @@ async fn save(
     }
 }
 
-/// Deletes a policy the caller may write. One that documents still refer to is a `CONFLICT`.
+/// Deletes a policy the caller may write. One that documents or attachments still refer to is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = get(db, principal, id).await?;
+    let attached = attachment::Entity::find().filter(attachment::Column::PolicyId.eq(existing.id)).count(db).await?;
+    if attached > 0 {
+        return Err(AppError::conflict(format!("this policy still has {attached} attachments")));
+    }
     policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if is_foreign_key_violation(&e) {
-            AppError::conflict("this policy still has documents")
+            AppError::conflict("this policy still has documents or attachments")
         } else {
             e.into()
         }

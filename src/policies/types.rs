@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::{
+    attachments::{self, service::OwnerKind, types::Attachment},
     clients::types::Client,
     companies::types::Company,
-    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::OrderDirection, scalars::Date, validation::Money},
+    graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{OrderDirection, Page}, scalars::Date, validation::Money},
     entities::policy,
     error::{AppError, AppResult},
 };
@@ -168,6 +169,19 @@ impl Policy {
     /// When the policy was last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// Files attached to the policy (photos, reports, invoices), newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Attachment>> {
+        let owner = (OwnerKind::Policy, self.0.id);
+        attachments::connection::connection(ctx, owner, first, after, last, before).await
     }
 }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod abuse;
+mod attachments;
 mod api_keys;
 mod audit;
 mod auth;
