@@ -41,7 +41,10 @@ pub fn inspect(file: &mut std::fs::File) -> io::Result<Result<FileType, String>>
     let mut head = Vec::with_capacity(HEAD);
     file.by_ref().take(HEAD as u64).read_to_end(&mut head)?;
     if let Some(kind) = infer::get(&head) {
-        let mime = kind.mime_type();
+        let mut mime = kind.mime_type();
+        if mime == "application/zip" {
+            mime = office_zip(file).unwrap_or(mime);
+        }
         return Ok(match ALLOWED.iter().find(|(allowed, _)| *allowed == mime) {
             Some((mime, compressible)) => Ok(FileType { mime, compressible: *compressible }),
             None => Err(format!("its content is {mime}, which is not accepted")),
@@ -52,6 +55,25 @@ pub fn inspect(file: &mut std::fs::File) -> io::Result<Result<FileType, String>>
     }
     file.rewind()?;
     Ok(if is_plain_text(file)? { Ok(TEXT) } else { Err("its content is of an unknown binary type".into()) })
+}
+
+/// An Office Open XML document told by its zip's entries. `infer` looks only at the first local
+/// headers and takes a DOCX or XLSX written in another order (LibreOffice's, many generators')
+/// for a plain zip; the central directory names every entry.
+fn office_zip(file: &mut std::fs::File) -> Option<&'static str> {
+    file.rewind().ok()?;
+    let archive = zip::ZipArchive::new(&mut *file).ok()?;
+    let has = |name: &str| archive.index_for_name(name).is_some();
+    if !has("[Content_Types].xml") {
+        return None;
+    }
+    if has("word/document.xml") {
+        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    } else if has("xl/workbook.xml") {
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    } else {
+        None
+    }
 }
 
 /// HTML, XML and SVG are text but not plain text.
@@ -140,6 +162,32 @@ mod tests {
         assert!(kind(b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>").is_err(), "SVG");
         assert!(kind(b"text then a NUL\0").is_err(), "binary");
         assert!(kind(b"latin-1 \xe9t\xe9").is_err(), "not UTF-8");
+    }
+
+    fn zipped(entries: &[&str]) -> Vec<u8> {
+        use std::io::Write;
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for name in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(b"<?xml version=\"1.0\"?><x/>").unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn office_files_are_told_by_their_entries_in_any_order() {
+        let docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        // LibreOffice's order: infer alone says application/zip.
+        let libre = zipped(&["_rels/.rels", "docProps/app.xml", "word/document.xml", "word/styles.xml", "[Content_Types].xml"]);
+        assert_eq!(infer::get(&libre).map(|k| k.mime_type()), Some("application/zip"));
+        assert_eq!(kind(&libre).unwrap().mime, docx);
+        let sheet = zipped(&["docProps/core.xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml", "[Content_Types].xml"]);
+        assert_eq!(kind(&sheet).unwrap().mime, xlsx);
+        assert!(!kind(&sheet).unwrap().compressible);
+        // A zip that is not an Office document, or only looks like one, is refused.
+        assert!(kind(&zipped(&["photos/1.jpg", "word/document.xml"])).is_err());
+        assert!(kind(&zipped(&["a.txt", "b.txt"])).is_err());
     }
 
     #[test]

@@ -79,13 +79,18 @@ pub fn elf() -> Vec<u8> {
 
 /// Sends `uploadAttachment` as a multipart request (with the preflight header when `preflight`).
 pub async fn send(app: &TestApp, user: &User, owner: &str, name: &str, bytes: Vec<u8>, preflight: bool) -> (StatusCode, Value) {
+    send_with(app, &format!("Bearer {}", user.token), owner, name, bytes, preflight).await
+}
+
+/// [`send`] with any `Authorization` value (`ApiKey …`).
+pub async fn send_with(app: &TestApp, authorization: &str, owner: &str, name: &str, bytes: Vec<u8>, preflight: bool) -> (StatusCode, Value) {
     let operations = json!({"query": UPLOAD, "variables": {"i": {"ownerId": owner, "file": null, "label": "Pièce"}}});
     let part = multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str("application/pdf").unwrap();
     let form = multipart::Form::new()
         .text("operations", operations.to_string())
         .text("map", json!({"0": ["variables.i.file"]}).to_string())
         .part("0", part);
-    let mut request = app.client.post(app.url("/graphql")).bearer_auth(&user.token).multipart(form);
+    let mut request = app.client.post(app.url("/graphql")).header("authorization", authorization).multipart(form);
     if preflight {
         request = request.header("apollo-require-preflight", "true");
     }

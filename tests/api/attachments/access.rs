@@ -43,6 +43,22 @@ async fn an_agent_reaches_only_their_own_clients_attachments_and_another_organiz
 }
 
 #[tokio::test]
+async fn a_read_only_api_key_cannot_attach() {
+    let app = spawn_app_with(&[LOCAL]).await;
+    let (org, _, policy) = book(&app, "readonly").await;
+    let key = org
+        .admin
+        .ok("mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }", json!({"i": {"name": "Reader", "scopes": ["READ"]}}))
+        .await;
+    let authorization = format!("ApiKey {}", key["createApiKey"]["secret"].as_str().unwrap());
+    let (_, body) = send_with(&app, &authorization, &policy, "constat.pdf", pdf(), true).await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body:#}");
+    let d = org.manager.ok(OF_POLICY, json!({"id": policy})).await;
+    assert_eq!(d["policy"]["attachments"]["totalCount"], 0, "{d:#}");
+    assert_eq!(stored_files(app.data_dir()), Vec::<std::path::PathBuf>::new());
+}
+
+#[tokio::test]
 async fn deleting_an_attachment_removes_it_and_is_audited() {
     let app = spawn_app().await;
     let (org, client, _) = book(&app, "del").await;
