@@ -122,6 +122,9 @@ pub struct Settings {
     pub upload_max_bytes: usize,
     /// Most files in one request (`UPLOAD_MAX_FILES`, default 10).
     pub upload_max_files: usize,
+    /// Largest attachment (`ATTACHMENT_MAX_BYTES`, default 20 MiB): streamed to storage, never
+    /// held in memory. A multipart request may carry one file this large beside the others.
+    pub attachment_max_bytes: usize,
     /// SQL statements slower than this are logged at WARN (`SLOW_SQL_MS`, default 200; 0 off).
     pub slow_sql_ms: u64,
     /// GraphQL operations slower than this are logged at WARN (`SLOW_OPERATION_MS`, default 1000; 0 off).
@@ -148,6 +151,20 @@ pub struct Limits {
 }
 
 impl Settings {
+    /// The largest file a multipart request may carry: a template asset or an attachment (each
+    /// resolver then holds its own files to its own limit).
+    pub fn multipart_file_max(&self) -> usize {
+        self.upload_max_bytes.max(self.attachment_max_bytes)
+    }
+
+    /// The most a multipart request may hold: its JSON, `UPLOAD_MAX_FILES` assets and one attachment.
+    pub fn multipart_max(&self) -> usize {
+        self.max_body_bytes
+            .saturating_add(self.upload_max_bytes.saturating_mul(self.upload_max_files))
+            .saturating_add(self.attachment_max_bytes)
+            .saturating_add(64 * 1024)
+    }
+
     /// Reads the process environment (after loading `.env` if present).
     pub fn from_env() -> anyhow::Result<Self> {
         let _ = dotenvy::dotenv();
@@ -273,6 +290,7 @@ impl Settings {
             apq_ttl_secs: parse(&get, "APQ_TTL_SECS", 24 * 3600)?,
             upload_max_bytes: parse(&get, "UPLOAD_MAX_BYTES", 5 * 1024 * 1024)?,
             upload_max_files: parse(&get, "UPLOAD_MAX_FILES", 10)?,
+            attachment_max_bytes: parse(&get, "ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)?,
             slow_sql_ms: parse(&get, "SLOW_SQL_MS", 200)?,
             slow_operation_ms: parse(&get, "SLOW_OPERATION_MS", 1000)?,
             data_dir,

@@ -32,6 +32,8 @@
 //! - [`audit`]: the trail. `audit::service::Audited` commits a change together with its audit
 //!   row. [`organizations`]: the tenants.
 //! - [`auth`]: sign-in, with `auth::service::{register, login, sessions}`. [`users`], [`api_keys`].
+//! - [`attachments`]: files uploaded to a client, policy or claim, told by content (`inspect`),
+//!   streamed to storage; `connection` pages them per owner (`Client.attachments`, `Policy.attachments`).
 //! - [`policies`]: `rules` for validation and the status life cycle, and `connection` for every
 //!   page of policies (including `Client.policies` and `Company.policies`).
 //! - [`companies`], [`clients`]. [`claims`]: declared losses on policies, `numbering` (a counter
@@ -77,6 +79,7 @@ pub mod organizations;
 pub mod auth;
 pub mod users;
 pub mod api_keys;
+pub mod attachments;
 pub mod policies;
 pub mod companies;
 pub mod clients;

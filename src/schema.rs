@@ -11,6 +11,7 @@ use crate::{
     principal::Role,
     api_keys::resolvers::{ApiKeyMutation, ApiKeyQuery},
     alerts::{resolvers::{AlertMutation, AlertQuery, AlertSubscription}, types::Alert},
+    attachments::{resolvers::AttachmentMutation, types::Attachment},
     audit::resolvers::AuditQuery,
     claims::{resolvers::{ClaimMutation, ClaimQuery}, types::Claim},
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
@@ -18,7 +19,7 @@ use crate::{
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
-    entities::{alert, claim, client, company, document, job, organization, policy, template, template_version, user},
+    entities::{alert, attachment, claim, client, company, document, job, organization, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
@@ -45,6 +46,7 @@ pub enum Node {
     Template(Template),
     TemplateVersion(TemplateVersion),
     Document(Document),
+    Attachment(Attachment),
     Job(Job),
 }
 
@@ -94,6 +96,9 @@ impl NodeQuery {
                 Node::TemplateVersion(TemplateVersion(v))
             }
             "Document" => Node::Document(Document(scope::one(db, scope::documents(p), document::Column::Id, key, "Node").await?)),
+            "Attachment" => {
+                Node::Attachment(Attachment(scope::one(db, scope::attachments(p), attachment::Column::Id, key, "Node").await?))
+            }
             "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
             _ => return Err(not_found().into()),
         };
@@ -135,6 +140,7 @@ pub struct Mutation(
     AlertMutation,
     TemplateMutation,
     DocumentMutation,
+    AttachmentMutation,
     JobMutation,
     ScheduleMutation,
 );

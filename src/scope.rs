@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{alert, claim, client, company, document, job, organization, policy, session, template, user},
+    entities::{alert, attachment, claim, client, company, document, job, organization, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -35,16 +35,22 @@ pub fn documents(principal: &Principal) -> Select<document::Entity> {
     let q = org(document::Entity::find(), principal, document::Column::OrganizationId);
     if principal.is_agent() {
         // An agent reads documents of their own clients (directly or through a policy) and the ones they generated.
-        let own_clients = Query::select()
-            .column(client::Column::Id)
-            .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(principal.user_id))
-            .to_owned();
         q.filter(
             Condition::any()
-                .add(document::Column::ClientId.in_subquery(own_clients))
+                .add(document::Column::ClientId.in_subquery(own_clients(principal)))
                 .add(document::Column::CreatedBy.eq(principal.user_id)),
         )
+    } else {
+        q
+    }
+}
+
+/// Attachments the caller may read (and, reading them, write): those of the clients they may read,
+/// whether attached to the client, one of its policies or one of its claims.
+pub fn attachments(principal: &Principal) -> Select<attachment::Entity> {
+    let q = org(attachment::Entity::find(), principal, attachment::Column::OrganizationId);
+    if principal.is_agent() {
+        q.filter(attachment::Column::ClientId.in_subquery(own_clients(principal)))
     } else {
         q
     }
@@ -66,12 +72,7 @@ pub fn clients(principal: &Principal) -> Select<client::Entity> {
 pub fn policies(principal: &Principal) -> Select<policy::Entity> {
     let q = org(policy::Entity::find(), principal, policy::Column::OrganizationId);
     if principal.is_agent() {
-        let own_clients = Query::select()
-            .column(client::Column::Id)
-            .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(principal.user_id))
-            .to_owned();
-        q.filter(policy::Column::ClientId.in_subquery(own_clients))
+        q.filter(policy::Column::ClientId.in_subquery(own_clients(principal)))
     } else {
         q
     }
@@ -81,12 +82,7 @@ pub fn policies(principal: &Principal) -> Select<policy::Entity> {
 pub fn alerts(principal: &Principal) -> Select<alert::Entity> {
     let q = org(alert::Entity::find(), principal, alert::Column::OrganizationId);
     if principal.is_agent() {
-        let own_clients = Query::select()
-            .column(client::Column::Id)
-            .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(principal.user_id))
-            .to_owned();
-        q.filter(alert::Column::ClientId.in_subquery(own_clients))
+        q.filter(alert::Column::ClientId.in_subquery(own_clients(principal)))
     } else {
         q
     }
@@ -96,12 +92,7 @@ pub fn alerts(principal: &Principal) -> Select<alert::Entity> {
 pub fn claims(principal: &Principal) -> Select<claim::Entity> {
     let q = org(claim::Entity::find(), principal, claim::Column::OrganizationId);
     if principal.is_agent() {
-        let own_clients = Query::select()
-            .column(client::Column::Id)
-            .from(client::Entity)
-            .and_where(client::Column::OwnerId.eq(principal.user_id))
-            .to_owned();
-        q.filter(claim::Column::ClientId.in_subquery(own_clients))
+        q.filter(claim::Column::ClientId.in_subquery(own_clients(principal)))
     } else {
         q
     }
@@ -122,6 +113,11 @@ pub fn job_policies(organization_id: Uuid) -> Select<policy::Entity> {
 /// A job's reads: the clients of the job's organization (see [`job_policies`]).
 pub fn job_clients(organization_id: Uuid) -> Select<client::Entity> {
     client::Entity::find().filter(client::Column::OrganizationId.eq(organization_id))
+}
+
+/// The ids of an AGENT's own clients, as a subquery.
+fn own_clients(principal: &Principal) -> sea_orm::sea_query::SelectStatement {
+    Query::select().column(client::Column::Id).from(client::Entity).and_where(client::Column::OwnerId.eq(principal.user_id)).to_owned()
 }
 
 fn org<E: EntityTrait>(query: Select<E>, principal: &Principal, col: impl ColumnTrait) -> Select<E> {

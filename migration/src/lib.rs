@@ -16,6 +16,7 @@ mod m20261122_000012_create_jobs;
 mod m20261122_000013_create_template_assets;
 mod m20261206_000001_job_turns_by_organization;
 mod m20261206_000002_create_claims;
+mod m20261206_000003_create_attachments;
 mod m20261206_000005_policy_renewals;
 mod m20261206_000006_create_alerts;
 mod m20261206_000007_create_report_schedules;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_create_template_assets::Migration),
             Box::new(m20261206_000001_job_turns_by_organization::Migration),
             Box::new(m20261206_000002_create_claims::Migration),
+            Box::new(m20261206_000003_create_attachments::Migration),
             Box::new(m20261206_000005_policy_renewals::Migration),
             Box::new(m20261206_000006_create_alerts::Migration),
             Box::new(m20261206_000007_create_report_schedules::Migration),

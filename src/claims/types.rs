@@ -9,6 +9,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use crate::{
+    attachments::{
+        service::OwnerKind,
+        types::{Attachment, AttachmentsOf},
+    },
     clients::types::Client,
     entities::{claim, claim_event},
     error::{AppError, AppResult},
@@ -16,7 +20,8 @@ use crate::{
         context::ContextExt,
         ids,
         loaders::{RequestLoader, loader_error},
-        per_parent::Children,
+        pagination::{Page, PageArgs},
+        per_parent::{self, Children},
         scalars::Date,
         validation::Money,
     },
@@ -132,6 +137,19 @@ impl Claim {
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ClaimEvent>> {
         let found = ctx.loaders()?.get::<ClaimEvents>().load_one(self.0.id).await.map_err(loader_error)?;
         Ok(found.unwrap_or_default().into_iter().map(ClaimEvent).collect())
+    }
+    /// The claim's files (photos, expert reports, invoices), newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Attachment>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<AttachmentsOf, _>(ctx, OwnerKind::Claim, self.0.id, args, Attachment).await
     }
     /// Who declared it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

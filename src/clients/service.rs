@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::types::{ClientFilter, ClientKind, ClientOrder, ClientOrderField, CreateClientInput, UpdateClientInput};
 use crate::{
     principal::Principal,
-    entities::{client, policy, user},
+    entities::{attachment, client, policy, user},
     error::{AppError, AppResult},
     graphql::{ids, validation::{optional_email, optional_phone, optional_text}},
     scope,
@@ -150,16 +150,20 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
     m.update(db).await.map_err(conflict_on_write)
 }
 
-/// Deletes a client that has no policies (else `CONFLICT`).
+/// Deletes a client that has no policies, documents or attachments (else `CONFLICT`).
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = scope::one(db, scope::clients(principal), client::Column::Id, id, "Client").await?;
     let in_use = policy::Entity::find().filter(policy::Column::ClientId.eq(existing.id)).count(db).await?;
     if in_use > 0 {
         return Err(AppError::conflict(format!("this client still has {in_use} policies")));
     }
+    let attached = attachment::Entity::find().filter(attachment::Column::ClientId.eq(existing.id)).count(db).await?;
+    if attached > 0 {
+        return Err(AppError::conflict(format!("this client still has {attached} attachments")));
+    }
     client::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if crate::error::is_foreign_key_violation(&e) {
-            AppError::conflict("this client still has policies or documents")
+            AppError::conflict("this client still has policies, documents or attachments")
         } else {
             e.into()
         }

@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::{
+    attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
     documents::types::{Document, DocumentParent, DocumentsOf},
     graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{OrderDirection, Page, PageArgs}, per_parent},
@@ -111,7 +112,19 @@ impl Client {
         let parent = (policies::connection::Parent::Client, self.0.id);
         policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }
-
+    /// Files attached to the client itself (a policy's are on the policy): photos, reports, invoices; newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Attachment>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<AttachmentsOf, _>(ctx, OwnerKind::Client, self.0.id, args, Attachment).await
+    }
     /// The claims of this client that the caller may read, newest first.
     #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
     async fn claims(
@@ -140,15 +153,16 @@ impl Client {
     }
 }
 
-/// Loads the nested lists (`policies`, `claims`, `documents`) the current page of clients
-/// selects, for all of `clients` at once.
+/// Loads the nested lists (`policies`, `claims`, `documents`, `attachments`) the current page of
+/// clients selects, for all of `clients` at once.
 pub async fn prefetch_nested(ctx: &Context<'_>, clients: &[uuid::Uuid]) -> async_graphql::Result<()> {
     use policies::connection::{Parent, PoliciesOf};
     let policies = per_parent::prefetch::<PoliciesOf>(ctx, "policies", Parent::Client, clients);
     let claims = per_parent::prefetch::<ClaimsOf>(ctx, "claims", ClaimParent::Client, clients);
     let documents = per_parent::prefetch::<DocumentsOf>(ctx, "documents", DocumentParent::Client, clients);
-    let (policies, claims, documents) = futures_util::join!(policies, claims, documents);
-    policies.and(claims).and(documents)
+    let attachments = per_parent::prefetch::<AttachmentsOf>(ctx, "attachments", OwnerKind::Client, clients);
+    let (policies, claims, documents, attachments) = futures_util::join!(policies, claims, documents, attachments);
+    policies.and(claims).and(documents).and(attachments)
 }
 
 /// The company name for a business, "First Last" for a person (each falling back on the other).

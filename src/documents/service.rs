@@ -11,7 +11,7 @@ use super::types::{DocumentFilter, PurgeResult};
 use crate::{
     audit::service as audit,
     principal::{Actor, Principal},
-    entities::document,
+    entities::{attachment, document},
     error::{AppError, AppResult},
     graphql::ids,
     scope,
@@ -58,7 +58,7 @@ pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
     Ok(d)
 }
 
-/// Removes stored files that no document refers to (older than an hour, so a document being written
+/// Removes stored files that no document or attachment refers to (older than an hour, so a document being written
 /// keeps its file), and documents older than that whose file is gone. An ADMIN's purge covers
 /// their organization's files and documents only; a SUPERADMIN's sweeps every organization (and the
 /// files stored before keys carried their organization).
@@ -68,18 +68,18 @@ pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
 /// error, the audit row still records what it had deleted (`"stopped": true`) before the error is
 /// returned.
 pub async fn purge_orphans(state: &AppState, principal: &Principal, actor: &Actor) -> AppResult<PurgeResult> {
-    let (scope, referenced) = if principal.is_superadmin() {
-        let keys = document::Entity::find().select_only().column(document::Column::StorageKey);
-        (PurgeScope::Everything, keys.into_tuple().all(&state.db).await?)
-    } else {
-        // Any row, of any organization, pointing into this organization's folder keeps its file.
-        let prefix = format!("org/{}/", principal.org_id);
-        let keys = document::Entity::find()
-            .select_only()
-            .column(document::Column::StorageKey)
-            .filter(document::Column::StorageKey.starts_with(&prefix));
-        (PurgeScope::Organization(principal.org_id), keys.into_tuple().all(&state.db).await?)
-    };
+    // Documents' and attachments' files are both kept: any row, of any organization, pointing into
+    // the purged folder keeps its file.
+    let prefix = (!principal.is_superadmin()).then(|| format!("org/{}/", principal.org_id));
+    let mut documents = document::Entity::find().select_only().column(document::Column::StorageKey);
+    let mut attachments = attachment::Entity::find().select_only().column(attachment::Column::StorageKey);
+    if let Some(prefix) = &prefix {
+        documents = documents.filter(document::Column::StorageKey.starts_with(prefix));
+        attachments = attachments.filter(attachment::Column::StorageKey.starts_with(prefix));
+    }
+    let scope = if prefix.is_some() { PurgeScope::Organization(principal.org_id) } else { PurgeScope::Everything };
+    let mut referenced: Vec<String> = documents.into_tuple().all(&state.db).await?;
+    referenced.extend(attachments.into_tuple::<String>().all(&state.db).await?);
     let referenced: HashSet<String> = referenced.into_iter().collect();
     let (files, stopped) = match state.storage.purge_unreferenced_now(scope, &referenced).await {
         Ok(files) => (files, None),

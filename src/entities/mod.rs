@@ -2,6 +2,7 @@
 pub mod alert;
 pub mod alert_setting;
 pub mod api_key;
+pub mod attachment;
 pub mod audit_log;
 pub mod claim;
 pub mod claim_event;

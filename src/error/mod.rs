@@ -130,7 +130,19 @@ pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
 
 /// True when a database error is a foreign-key violation (SQLite or PostgreSQL).
 pub fn is_foreign_key_violation(error: &sea_orm::DbErr) -> bool {
-    matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)))
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    if matches!(error.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))) {
+        return true;
+    }
+    // SQLite answers a delete that an `ON DELETE RESTRICT` key forbids with extended code 1811
+    // (SQLITE_CONSTRAINT_TRIGGER, "FOREIGN KEY constraint failed"), which sea-orm does not map
+    // (it knows 787, SQLITE_CONSTRAINT_FOREIGNKEY, the code of the other violations).
+    if let DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) = error
+        && let sqlx::Error::Database(e) = &**e
+    {
+        return e.code().as_deref() == Some("1811") && e.message().contains("FOREIGN KEY");
+    }
+    false
 }
 
 impl From<AppError> for async_graphql::Error {
@@ -200,5 +212,27 @@ mod tests {
         let err: async_graphql::Error =
             AppError::Db(sea_orm::DbErr::Custom("SELECT secret FROM users at /etc/x".into())).into();
         assert_eq!(err.message, "internal server error");
+    }
+
+    /// SQLite reports a foreign-key violation as extended code 787 (SQLITE_CONSTRAINT_FOREIGNKEY):
+    /// the recogniser must see it, or deleting a row still referenced would answer
+    /// INTERNAL_SERVER_ERROR instead of CONFLICT.
+    #[tokio::test]
+    async fn a_sqlite_foreign_key_violation_is_recognised() {
+        use sea_orm::{ConnectionTrait, Database};
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        for sql in [
+            "PRAGMA foreign_keys = ON",
+            "CREATE TABLE owners (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE files (id INTEGER PRIMARY KEY, owner_id INTEGER NOT NULL REFERENCES owners (id) ON DELETE RESTRICT)",
+            "INSERT INTO owners (id) VALUES (1)",
+            "INSERT INTO files (id, owner_id) VALUES (1, 1)",
+        ] {
+            db.execute_unprepared(sql).await.unwrap();
+        }
+        let error = db.execute_unprepared("DELETE FROM owners WHERE id = 1").await.unwrap_err();
+        assert!(is_foreign_key_violation(&error), "{error:?}");
+        let other = db.execute_unprepared("INSERT INTO owners (id) VALUES (1)").await.unwrap_err();
+        assert!(!is_foreign_key_violation(&other), "a unique violation is not one: {other:?}");
     }
 }

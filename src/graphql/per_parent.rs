@@ -35,6 +35,11 @@ pub trait Children: Send + Sync + 'static {
     fn parent_of(row: &<Self::Entity as EntityTrait>::Model, parent: Self::Parent) -> Option<Uuid>;
     /// The row's `created_at` and `id` columns, the list's order.
     fn order_columns() -> (<Self::Entity as EntityTrait>::Column, <Self::Entity as EntityTrait>::Column);
+    /// Narrows the rows to those listed under a parent of kind `parent`, beyond its column (a
+    /// client's own attachments, not its policies'). Nothing by default.
+    fn of_parent(query: Select<Self::Entity>, _parent: Self::Parent) -> Select<Self::Entity> {
+        query
+    }
 }
 
 /// The first `take` rows of one parent.
@@ -74,7 +79,7 @@ impl<C: Children> Loader<FirstPage<C::Parent>> for Pages<C> {
         let mut out = HashMap::new();
         for ((parent, take), ids) in groups {
             let col = C::column(parent);
-            let mut inner = C::scoped(&self.principal).filter(col.is_in(ids.iter().copied())).into_query();
+            let mut inner = C::of_parent(C::scoped(&self.principal), parent).filter(col.is_in(ids.iter().copied())).into_query();
             inner.expr_as(
                 Expr::cust(format!(
                     "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"{}\" DESC, \"{}\" ASC)",
@@ -137,7 +142,7 @@ impl<C: Children> Loader<(C::Parent, Uuid)> for Counts<C> {
         let mut out = HashMap::new();
         for (parent, ids) in groups {
             let col = C::column(parent);
-            let counts: Vec<(Uuid, i64)> = C::scoped(&self.principal)
+            let counts: Vec<(Uuid, i64)> = C::of_parent(C::scoped(&self.principal), parent)
                 .filter(col.is_in(ids.iter().copied()))
                 .select_only()
                 .column(col)
@@ -188,7 +193,7 @@ pub async fn connection<C: Children, N: async_graphql::OutputType>(
         return Ok(page_of(rows.into_iter().map(to_node).collect(), 0, false, has_next, total));
     }
     let (created_at, id_col) = C::order_columns();
-    let select = C::scoped(principal).filter(C::column(parent).eq(id)).order_by_desc(created_at).order_by_asc(id_col);
+    let select = C::of_parent(C::scoped(principal), parent).filter(C::column(parent).eq(id)).order_by_desc(created_at).order_by_asc(id_col);
     let mut page = paginate(&ctx.state().db, select, args, to_node).await?;
     page.additional_fields = total;
     Ok(page)

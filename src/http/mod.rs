@@ -69,10 +69,7 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 pub fn router(state: HttpState) -> Router {
     // JSON bodies are held to MAX_BODY_BYTES by the handler; this outer cap also lets uploads through.
-    let limit = {
-        let s = &state.app.settings;
-        s.max_body_bytes.saturating_add(s.upload_max_bytes.saturating_mul(s.upload_max_files)).saturating_add(64 * 1024)
-    };
+    let limit = state.app.settings.multipart_max();
     let settings = state.app.settings.clone();
     let metrics = state.app.metrics.clone();
     let router = Router::new()

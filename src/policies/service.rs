@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{claim, client, company, policy},
+    entities::{attachment, claim, client, company, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     graphql::{ids, validation::{Money, currency}},
     scope,
@@ -175,7 +175,7 @@ async fn save(
     }
 }
 
-/// Deletes a policy the caller may write. One with claims, or that documents still refer to, is a `CONFLICT`.
+/// Deletes a policy the caller may write. One with claims or attachments, or that documents still refer to, is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = get(db, principal, id).await?;
     // Claims are a broker's record of a loss: a policy with any is kept, whatever the database says.
@@ -183,10 +183,14 @@ pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) 
     if claims > 0 {
         return Err(AppError::conflict(format!("this policy has {claims} claim(s); a policy with claims cannot be deleted")));
     }
+    let attached = attachment::Entity::find().filter(attachment::Column::PolicyId.eq(existing.id)).count(db).await?;
+    if attached > 0 {
+        return Err(AppError::conflict(format!("this policy still has {attached} attachments")));
+    }
     super::renewal::unlink(db, existing.id).await?;
     policy::Entity::delete_by_id(existing.id).exec(db).await.map_err(|e| {
         if is_foreign_key_violation(&e) {
-            AppError::conflict("this policy still has documents")
+            AppError::conflict("this policy still has documents or attachments")
         } else {
             e.into()
         }

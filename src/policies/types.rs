@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::{
+    attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
     clients::types::Client,
     companies::types::Company,
@@ -215,15 +216,29 @@ impl Policy {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Files attached to the policy (photos, reports, invoices), newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Attachment>> {
+        let args = PageArgs::new(first, after, last, before);
+        per_parent::connection::<AttachmentsOf, _>(ctx, OwnerKind::Policy, self.0.id, args, Attachment).await
+    }
 }
 
-/// Loads the nested lists (`claims`, `documents`) the current page of policies selects, for all
+/// Loads the nested lists (`claims`, `documents`, `attachments`) the current page of policies selects, for all
 /// of `policies` at once.
 pub async fn prefetch_nested(ctx: &Context<'_>, policies: &[uuid::Uuid]) -> async_graphql::Result<()> {
     let claims = per_parent::prefetch::<ClaimsOf>(ctx, "claims", ClaimParent::Policy, policies);
     let documents = per_parent::prefetch::<DocumentsOf>(ctx, "documents", DocumentParent::Policy, policies);
-    let (claims, documents) = futures_util::join!(claims, documents);
-    claims.and(documents)
+    let attachments = per_parent::prefetch::<AttachmentsOf>(ctx, "attachments", OwnerKind::Policy, policies);
+    let (claims, documents, attachments) = futures_util::join!(claims, documents, attachments);
+    claims.and(documents).and(attachments)
 }
 
 /// Creates a policy for a client with an insurer of the same organization.

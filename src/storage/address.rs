@@ -1,4 +1,5 @@
-//! Content addresses: object keys `org/<organization id>/ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>]`.
+//! Content addresses: object keys `org/<organization id>/ab/cd/<sha256 of plaintext>[.zst][.enc-<kid>|.encs-<kid>]`
+//! (`.enc-`: one AES-GCM blob, documents; `.encs-`: streamed segments, attachments, see `segments`).
 //!
 //! The organization prefix makes a tenant's files one listing (`org/<id>/`), so an ADMIN's orphan
 //! purge reads and deletes their organization's objects only, and equal bytes of two tenants are
@@ -15,14 +16,28 @@ pub(crate) fn owner_prefix(owner: Uuid) -> String {
     format!("org/{owner}")
 }
 
+/// How an object is encrypted at rest, told by its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sealing {
+    /// One AES-GCM blob (`.enc-<kid>`), or no encryption.
+    Whole,
+    /// Streamed segments (`.encs-<kid>`).
+    Segmented,
+}
+
 /// `org/<owner>/ab/cd/<sha>[.zst][.enc-<kid>]`.
 pub(crate) fn object_key(owner: Uuid, sha256: &str, compressed: bool, kid: Option<&str>) -> String {
+    sealed_key(owner, sha256, compressed, kid, Sealing::Whole)
+}
+
+/// `org/<owner>/ab/cd/<sha>[.zst][.enc-<kid>|.encs-<kid>]`.
+pub(crate) fn sealed_key(owner: Uuid, sha256: &str, compressed: bool, kid: Option<&str>, sealing: Sealing) -> String {
     let mut key = format!("{}/{}/{}/{sha256}", owner_prefix(owner), &sha256[..2], &sha256[2..4]);
     if compressed {
         key.push_str(".zst");
     }
     if let Some(kid) = kid {
-        key.push_str(".enc-");
+        key.push_str(if sealing == Sealing::Segmented { ".encs-" } else { ".enc-" });
         key.push_str(kid);
     }
     key
@@ -59,9 +74,15 @@ pub(crate) fn parse_key(key: &str) -> Option<(&str, bool, Option<&str>)> {
     }
     let kid = match rest {
         "" => None,
-        r => Some(r.strip_prefix(".enc-").filter(|k| valid_kid(k))?),
+        r => Some(r.strip_prefix(".encs-").or_else(|| r.strip_prefix(".enc-")).filter(|k| valid_kid(k))?),
     };
     Some((sha, compressed, kid))
+}
+
+/// How the object at `key` is sealed (`Whole` for a plaintext one).
+pub(crate) fn sealing(key: &str) -> Sealing {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    if name.contains(".encs-") { Sealing::Segmented } else { Sealing::Whole }
 }
 
 pub(crate) fn checked_path(key: &str) -> Result<Path> {

@@ -6,6 +6,8 @@
 //! - `signer`: [`UrlSigner`], HMAC-SHA256 links `/files/{id}?exp=…&kid=…&sig=…`.
 //! - `purge`: [`Storage::purge_unreferenced`], the file half of `purgeOrphanFiles`, over one
 //!   organization's objects or all of them.
+//! - `stream`: [`Storage::put_file`] and [`Storage::download_decoded`], attachments written and
+//!   served in constant memory; `segments`: their streamed encryption (`.encs-<kid>` keys).
 //! - `serve`: [`serve_bytes`] (Content-* headers, ETag/304, Range/206/416); `download`:
 //!   [`Storage::download`], which streams plain objects and decodes the others.
 //!
@@ -16,9 +18,11 @@ mod codec;
 mod download;
 mod keys;
 mod purge;
+mod segments;
 mod serve;
 mod signer;
 mod store;
+mod stream;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 //! document rows may share a file: delete a file only when no row references its key any more
 //! (or leave that to the orphan purge).
 
-use std::{path::PathBuf, sync::Arc, time::Duration, time::SystemTime};
+use std::{io::Read, path::PathBuf, sync::Arc, time::Duration, time::SystemTime};
 
 use futures_util::TryStreamExt;
 use object_store::{
@@ -15,7 +15,7 @@ use object_store::{
 
 use super::{
     KeyRing, Result, StorageError,
-    address::{checked_path, not_found, object_key, owner_prefix, parse_key},
+    address::{Sealing, checked_path, not_found, object_key, owner_prefix, parse_key, sealing},
     codec,
 };
 
@@ -87,9 +87,11 @@ pub struct ObjectInfo {
 /// Document storage over any `object_store` backend.
 #[derive(Clone)]
 pub struct Storage {
-    store: Arc<dyn ObjectStore>,
-    compress: bool,
-    encryption: Option<KeyRing>,
+    pub(super) store: Arc<dyn ObjectStore>,
+    pub(super) compress: bool,
+    pub(super) encryption: Option<KeyRing>,
+    /// Part size of streamed uploads ([`Storage::put_file`]): S3 wants at least 5 MiB.
+    pub(super) part_size: usize,
     /// When the readiness probe last wrote, and what it found (see [`Storage::healthy_within`]).
     last_probe: Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
 }
@@ -105,6 +107,10 @@ impl std::fmt::Debug for Storage {
 }
 
 const HEALTH_PROBE: &str = "_health/probe";
+/// Streamed upload parts on S3 (its minimum, but the last part's).
+const S3_PART_SIZE: usize = 5 * 1024 * 1024;
+/// Streamed upload parts elsewhere (local files, memory): less held in memory.
+const PART_SIZE: usize = 1024 * 1024;
 
 /// An existing object older than this is rewritten by `put` rather than reused.
 pub const REFRESH_AFTER: Duration = Duration::from_secs(30 * 60);
@@ -113,7 +119,7 @@ pub const REFRESH_AFTER: Duration = Duration::from_secs(30 * 60);
 /// (30 min) of its `put` never loses its file, even when the bytes were deduplicated.
 pub const PURGE_GRACE: Duration = Duration::from_secs(60 * 60);
 
-fn age(time: SystemTime) -> Duration {
+pub(super) fn age(time: SystemTime) -> Duration {
     SystemTime::now().duration_since(time).unwrap_or_default()
 }
 
@@ -153,7 +159,9 @@ impl Storage {
         } else {
             Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
         };
-        Self::new(store, compress, encryption)
+        let mut storage = Self::new(store, compress, encryption)?;
+        storage.part_size = S3_PART_SIZE;
+        Ok(storage)
     }
 
     /// In process memory (tests).
@@ -174,6 +182,7 @@ impl Storage {
             store,
             compress,
             encryption,
+            part_size: PART_SIZE,
             last_probe: Default::default(),
         })
     }
@@ -256,14 +265,7 @@ impl Storage {
     /// longer holds it), decompresses, and checks the SHA-256.
     pub async fn get(&self, stored: &StoredRef) -> Result<Vec<u8>> {
         let path = checked_path(&stored.key)?;
-        let key = match (stored.encrypted, &self.encryption) {
-            (false, _) => None,
-            (true, ring) => {
-                let kid = stored.kid.as_deref().ok_or(StorageError::MissingKid)?;
-                let key = ring.as_ref().and_then(|r| r.get(kid));
-                Some(*key.ok_or_else(|| StorageError::UnknownKey(kid.to_string()))?)
-            }
-        };
+        let key = self.key_of(stored)?;
         let result = self
             .store
             .get(&path)
@@ -278,6 +280,17 @@ impl Storage {
             .map_err(|e| not_found(e, &stored.key))?;
         let stored = stored.clone();
         tokio::task::spawn_blocking(move || {
+            if sealing(&stored.key) == Sealing::Segmented {
+                let mut plain = Vec::new();
+                super::stream::decoder(std::io::Cursor::new(blob), &stored, key)?
+                    .take(codec::MAX_DOCUMENT_BYTES + 1)
+                    .read_to_end(&mut plain)
+                    .map_err(|_| StorageError::Decrypt)?;
+                if codec::sha256_hex(&plain) != stored.sha256 {
+                    return Err(StorageError::Integrity);
+                }
+                return Ok(plain);
+            }
             let data = match (&key, &stored.kid) {
                 (Some(key), Some(kid)) => {
                     codec::decrypt(&blob, key, kid, &stored.sha256, stored.compressed)?
@@ -295,6 +308,17 @@ impl Storage {
             Ok(plain)
         })
         .await?
+    }
+
+    /// The decryption key of a stored object (`None` when it is not encrypted); an error when the
+    /// ring no longer holds the recorded key.
+    pub(super) fn key_of(&self, stored: &StoredRef) -> Result<Option<[u8; 32]>> {
+        if !stored.encrypted {
+            return Ok(None);
+        }
+        let kid = stored.kid.as_deref().ok_or(StorageError::MissingKid)?;
+        let key = self.encryption.as_ref().and_then(|r| r.get(kid));
+        Ok(Some(*key.ok_or_else(|| StorageError::UnknownKey(kid.to_string()))?))
     }
 
     /// Removes an object; removing a missing one succeeds.

@@ -1,6 +1,7 @@
 //! Claims: numbering, the status machine and its history, filters, tenancy, and the nested lists
 //! of policies and clients (`claims`, `documents`).
 
+mod files;
 mod lists;
 
 use chrono::{Duration, Utc};

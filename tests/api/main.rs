@@ -4,6 +4,7 @@ mod helpers;
 
 mod abuse;
 mod alerts;
+mod attachments;
 mod api_keys;
 mod audit;
 mod auth;

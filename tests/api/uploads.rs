@@ -101,7 +101,7 @@ async fn an_uploaded_logo_is_kept_with_the_version_and_drawn_into_documents() {
 
 #[tokio::test]
 async fn uploads_that_are_not_images_too_big_or_too_many_are_refused() {
-    let app = spawn_app_with(&[("UPLOAD_MAX_BYTES", "2000"), ("UPLOAD_MAX_FILES", "2")]).await;
+    let app = spawn_app_with(&[("UPLOAD_MAX_BYTES", "2000"), ("UPLOAD_MAX_FILES", "2"), ("ATTACHMENT_MAX_BYTES", "2000")]).await;
     let org = app.org("badup").await;
     let token = &org.manager.token;
 

@@ -43,7 +43,7 @@ pub(super) async fn post_multipart(s: HttpState, peer: SocketAddr, headers: Head
         _ => return error_body(StatusCode::UNAUTHORIZED, "uploads need a signed-in caller: send a valid Authorization header", code::UNAUTHENTICATED),
     }
     let settings = &s.app.settings;
-    let allowance = settings.max_body_bytes.saturating_add(settings.upload_max_bytes.saturating_mul(settings.upload_max_files)).saturating_add(64 * 1024);
+    let allowance = settings.multipart_max();
     let mut seen = 0usize;
     let over = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let over_in_stream = over.clone();
@@ -60,7 +60,7 @@ pub(super) async fn post_multipart(s: HttpState, peer: SocketAddr, headers: Head
         })
         .into_async_read();
     let opts = async_graphql::http::MultipartOptions::default()
-        .max_file_size(settings.upload_max_bytes)
+        .max_file_size(settings.multipart_file_max())
         .max_num_files(settings.upload_max_files);
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let batch = match async_graphql::http::receive_batch_body(content_type, reader, opts).await {
@@ -72,8 +72,9 @@ pub(super) async fn post_multipart(s: HttpState, peer: SocketAddr, headers: Head
             return error_body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!(
-                    "an upload is over {} bytes (UPLOAD_MAX_BYTES) or there are more than {} files (UPLOAD_MAX_FILES)",
-                    settings.upload_max_bytes, settings.upload_max_files
+                    "an upload is over {} bytes (UPLOAD_MAX_BYTES for template assets, ATTACHMENT_MAX_BYTES for attachments) \
+                     or there are more than {} files (UPLOAD_MAX_FILES)",
+                    settings.multipart_file_max(), settings.upload_max_files
                 ),
                 code::BAD_USER_INPUT,
             );
