@@ -122,11 +122,15 @@ async fn heartbeat_file() {
     }
 }
 
-/// Starts `count` job workers in this process.
+/// Starts `count` job workers in this process and, beside them, one mail loop (none when
+/// `count` is 0: an API-only replica sends no mail).
 fn start_workers(state: &AppState, count: usize, stopped: tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..count)
-        .map(|n| tokio::spawn(monassurance::jobs::worker::run(state.clone(), monassurance::jobs::worker::worker_name(n), stopped.clone())))
-        .collect()
+    use monassurance::{jobs::worker as jobs, mail::worker as mail};
+    let mut workers: Vec<_> = (0..count).map(|n| tokio::spawn(jobs::run(state.clone(), jobs::worker_name(n), stopped.clone()))).collect();
+    if count > 0 {
+        workers.push(tokio::spawn(mail::run(state.clone(), format!("{}-mail", jobs::worker_name(0)), stopped)));
+    }
+    workers
 }
 
 /// Asks the workers to stop after their current item, and waits (at most 30 s) for them.

@@ -17,8 +17,9 @@ use crate::{
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
-    entities::{claim, client, company, document, job, organization, policy, template, template_version, user},
+    entities::{claim, client, company, document, job, organization, outbox, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
+    mail::{resolvers::{MailMutation, MailQuery}, types::Message},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
     organizations::{resolvers::OrganizationQuery, types::Organization},
@@ -42,6 +43,7 @@ pub enum Node {
     TemplateVersion(TemplateVersion),
     Document(Document),
     Job(Job),
+    Message(Message),
 }
 
 #[derive(Default)]
@@ -89,6 +91,13 @@ impl NodeQuery {
             }
             "Document" => Node::Document(Document(scope::one(db, scope::documents(p), document::Column::Id, key, "Node").await?)),
             "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
+            "Message" => {
+                // Only ADMINs read messages.
+                if p.role < Role::Admin {
+                    return Err(not_found().into());
+                }
+                Node::Message(Message(scope::one(db, scope::messages(p), outbox::Column::Id, key, "Node").await?))
+            }
             _ => return Err(not_found().into()),
         };
         Ok(Some(node))
@@ -111,6 +120,7 @@ pub struct Query(
     TemplateQuery,
     DocumentQuery,
     JobQuery,
+    MailQuery,
 );
 
 /// Every mutation.
@@ -126,6 +136,7 @@ pub struct Mutation(
     TemplateMutation,
     DocumentMutation,
     JobMutation,
+    MailMutation,
 );
 
 /// Every subscription.

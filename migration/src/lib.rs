@@ -16,6 +16,7 @@ mod m20261122_000012_create_jobs;
 mod m20261122_000013_create_template_assets;
 mod m20261206_000001_job_turns_by_organization;
 mod m20261206_000002_create_claims;
+mod m20261206_000004_mail_delivery;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_create_template_assets::Migration),
             Box::new(m20261206_000001_job_turns_by_organization::Migration),
             Box::new(m20261206_000002_create_claims::Migration),
+            Box::new(m20261206_000004_mail_delivery::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod documents;
 mod hardening;
 mod uploads;
 mod http;
+mod mail;
 mod passwords;
 mod policies;
 mod tenancy;
