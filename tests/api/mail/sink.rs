@@ -61,6 +61,8 @@ struct Inner {
     received: Vec<Received>,
     /// `MAIL FROM` commands answered with a refusal.
     refused: usize,
+    /// Connections opened to the sink.
+    sessions: usize,
 }
 
 #[derive(Clone)]
@@ -96,6 +98,11 @@ impl Sink {
         self.inner.lock().unwrap().received.clone()
     }
 
+    /// Connections opened so far (each sender process opens its own).
+    pub fn sessions(&self) -> usize {
+        self.inner.lock().unwrap().sessions
+    }
+
     pub fn refused(&self) -> usize {
         self.inner.lock().unwrap().refused
     }
@@ -115,6 +122,7 @@ impl Sink {
 }
 
 async fn session(stream: TcpStream, inner: Arc<Mutex<Inner>>) {
+    inner.lock().unwrap().sessions += 1;
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     if !reply(&mut write, "220 sink.test ESMTP test sink\r\n").await {
