@@ -1,14 +1,23 @@
 //! GraphQL types of mail: `Message` (never its body), its kind and status, the list filter and
 //! the `sendDocument` input.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, dataloader::Loader};
 use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
 
 use crate::{
     documents::types::Document,
     entities::{document, outbox},
     error::{AppError, AppResult},
-    graphql::{context::ContextExt, ids},
+    graphql::{
+        context::ContextExt,
+        ids,
+        loaders::{RequestLoader, loader_error},
+    },
+    principal::Principal,
     scope,
 };
 
@@ -119,8 +128,7 @@ impl Message {
     /// The document attached, when it still exists and the caller may read it.
     async fn document(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Document>> {
         let Some(id) = self.0.document_id else { return Ok(None) };
-        let principal = ctx.principal()?;
-        let found = scope::by_ids(scope::documents(principal), document::Column::Id, &[id]).one(&ctx.state().db).await.map_err(AppError::from)?;
+        let found = ctx.loaders()?.get::<AttachedDocuments>().load_one(id).await.map_err(loader_error)?;
         Ok(found.map(Document))
     }
     /// When it was queued.
@@ -133,6 +141,31 @@ impl Message {
     }
 }
 
+/// The documents of a page of messages (those the caller may read) in one statement.
+pub struct AttachedDocuments {
+    db: DatabaseConnection,
+    principal: Principal,
+}
+
+impl RequestLoader for AttachedDocuments {
+    fn new(db: &DatabaseConnection, principal: &Principal) -> Self {
+        AttachedDocuments { db: db.clone(), principal: principal.clone() }
+    }
+}
+
+impl Loader<Uuid> for AttachedDocuments {
+    type Value = document::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = scope::by_ids(scope::documents(&self.principal), document::Column::Id, keys)
+            .all(&self.db)
+            .await
+            .map_err(|e| Arc::new(AppError::from(e)))?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
 /// Narrows the list of messages. All the criteria given must hold.
 #[derive(InputObject, Default)]
 pub struct MessageFilter {
@@ -140,7 +173,7 @@ pub struct MessageFilter {
     pub status: Option<MessageStatus>,
     /// Only messages of this kind.
     pub kind: Option<MessageKind>,
-    /// Only messages to this address (case-insensitive; one of the recipients).
+    /// Only messages whose recipients contain this text (case-insensitive: an address or a part of one).
     pub recipient: Option<String>,
     /// Only messages queued at or after this time.
     pub from: Option<DateTime<Utc>>,
