@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
     sea_query::Expr,
 };
 
@@ -65,18 +65,21 @@ pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch
     tracing::info!(worker = %name, "mail loop stopped");
 }
 
-/// How long until the soonest retry is due, at most [`POLL`].
+/// How long until the soonest retry is due, at most [`POLL`]. A message another worker holds is
+/// left out: its lease ending (its worker died) is found by the next poll.
 async fn next_due_in(state: &AppState) -> Option<Duration> {
+    let now = Utc::now();
     let soonest: Option<Option<DateTime<Utc>>> = outbox::Entity::find()
         .select_only()
         .column_as(outbox::Column::NextAttemptAt.min(), "soonest")
         .filter(outbox::Column::Status.eq(MessageStatus::Pending.as_str()))
+        .filter(Condition::any().add(outbox::Column::LeasedUntil.is_null()).add(outbox::Column::LeasedUntil.lt(now)))
         .into_tuple()
         .one(&state.db)
         .await
         .ok()?;
     let due = soonest.flatten()?;
-    let wait = (due - Utc::now()).to_std().unwrap_or(Duration::from_millis(10));
+    let wait = (due - now).to_std().unwrap_or(Duration::from_millis(10));
     Some(wait.clamp(Duration::from_millis(10), POLL))
 }
 
