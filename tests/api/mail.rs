@@ -279,3 +279,32 @@ async fn without_smtp_url_messages_stay_pending() {
     assert_eq!(found.len(), 1);
     assert_eq!((found[0]["status"].as_str(), found[0]["attempts"].as_i64()), (Some("PENDING"), Some(0)));
 }
+
+#[tokio::test]
+async fn an_unreachable_server_is_retried_then_the_message_fails_with_the_connection_error() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("SMTP_URL", url.as_str()), ("MAIL_MAX_ATTEMPTS", "2")]).await;
+    let org = reset_requested(&app, None).await;
+    let message = settled(&org.admin, &org.agent.email, "FAILED").await;
+    assert_eq!(message["attempts"], 2, "{message:#}");
+    let error = message["lastError"].as_str().unwrap().to_lowercase();
+    assert!(error.contains("connection"), "{error}");
+}
+
+#[tokio::test]
+async fn a_bad_smtp_url_stops_the_binary_naming_the_variable_and_not_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_monassurance"))
+        .arg("migrate")
+        .env_clear()
+        .env("DATA_DIR", dir.path())
+        .env("SMTP_URL", "http://me:hunter2@mail.example.com")
+        .output()
+        .await
+        .expect("the binary ran");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SMTP_URL") && !stderr.contains("hunter2"), "{stderr}");
+}
