@@ -129,6 +129,107 @@ pub struct Settings {
     pub slow_sql_ms: u64,
     /// GraphQL operations slower than this are logged at WARN (`SLOW_OPERATION_MS`, default 1000; 0 off).
     pub slow_operation_ms: u64,
+    /// Mail delivery (`SMTP_URL`, `MAIL_FROM`, `MAIL_*`).
+    pub mail: MailSettings,
+}
+
+/// Mail delivery settings.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// The SMTP server (`SMTP_URL`); unset, messages stay `PENDING` and are logged (development).
+    pub smtp: Option<SmtpServer>,
+    /// The sender (`MAIL_FROM`, default `MonAssurance <no-reply@monassurance.local>`).
+    pub from: String,
+    /// The first retry's wait after a transient failure (`MAIL_RETRY_BASE_MS`, default 5000); it
+    /// doubles each attempt, at most [`MailSettings::retry_max_ms`].
+    pub retry_base_ms: u64,
+    /// The longest wait between two attempts (`MAIL_RETRY_MAX_MS`, default 10 minutes).
+    pub retry_max_ms: u64,
+    /// Attempts before a message that keeps failing for transient reasons is `FAILED`
+    /// (`MAIL_MAX_ATTEMPTS`, default 8).
+    pub max_attempts: u32,
+    /// How long a worker's claim on a message lasts (`MAIL_LEASE_SECS`, default 120): longer than
+    /// one SMTP conversation (its timeouts are 30 s), so a live worker never loses a message it sends.
+    pub lease_secs: u64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (`smtp://host:port`).
+    None,
+    /// STARTTLS, required (`?tls=starttls` or `?tls=required`).
+    StartTls,
+    /// STARTTLS when the server offers it (`?tls=opportunistic`).
+    Opportunistic,
+    /// TLS from the first byte (`smtps://`).
+    Wrapper,
+}
+
+/// `SMTP_URL`, parsed.
+#[derive(Clone, Debug)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+}
+
+impl SmtpServer {
+    /// `smtp://host:port`, `smtp://user:pass@host:587?tls=starttls`, `smtps://user:pass@host:465`.
+    /// The error never repeats the value (it may hold a password).
+    pub fn parse(value: &str) -> anyhow::Result<SmtpServer> {
+        const SHAPE: &str = "expected smtp://host:port, smtp://user:pass@host:587?tls=starttls or smtps://user:pass@host:465";
+        let url = url::Url::parse(value.trim()).map_err(|e| anyhow::anyhow!("SMTP_URL: not a valid URL ({e}); {SHAPE}"))?;
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| anyhow::anyhow!("SMTP_URL: no host; {SHAPE}"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let tls_param = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.to_ascii_lowercase());
+        let tls = match (url.scheme(), tls_param.as_deref()) {
+            ("smtp", None | Some("none") | Some("off")) => SmtpTls::None,
+            ("smtp", Some("starttls") | Some("required")) => SmtpTls::StartTls,
+            ("smtp", Some("opportunistic")) => SmtpTls::Opportunistic,
+            ("smtps", None | Some("wrapper") | Some("tls")) => SmtpTls::Wrapper,
+            ("smtp" | "smtps", Some(other)) => bail!("SMTP_URL: unknown tls=`{other}` (starttls, opportunistic or none); {SHAPE}"),
+            (scheme, _) => bail!("SMTP_URL: unknown scheme `{scheme}`; {SHAPE}"),
+        };
+        let port = url.port().unwrap_or(match tls {
+            SmtpTls::None => 25,
+            SmtpTls::StartTls | SmtpTls::Opportunistic => 587,
+            SmtpTls::Wrapper => 465,
+        });
+        let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+        let user = Some(url.username()).filter(|u| !u.is_empty()).map(|u| decode(&u.replace('+', "%2B")));
+        let password = url.password().map(|p| Secret::new(decode(&p.replace('+', "%2B"))));
+        if password.is_some() && user.is_none() {
+            bail!("SMTP_URL: a password without a user name; {SHAPE}");
+        }
+        Ok(SmtpServer { host, port, tls, user, password })
+    }
+}
+
+impl MailSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<MailSettings> {
+        let smtp = get("SMTP_URL").map(|v| SmtpServer::parse(&v)).transpose()?;
+        let from = get("MAIL_FROM").unwrap_or_else(|| "MonAssurance <no-reply@monassurance.local>".into());
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("MAIL_FROM: `{from}` is not an address (`name@domain` or `Name <name@domain>`)");
+        }
+        let max_attempts = parse(get, "MAIL_MAX_ATTEMPTS", 8u32)?;
+        if max_attempts == 0 {
+            bail!("MAIL_MAX_ATTEMPTS must be at least 1");
+        }
+        let retry_base_ms = parse(get, "MAIL_RETRY_BASE_MS", 5_000u64)?;
+        let retry_max_ms = parse(get, "MAIL_RETRY_MAX_MS", 600_000u64)?;
+        if retry_max_ms < retry_base_ms {
+            bail!("MAIL_RETRY_MAX_MS ({retry_max_ms}) must not be less than MAIL_RETRY_BASE_MS ({retry_base_ms})");
+        }
+        let lease_secs = parse(get, "MAIL_LEASE_SECS", 120u64)?;
+        if lease_secs < 5 {
+            bail!("MAIL_LEASE_SECS must be at least 5 (one SMTP conversation must fit in the lease)");
+        }
+        Ok(MailSettings { smtp, from, retry_base_ms, retry_max_ms, max_attempts, lease_secs })
+    }
 }
 
 /// Abuse limits, on by default; 0 turns one off.
@@ -293,6 +394,7 @@ impl Settings {
             attachment_max_bytes: parse(&get, "ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)?,
             slow_sql_ms: parse(&get, "SLOW_SQL_MS", 200)?,
             slow_operation_ms: parse(&get, "SLOW_OPERATION_MS", 1000)?,
+            mail: MailSettings::from_lookup(&get)?,
             data_dir,
         })
     }
@@ -404,6 +506,30 @@ mod tests {
         assert!(a.is_sqlite());
         assert_eq!(a.bind_addr.to_string(), "127.0.0.1:8000");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn smtp_url_shapes_parse_and_a_bad_one_names_the_variable_without_the_password() {
+        let secret = "x".repeat(40);
+        let base = [("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", secret.as_str())];
+        let mail = |url: &str| settings(&[base[0], base[1], ("SMTP_URL", url)]).map(|s| s.mail.smtp.expect("smtp"));
+        let plain = mail("smtp://mailpit:1025").unwrap();
+        assert_eq!((plain.host.as_str(), plain.port, plain.tls, plain.user), ("mailpit", 1025, SmtpTls::None, None));
+        let submission = mail("smtp://me%40acme.test:p%2Fss@mail.acme.test:587?tls=starttls").unwrap();
+        assert_eq!((submission.port, submission.tls), (587, SmtpTls::StartTls));
+        assert_eq!(submission.user.as_deref(), Some("me@acme.test"));
+        assert_eq!(submission.password.map(|p| p.expose().to_string()).as_deref(), Some("p/ss"));
+        let wrapped = mail("smtps://me:pw@mail.acme.test").unwrap();
+        assert_eq!((wrapped.port, wrapped.tls), (465, SmtpTls::Wrapper));
+        for bad in ["mail.acme.test:25", "http://me:hunter2@mail.acme.test", "smtp://me:hunter2@mail.acme.test?tls=maybe", "smtp://"] {
+            let err = mail(bad).unwrap_err().to_string();
+            assert!(err.contains("SMTP_URL") && !err.contains("hunter2"), "{bad}: {err}");
+        }
+        let err = settings(&[base[0], base[1], ("MAIL_FROM", "not an address")]).unwrap_err().to_string();
+        assert!(err.contains("MAIL_FROM"), "{err}");
+        let unset = settings(&base).unwrap();
+        assert!(unset.mail.smtp.is_none());
+        assert_eq!(unset.mail.max_attempts, 8);
     }
 
     #[test]

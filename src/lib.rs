@@ -39,7 +39,8 @@
 //! - [`companies`], [`clients`]. [`claims`]: declared losses on policies, `numbering` (a counter
 //!   row per organization and year) and `rules` (the status machine).
 //! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
-//!   the render facade. [`documents`]: generated files.
+//!   the render facade. [`documents`]: generated files. [`mail`]: the outbox sent over SMTP by
+//!   the workers (`mail::worker`, `mail::sender`), bodies from `mail::templates`.
 //! - [`jobs`]: the generation pipeline. `service` enqueues, `params` holds the typed
 //!   parameters, `worker` handles leases, slices and heartbeats, `item::{policy, client,
 //!   report}` make the items and `events` publishes progress.
@@ -87,6 +88,7 @@ pub mod claims;
 pub mod alerts;
 pub mod templates;
 pub mod documents;
+pub mod mail;
 pub mod jobs;
 pub mod schedules;
 pub mod scheduler;

@@ -122,17 +122,19 @@ async fn heartbeat_file() {
     }
 }
 
-/// Starts `count` job workers in this process and, with any worker and a non-zero
+/// Starts `count` job workers in this process and, beside them (none when `count` is 0: an
+/// API-only replica sends no mail and runs no tick), one mail loop and, with a non-zero
 /// `SCHEDULER_INTERVAL_SECS`, the scheduler (whose ticks one process at a time runs).
 fn start_workers(state: &AppState, count: usize, stopped: tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut tasks: Vec<_> = (0..count)
-        .map(|n| tokio::spawn(monassurance::jobs::worker::run(state.clone(), monassurance::jobs::worker::worker_name(n), stopped.clone())))
-        .collect();
-    if count > 0 && state.settings.scheduler_interval_secs > 0 {
-        let holder = monassurance::jobs::worker::worker_name(count);
-        tasks.push(tokio::spawn(monassurance::scheduler::run(state.clone(), holder, stopped)));
+    use monassurance::{jobs::worker as jobs, mail::worker as mail, scheduler};
+    let mut workers: Vec<_> = (0..count).map(|n| tokio::spawn(jobs::run(state.clone(), jobs::worker_name(n), stopped.clone()))).collect();
+    if count > 0 {
+        workers.push(tokio::spawn(mail::run(state.clone(), format!("{}-mail", jobs::worker_name(0)), stopped.clone())));
+        if state.settings.scheduler_interval_secs > 0 {
+            workers.push(tokio::spawn(scheduler::run(state.clone(), format!("{}-scheduler", jobs::worker_name(0)), stopped)));
+        }
     }
-    tasks
+    workers
 }
 
 /// Asks the workers to stop after their current item, and waits (at most 30 s) for them.

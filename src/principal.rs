@@ -104,6 +104,8 @@ pub struct RequestMeta {
     pub request_id: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The `Accept-Language` header as sent (mail written for the request follows it).
+    pub accept_language: Option<String>,
 }
 
 /// Who acts, and from where: what every audit row records besides the change itself.

@@ -19,8 +19,9 @@ use crate::{
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
-    entities::{alert, attachment, claim, client, company, document, job, organization, policy, template, template_version, user},
+    entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
+    mail::{resolvers::{MailMutation, MailQuery}, types::Message},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
     organizations::{resolvers::{OrganizationMutation, OrganizationQuery}, types::Organization},
@@ -48,6 +49,7 @@ pub enum Node {
     Document(Document),
     Attachment(Attachment),
     Job(Job),
+    Message(Message),
 }
 
 #[derive(Default)]
@@ -100,6 +102,13 @@ impl NodeQuery {
                 Node::Attachment(Attachment(scope::one(db, scope::attachments(p), attachment::Column::Id, key, "Node").await?))
             }
             "Job" => Node::Job(Job(scope::one(db, scope::jobs(p), job::Column::Id, key, "Node").await?)),
+            "Message" => {
+                // Only ADMINs read messages.
+                if p.role < Role::Admin {
+                    return Err(not_found().into());
+                }
+                Node::Message(Message(scope::one(db, scope::messages(p), outbox::Column::Id, key, "Node").await?))
+            }
             _ => return Err(not_found().into()),
         };
         Ok(Some(node))
@@ -124,6 +133,7 @@ pub struct Query(
     DocumentQuery,
     JobQuery,
     ScheduleQuery,
+    MailQuery,
 );
 
 /// Every mutation.
@@ -143,6 +153,7 @@ pub struct Mutation(
     AttachmentMutation,
     JobMutation,
     ScheduleMutation,
+    MailMutation,
 );
 
 /// Every subscription.

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{alert, attachment, claim, client, company, document, job, organization, policy, session, template, user},
+    entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -96,6 +96,11 @@ pub fn claims(principal: &Principal) -> Select<claim::Entity> {
     } else {
         q
     }
+}
+
+/// Messages of the caller's organization (the resolvers let only ADMINs list them).
+pub fn messages(principal: &Principal) -> Select<outbox::Entity> {
+    org(outbox::Entity::find(), principal, outbox::Column::OrganizationId)
 }
 
 /// The caller's own sessions.

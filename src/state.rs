@@ -43,6 +43,9 @@ pub struct AppState {
     pub signer: Arc<UrlSigner>,
     /// Wakes idle workers when a job is queued.
     pub job_wakeup: Arc<Notify>,
+    /// Wakes this process's idle mail loop when a message is queued (other processes' loops
+    /// wake on `job_wakeup`, which Redis carries across).
+    pub mail_wakeup: Arc<Notify>,
     /// Everything `/metrics` shows.
     pub metrics: Arc<Metrics>,
     /// Redis, when `REDIS_URL` is set (the cache, limiter and event bus above then use it).
@@ -94,6 +97,14 @@ impl AppState {
     pub fn wake_workers(&self) {
         self.job_wakeup.notify_waiters();
         self.job_wakeup.notify_one();
+        if let Some(r) = &self.redis {
+            r.wake_workers();
+        }
+    }
+
+    /// Wakes the mail loops: this process's at once, every other process's through Redis.
+    pub fn wake_mailers(&self) {
+        self.mail_wakeup.notify_one();
         if let Some(r) = &self.redis {
             r.wake_workers();
         }
@@ -152,6 +163,7 @@ impl AppState {
             storage: Arc::new(storage),
             signer: Arc::new(signer),
             job_wakeup,
+            mail_wakeup: Arc::new(Notify::new()),
             metrics,
         })
     }

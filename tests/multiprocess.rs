@@ -3,6 +3,7 @@
 //! generates 500 documents through replica B; the worker is killed with SIGKILL halfway and a
 //! new one started; the subscriber sees progress to the end, and exactly 500 documents exist.
 //! Another test kills and restarts Redis mid-job: the job and the subscriber still finish.
+//! Two worker processes drain one outbox into an SMTP sink: each message arrives once.
 //!
 //! Needs `TEST_DATABASE_URL` (PostgreSQL) and `TEST_REDIS_URL`; skipped with a printed reason
 //! when they are unset. The Redis restart test runs its own `redis-server` on a free port.
@@ -30,6 +31,10 @@ use tokio_tungstenite::{
 };
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The SMTP sink of the API tests.
+#[path = "api/mail/sink.rs"]
+mod sink;
 
 const BIN: &str = env!("CARGO_BIN_EXE_monassurance");
 const DOCUMENTS: usize = 500;
@@ -482,5 +487,144 @@ async fn sigterm_drains_a_worker_which_exits_0_and_gives_its_job_back_at_once() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(count_documents(&database_url).await, (DOCUMENTS as i64, DOCUMENTS as i64));
+    drop_database(&pg, &name).await;
+}
+
+/// Accounts that ask for resets, five each (the most one account may ask for in 15 minutes).
+const MAIL_ACCOUNTS: usize = 40;
+const RESETS_PER_ACCOUNT: usize = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_send_each_message_once() {
+    let Some((pg, redis)) = env_or_skip("the multi-process mail test") else { return };
+    let (database_url, name) = fresh_database(&pg).await;
+    let cluster = Cluster { database_url: database_url.clone(), redis_url: redis, data_dir: tempfile::tempdir().unwrap() };
+    let smtp = sink::Sink::start(sink::Behaviour::Accept).await;
+    let (_replica, base) = cluster.replica().await;
+    let reg = gql(
+        &base,
+        None,
+        json!({"query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+               "variables": {"i": {"organizationName": "Mail", "email": "admin@mail.test", "password": "correct horse battery", "fullName": "M"}}}),
+    )
+    .await;
+    let token = reg["data"]["register"]["accessToken"].as_str().unwrap_or_else(|| panic!("register: {reg}")).to_string();
+    // Addresses new to this run: the reset rate limit (per address, in the shared Redis) outlives a run.
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let emails: Vec<String> = (0..MAIL_ACCOUNTS).map(|i| format!("user{i}-{}@mail.test", &run[..8])).collect();
+    let create: Vec<Value> = emails
+        .iter()
+        .map(|email| {
+            json!({"query": "mutation($i: CreateUserInput!) { createUser(input: $i) { id } }",
+                   "variables": {"i": {"email": email, "fullName": email, "password": "correct horse battery", "role": "AGENT"}}})
+        })
+        .collect();
+    let created = gql(&base, Some(&token), Value::Array(create)).await;
+    assert!(created.as_array().is_some_and(|all| all.iter().all(|a| a.get("errors").is_none())), "{created}");
+
+    // Two worker processes, each with its mail loop, both started before the messages come.
+    let workers: Vec<Child> = (0..2)
+        .map(|_| cluster.command(&["worker"]).env("WORKERS", "1").env("SMTP_URL", smtp.url()).spawn().expect("worker started"))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..RESETS_PER_ACCOUNT {
+        let batch: Vec<Value> = emails
+            .iter()
+            .map(|email| json!({"query": "mutation($e: String!) { requestPasswordReset(email: $e) }", "variables": {"e": email}}))
+            .collect();
+        let answers = gql(&base, None, Value::Array(batch)).await;
+        assert!(answers.as_array().is_some_and(|all| all.iter().all(|a| a["data"]["requestPasswordReset"] == true)), "{answers}");
+    }
+    let expected = MAIL_ACCOUNTS * RESETS_PER_ACCOUNT;
+    smtp.wait_for(expected, Duration::from_secs(90)).await;
+    // Nothing more comes: no message is sent a second time.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = smtp.received();
+    let mut per_message: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for mail in &received {
+        *per_message.entry(mail.message_id()).or_default() += 1;
+    }
+    let twice: Vec<_> = per_message.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "messages sent more than once: {twice:?}");
+    assert_eq!((received.len(), per_message.len()), (expected, expected));
+    assert!(smtp.sessions() >= 2, "both workers sent: {} SMTP connections", smtp.sessions());
+
+    let db = Database::connect(&database_url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FILTER (WHERE status = 'SENT') AS sent, COUNT(*) FILTER (WHERE attempts <> 1) AS retried, \
+             COUNT(*) FILTER (WHERE body <> '') AS bodies FROM outbox",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let (sent, retried, bodies): (i64, i64, i64) =
+        (row.try_get("", "sent").unwrap(), row.try_get("", "retried").unwrap(), row.try_get("", "bodies").unwrap());
+    assert_eq!((sent, retried, bodies), (expected as i64, 0, 0), "every message SENT on its first attempt, its code erased");
+    drop(workers);
+    drop_database(&pg, &name).await;
+}
+
+const EXPIRING_POLICIES: usize = 30;
+
+/// Two worker processes, each with its scheduler ticking every second: the alerts of policies
+/// about to expire are raised once and mailed once, whichever process holds a tick's lease.
+#[tokio::test]
+async fn two_worker_processes_raise_and_mail_each_alert_once() {
+    let Some((pg, redis)) = env_or_skip("the multi-process scheduler test") else { return };
+    let (database_url, name) = fresh_database(&pg).await;
+    let cluster = Cluster { database_url: database_url.clone(), redis_url: redis, data_dir: tempfile::tempdir().unwrap() };
+    let smtp = sink::Sink::start(sink::Behaviour::Accept).await;
+    let (_replica, base) = cluster.replica().await;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let reg = gql(
+        &base,
+        None,
+        json!({"query": "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+               "variables": {"i": {"organizationName": "Alerts", "email": format!("admin-{}@alerts.test", &run[..8]), "password": "correct horse battery", "fullName": "A"}}}),
+    )
+    .await;
+    let token = reg["data"]["register"]["accessToken"].as_str().unwrap_or_else(|| panic!("register: {reg}")).to_string();
+    let company = ok(&base, &token, "mutation { createCompany(input: {name: \"AXA\", code: \"AXA\"}) { id } }", json!({})).await;
+    let client = ok(&base, &token, "mutation { createClient(input: {kind: PERSON, lastName: \"Ngono\"}) { id } }", json!({})).await;
+    let (company, client) = (company["createCompany"]["id"].clone(), client["createClient"]["id"].clone());
+    let today = chrono::Utc::now().date_naive();
+    let create: Vec<Value> = (0..EXPIRING_POLICIES)
+        .map(|i| {
+            json!({"query": "mutation($i: CreatePolicyInput!) { createPolicy(input: $i) { id } }",
+                   "variables": {"i": {"number": format!("EXP-{i}"), "clientId": client, "companyId": company, "productName": "Auto",
+                                       "status": "ACTIVE", "premium": "1000", "effectiveDate": (today - chrono::Duration::days(300)).to_string(),
+                                       "expiryDate": (today + chrono::Duration::days(3)).to_string()}}})
+        })
+        .collect();
+    let created = gql(&base, Some(&token), Value::Array(create)).await;
+    assert!(created.as_array().is_some_and(|all| all.iter().all(|a| a.get("errors").is_none())), "{created}");
+
+    let workers: Vec<Child> = (0..2)
+        .map(|_| {
+            cluster
+                .command(&["worker"])
+                .env("WORKERS", "1")
+                .env("SCHEDULER_INTERVAL_SECS", "1")
+                .env("SMTP_URL", smtp.url())
+                .spawn()
+                .expect("worker started")
+        })
+        .collect();
+    smtp.wait_for(EXPIRING_POLICIES, Duration::from_secs(60)).await;
+    // Several more ticks, by either process: nothing is raised or mailed again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let received = smtp.received();
+    assert_eq!(received.len(), EXPIRING_POLICIES, "one mail per alert");
+    let db = Database::connect(&database_url).await.unwrap();
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) AS n, COUNT(DISTINCT policy_id) AS p FROM alerts"))
+        .await
+        .unwrap()
+        .unwrap();
+    let (alerts, policies): (i64, i64) = (row.try_get("", "n").unwrap(), row.try_get("", "p").unwrap());
+    assert_eq!((alerts, policies), (EXPIRING_POLICIES as i64, EXPIRING_POLICIES as i64), "one alert per policy");
+    drop(workers);
     drop_database(&pg, &name).await;
 }

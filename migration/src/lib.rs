@@ -17,6 +17,7 @@ mod m20261122_000013_create_template_assets;
 mod m20261206_000001_job_turns_by_organization;
 mod m20261206_000002_create_claims;
 mod m20261206_000003_create_attachments;
+mod m20261206_000004_mail_delivery;
 mod m20261206_000005_policy_renewals;
 mod m20261206_000006_create_alerts;
 mod m20261206_000007_create_report_schedules;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_job_turns_by_organization::Migration),
             Box::new(m20261206_000002_create_claims::Migration),
             Box::new(m20261206_000003_create_attachments::Migration),
+            Box::new(m20261206_000004_mail_delivery::Migration),
             Box::new(m20261206_000005_policy_renewals::Migration),
             Box::new(m20261206_000006_create_alerts::Migration),
             Box::new(m20261206_000007_create_report_schedules::Migration),

@@ -1,4 +1,4 @@
-//! Passwords: reset by e-mail (single-use token, 15 minutes) and change (needs the current one).
+//! Passwords: reset by e-mail (single-use token, 15 minutes, mailed through `mail`) and change (needs the current one).
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::RngCore;
@@ -14,8 +14,9 @@ use super::{
 use crate::{
     audit::service as audit,
     principal::{Actor, Principal, RequestMeta},
-    entities::{outbox, password_reset, user},
+    entities::{password_reset, user},
     error::{AppError, AppResult},
+    mail::{service as mail, templates::{self as mail_templates, Locale}, types::MessageKind},
     seams::RateDecision,
     state::AppState,
 };
@@ -46,10 +47,10 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
         return Ok(());
     };
     let now = Utc::now();
-    let link = match &state.settings.public_base_url {
-        Some(base) => format!("{base}/reset-password?token={token}"),
-        None => format!("/reset-password?token={token}"),
-    };
+    // The link only when the service knows its public address; the code works either way.
+    let link = state.settings.public_base_url.as_ref().map(|base| format!("{base}/reset-password?token={token}"));
+    let locale = Locale::from_accept_language(meta.accept_language.as_deref());
+    let rendered = mail_templates::password_reset(locale, &u.full_name, &token, link.as_deref(), RESET_TTL_MINUTES)?;
     let txn = crate::db::begin(&state.db).await?;
     password_reset::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -61,25 +62,22 @@ pub async fn request_reset(state: &AppState, email: &str, meta: &RequestMeta) ->
     }
     .insert(&txn)
     .await?;
-    let message = outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set("password_reset".into()),
-        recipient: Set(u.email.clone()),
-        subject: Set("Reset your MonAssurance password".into()),
-        body: Set(format!(
-            "Hello {},\n\nTo choose a new password, open {link}\nor use this code with resetPassword: {token}\n\n\
-             It works once, for {RESET_TTL_MINUTES} minutes. If you did not ask for it, ignore this message.\n",
-            u.full_name
-        )),
-        created_at: Set(now),
-        sent_at: Set(None),
-    }
-    .insert(&txn)
+    let message = mail::enqueue(
+        &txn,
+        mail::Outgoing {
+            organization_id: Some(u.organization_id),
+            kind: MessageKind::PasswordReset,
+            recipients: vec![u.email.clone()],
+            rendered,
+            document_id: None,
+            locale,
+        },
+    )
     .await?;
     let actor = Actor::anonymous(meta.clone(), Some(u.organization_id), Some(u.id));
     audit::record(&txn, &actor, "auth.password_reset_requested", Some(("User", u.id)), json!({})).await?;
     txn.commit().await?;
-    tracing::info!(outbox_id = %message.id, recipient = %u.email, "password reset message queued in the outbox");
+    mail::queued(state, &message);
     Ok(())
 }
 

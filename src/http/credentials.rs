@@ -58,6 +58,7 @@ pub fn request_meta(http: &HttpState, headers: &HeaderMap, peer: Option<SocketAd
         request_id: headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
         ip: client_ip(&http.app.settings.trusted_proxies, peer, headers).map(|ip| ip.to_string()),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        accept_language: headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_string),
     }
 }
 

@@ -59,6 +59,7 @@ pub async fn download(
         request_id: headers.get(super::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string(),
         ip: Some(ip),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        accept_language: None,
     };
     let actor = Actor::anonymous(meta, Some(file.organization_id), None);
     let info = json!({"fileName": file.file_name, "range": headers.get(header::RANGE).and_then(|v| v.to_str().ok())});

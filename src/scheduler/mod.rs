@@ -1,10 +1,12 @@
 //! The scheduler: every `SCHEDULER_INTERVAL_SECS` one worker process (whichever takes the lease)
 //! runs a tick: policies past their expiry become EXPIRED, and the alerts their dates call for
-//! are raised, each once; raised alerts are published once committed; due report schedules run.
+//! are raised, each once, with their mail; raised alerts are published once committed; due report
+//! schedules run, and the reports they made that finished are mailed.
 //! Overdue instalments join the tick when the money issue lands (the seam is marked below).
 
 pub mod expiry;
 pub mod lease;
+pub mod notify;
 
 use chrono::{DateTime, Utc};
 
@@ -19,6 +21,8 @@ pub struct TickReport {
     pub expired: usize,
     pub alerts_raised: usize,
     pub reports_queued: usize,
+    /// Alert mail and finished scheduled reports' mail.
+    pub messages_queued: usize,
 }
 
 /// Runs one tick as of `now`, in one transaction: expiry, its audit and the alerts.
@@ -38,11 +42,15 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> AppResult<TickReport>
     }
     // Seam: overdue instalments (INSTALMENT_DUE / INSTALMENT_OVERDUE) once the money issue lands.
     let raised = alerts::service::raise(&txn, candidates).await?;
+    let mut messages = notify::mail_alerts(&txn, &raised).await?;
     txn.commit().await?;
-    // Seam: alert mail to the owner / ADMINs / client once mail delivery lands.
     alerts::service::publish(state, &raised).await?;
     let reports_queued = crate::schedules::runner::run_due(state, now).await?;
-    Ok(TickReport { expired: expired_count, alerts_raised: raised.len(), reports_queued })
+    messages += crate::schedules::runner::deliver_finished(state).await?;
+    if messages > 0 {
+        state.wake_mailers();
+    }
+    Ok(TickReport { expired: expired_count, alerts_raised: raised.len(), reports_queued, messages_queued: messages })
 }
 
 /// Runs the scheduler until `shutdown` turns true: every interval, the process holding the lease ticks.

@@ -51,7 +51,7 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
                     .filter(report_schedule::Column::Id.eq(schedule.id))
                     .exec(&state.db)
                     .await?;
-                // Seam: the job's document is mailed to the recipients once mail delivery lands.
+                // Its document is mailed by `deliver_finished` once the job has made it.
             }
         }
     }
@@ -102,4 +102,50 @@ async fn stop(db: &impl ConnectionTrait, schedule: &report_schedule::Model, reas
         .await
         .map_err(AppError::from)?;
     Ok(())
+}
+
+/// Mails each schedule's last report once its job has made it: one `REPORT` message to the
+/// recipients with the document attached, never twice (a message of that document exists).
+pub async fn deliver_finished(state: &AppState) -> AppResult<usize> {
+    use crate::{
+        entities::{document, job, outbox},
+        mail::{
+            service::{Outgoing, enqueue_many},
+            templates::{self, Locale},
+            types::MessageKind,
+        },
+    };
+    let waiting = report_schedule::Entity::find().filter(report_schedule::Column::LastJobId.is_not_null()).all(&state.db).await?;
+    let mut outgoing = Vec::new();
+    for schedule in waiting {
+        let Some(job_id) = schedule.last_job_id else { continue };
+        let done = job::Entity::find_by_id(job_id).one(&state.db).await?.is_some_and(|j| j.status == "SUCCEEDED");
+        if !done {
+            continue;
+        }
+        let Some(made) = document::Entity::find().filter(document::Column::JobId.eq(job_id)).one(&state.db).await? else { continue };
+        let sent = outbox::Entity::find()
+            .filter(outbox::Column::DocumentId.eq(made.id))
+            .filter(outbox::Column::Kind.eq(MessageKind::Report.as_str()))
+            .one(&state.db)
+            .await?
+            .is_some();
+        if sent {
+            continue;
+        }
+        let recipients: Vec<String> = serde_json::from_value(schedule.recipients.clone()).unwrap_or_default();
+        if recipients.is_empty() {
+            continue;
+        }
+        let day = made.created_at.format("%d/%m/%Y").to_string();
+        outgoing.push(Outgoing {
+            organization_id: Some(schedule.organization_id),
+            kind: MessageKind::Report,
+            recipients,
+            rendered: templates::report(Locale::Fr, &schedule.name, &day, &made.file_name)?,
+            document_id: Some(made.id),
+            locale: Locale::Fr,
+        });
+    }
+    enqueue_many(&state.db, outgoing).await
 }

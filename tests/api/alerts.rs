@@ -3,6 +3,7 @@
 //! settings, the list, acknowledging, and `alertRaised`.
 
 mod live;
+mod mailing;
 mod schedules;
 
 use chrono::{DateTime, Duration, Utc};

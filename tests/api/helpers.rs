@@ -22,6 +22,8 @@ pub struct TestApp {
     dir: std::sync::Arc<tempfile::TempDir>,
     /// Set by [`TestApp::allow_unfinished_jobs`]: the teardown check is skipped.
     unfinished_jobs_allowed: AtomicBool,
+    /// Stops this app's mail loop (running when `SMTP_URL` is set) when the app is dropped.
+    _mail_loop: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 /// A signed-in user, and a handle to run operations as them: `org.agent.ok(query, vars)`.
@@ -154,6 +156,8 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     vars.insert("WORKERS".into(), "0".into());
     vars.insert("RENDER_WORKERS".into(), "1".into());
     vars.insert("RENDER_WORKER_EXE".into(), env!("CARGO_BIN_EXE_monassurance").into());
+    // Mail retries within the tests' patience (the default first wait is 5 s).
+    vars.insert("MAIL_RETRY_BASE_MS".into(), "100".into());
     // With TEST_REDIS_URL, the cache, rate limits and events go through Redis, each app under its
     // own key prefix (the tests share one Redis and reuse e-mail addresses).
     if let Ok(redis) = std::env::var("TEST_REDIS_URL") {
@@ -178,7 +182,13 @@ async fn start(vars: HashMap<String, String>, database_url: String, dir: std::sy
     let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     let unfinished_jobs_allowed = AtomicBool::new(false);
-    TestApp { address, client: reqwest::Client::new(), database_url, state, vars, dir, unfinished_jobs_allowed }
+    // With `SMTP_URL`, a mail loop sends the outbox as a worker process would.
+    let _mail_loop = vars.contains_key("SMTP_URL").then(|| {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(monassurance::mail::worker::run(state.clone(), format!("test-mail-{}", uuid::Uuid::new_v4().simple()), stopped));
+        stop
+    });
+    TestApp { address, client: reqwest::Client::new(), database_url, state, vars, dir, unfinished_jobs_allowed, _mail_loop }
 }
 
 impl TestApp {

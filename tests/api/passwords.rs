@@ -19,12 +19,15 @@ pub(crate) async fn codes_sent_to(app: &TestApp, email: &str) -> Vec<String> {
     bodies
         .iter()
         .map(|body| {
-            body.lines()
-                .find_map(|l| l.trim().strip_prefix("or use this code with resetPassword:"))
-                .map(|t| t.trim().to_string())
+            code_in(body)
                 .unwrap_or_else(|| panic!("no reset code in the message: {body}"))
         })
         .collect()
+}
+
+/// The reset code of a message's text (`Code : …` in French, `Code: …` in English).
+pub(crate) fn code_in(text: &str) -> Option<String> {
+    text.lines().find_map(|l| l.trim().strip_prefix("Code")).map(|rest| rest.trim_start_matches([' ', ':']).trim().to_string())
 }
 
 /// Asks for a reset of `email` and returns the newest code mailed.
