@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Days;
-use mail_parser::MimeHeaders;
 use serde_json::json;
 
 use super::{noon, policy, tick};
