@@ -2,7 +2,7 @@
 //! (template, filter, cron, zone, recipients), `nextRunAt` computed and stored.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ use crate::{
 
 /// The most recipients of one schedule.
 const MAX_RECIPIENTS: usize = 20;
+/// The most schedules one organization keeps: each tick reads them and each run makes a job.
+pub const MAX_SCHEDULES: u64 = 100;
 
 /// The organization's schedules (MANAGER and up), newest first.
 pub fn list(principal: &Principal) -> AppResult<Select<report_schedule::Entity>> {
@@ -80,6 +82,9 @@ fn next_run(cron_text: &str, zone: &str, after: DateTime<Utc>) -> AppResult<Date
 
 pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateReportScheduleInput) -> AppResult<report_schedule::Model> {
     principal.require(Role::Manager)?;
+    if list(principal)?.count(db).await? >= MAX_SCHEDULES {
+        return Err(AppError::invalid("input", format!("an organization keeps at most {MAX_SCHEDULES} report schedules; delete one first")));
+    }
     let name = required_text(&input.name, "input.name", 200)?;
     let template = report_template(db, principal, &input.template_id).await?;
     let filter = filter(principal, input.filter)?;

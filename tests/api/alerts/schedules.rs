@@ -113,3 +113,15 @@ async fn a_schedule_whose_creator_cannot_run_it_any_more_stops_and_says_why() {
     assert!(reason.contains("deactivated"), "{reason}");
     assert_eq!(schedule["lastJob"], Value::Null);
 }
+
+#[tokio::test]
+async fn an_organization_keeps_a_bounded_number_of_schedules() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let report = id(&create_template(&org.manager, "Bordereau", "HTML", "REPORT", ROSTER).await);
+    for _ in 0..100 {
+        org.manager.ok(CREATE, json!({"i": input(&report)})).await;
+    }
+    let refusal = org.manager.err(CREATE, json!({"i": input(&report)})).await;
+    assert_bad_input(&refusal, "input", "the 101st schedule");
+}
