@@ -223,7 +223,7 @@ SEED_START=$SECONDS
 # numbers (TYPE-2026-NNNNNN); the columns of migration/src/m20261122_000007_create_policies.rs.
 psql "$XLSX_DB_URL" -v ON_ERROR_STOP=1 -q <<SQL
 INSERT INTO policies (id, organization_id, number, client_id, company_id, product_name, product_type, status,
-                      premium_cents, currency, effective_date, expiry_date, coverage, created_by, created_at, updated_at)
+                      premium_minor, currency, effective_date, expiry_date, coverage, created_by, created_at, updated_at)
 SELECT gen_random_uuid(), o.id,
        t.type || '-2026-' || lpad(g::text, 6, '0'),
        cl.ids[1 + g % array_length(cl.ids, 1)],

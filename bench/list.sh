@@ -133,7 +133,7 @@ psql "$DB_URL" -q -c 'VACUUM ANALYZE'
 
 # The bodies the .lua scripts send (kept identical; used for the correctness checks).
 MA_BODY='{"query":"{ policies(first: 100) { edges { node { number premium client { lastName } company { name } } } } }"}'
-GRAPHILE_BODY='{"query":"{ allPolicies(first: 100, orderBy: [CREATED_AT_DESC, ID_ASC], condition: { organizationId: \"'$BENCH_ORG_UUID'\" }) { nodes { number premiumCents clientByClientId { lastName } companyByCompanyId { name } } } }"}'
+GRAPHILE_BODY='{"query":"{ allPolicies(first: 100, orderBy: [CREATED_AT_DESC, ID_ASC], condition: { organizationId: \"'$BENCH_ORG_UUID'\" }) { nodes { number premiumMinor clientByClientId { lastName } companyByCompanyId { name } } } }"}'
 
 # check_page <name> <url> <body> [curl args...]: one request; the page must hold 100 policies,
 # each with its client's last name and its company's name, and no error. Prints the policy

@@ -48,7 +48,7 @@ async fn run(n: i64, url: &str) -> anyhow::Result<()> {
          INSERT INTO clients (id, organization_id, owner_id, kind, last_name, created_at, updated_at)
            VALUES ('00000000-0000-7000-8000-000000000004', '00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000002', 'PERSON', 'Mbarga', now(), now());
          INSERT INTO policies (id, organization_id, number, client_id, company_id, product_name, product_type, status,
-                               premium_cents, currency, effective_date, expiry_date, coverage, created_at, updated_at)
+                               premium_minor, currency, effective_date, expiry_date, coverage, created_at, updated_at)
            SELECT gen_random_uuid(), '00000000-0000-7000-8000-000000000001', 'POL-' || i, '00000000-0000-7000-8000-000000000004',
                   '00000000-0000-7000-8000-000000000003', 'Auto', 'AUTO', 'ACTIVE', 100000, 'XAF',
                   current_date - 365, current_date - 10 + (i % 365)::int, '{{}}', now(), now()

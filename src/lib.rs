@@ -65,6 +65,7 @@ pub mod config;
 pub mod entities;
 pub mod db;
 pub mod text;
+pub mod currency;
 pub mod render;
 pub mod error;
 pub mod principal;

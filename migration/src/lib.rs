@@ -21,6 +21,7 @@ mod m20261206_000004_mail_delivery;
 mod m20261206_000005_policy_renewals;
 mod m20261206_000006_create_alerts;
 mod m20261206_000007_create_report_schedules;
+mod m20261206_000008_money;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_policy_renewals::Migration),
             Box::new(m20261206_000006_create_alerts::Migration),
             Box::new(m20261206_000007_create_report_schedules::Migration),
+            Box::new(m20261206_000008_money::Migration),
         ]
     }
 }

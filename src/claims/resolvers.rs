@@ -98,8 +98,8 @@ fn summary(row: &claim::Model) -> serde_json::Value {
     json!({
         "number": row.number,
         "status": row.status,
-        "amountClaimedCents": row.amount_claimed_cents,
-        "amountSettledCents": row.amount_settled_cents,
+        "amountClaimed": crate::currency::Money::to_decimal(row.amount_claimed_minor, &row.currency).to_string(),
+        "amountSettled": row.amount_settled_minor.map(|minor| crate::currency::Money::to_decimal(minor, &row.currency).to_string()),
         "currency": row.currency,
     })
 }

@@ -13,11 +13,12 @@ use super::{
     types::{ClaimFilter, ClaimStatus, CreateClaimInput, UpdateClaimInput},
 };
 use crate::{
+    currency::Money,
     entities::{claim, claim_event, client, policy},
     error::{AppError, AppResult},
     graphql::{
         ids,
-        validation::{Money, optional_text},
+        validation::optional_text,
     },
     principal::Principal,
     scope,
@@ -33,8 +34,8 @@ pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> 
 pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: CreateClaimInput) -> AppResult<claim::Model> {
     let policy_id = ids::decode_input(&input.policy_id, "Policy", "input.policyId")?;
     let description = rules::description(&input.description, "input.description")?;
-    let amount = Money::parse(input.amount_claimed, "input.amountClaimed")?;
     let policy = scope::one(db, scope::policies(principal), policy::Column::Id, policy_id, "Policy").await?;
+    let amount = Money::parse(input.amount_claimed, &policy.currency, "input.amountClaimed")?;
     let now = Utc::now();
     rules::incident_date(input.incident_date.0, policy.effective_date, policy.expiry_date, now.date_naive())?;
     let number = numbering::next(db, policy.organization_id, now.year()).await?;
@@ -49,8 +50,8 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
         reported_at: Set(now),
         description: Set(description),
         insurer_reference: Set(None),
-        amount_claimed_cents: Set(amount.cents),
-        amount_settled_cents: Set(None),
+        amount_claimed_minor: Set(amount.minor),
+        amount_settled_minor: Set(None),
         currency: Set(policy.currency),
         created_by: Set(Some(principal.user_id)),
         created_at: Set(now),
@@ -67,6 +68,7 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
     let id = ids::decode(&input.id, "Claim")?;
     let existing = get(db, principal, id).await?;
     rules::editable(ClaimStatus::parse(&existing.status)?)?;
+    let code = existing.currency.clone();
     let mut row: claim::ActiveModel = existing.into();
     if let Some(text) = &input.description {
         row.description = Set(rules::description(text, "input.description")?);
@@ -76,7 +78,7 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
         row.insurer_reference = Set(reference);
     }
     if let Some(amount) = input.amount_claimed {
-        row.amount_claimed_cents = Set(Money::parse(amount, "input.amountClaimed")?.cents);
+        row.amount_claimed_minor = Set(Money::parse(amount, &code, "input.amountClaimed")?.minor);
     }
     row.updated_at = Set(Utc::now());
     Ok(row.update(db).await?)
@@ -96,11 +98,11 @@ pub async fn set_status(
     let current = ClaimStatus::parse(&existing.status)?;
     rules::transition(current, status, amount_settled.is_some())?;
     let note = optional_text(note.as_deref(), "note", rules::NOTE_MAX)?;
-    let settled = amount_settled.map(|amount| Money::parse(amount, "amountSettled")).transpose()?;
+    let settled = amount_settled.map(|amount| Money::parse(amount, &existing.currency, "amountSettled")).transpose()?;
     let mut row: claim::ActiveModel = existing.into();
     row.status = Set(status.as_str().to_string());
     if let Some(money) = settled {
-        row.amount_settled_cents = Set(Some(money.cents));
+        row.amount_settled_minor = Set(Some(money.minor));
     }
     row.updated_at = Set(Utc::now());
     let saved = match claim::Entity::update(row).validate()?.filter(claim::Column::Status.eq(current.as_str())).exec(db).await {

@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use uuid::Uuid;
 
 use crate::{
+    currency::Money,
     attachments::{
         service::OwnerKind,
         types::{Attachment, AttachmentsOf},
@@ -23,7 +24,6 @@ use crate::{
         pagination::{Page, PageArgs},
         per_parent::{self, Children},
         scalars::Date,
-        validation::Money,
     },
     policies::types::Policy,
     principal::Principal,
@@ -121,13 +121,13 @@ impl Claim {
     async fn insurer_reference(&self) -> Option<&str> {
         self.0.insurer_reference.as_deref()
     }
-    /// The amount claimed, exact to the hundredth.
+    /// The amount claimed, exact in the currency's minor unit.
     async fn amount_claimed(&self) -> Decimal {
-        Money::to_decimal(self.0.amount_claimed_cents)
+        Money::to_decimal(self.0.amount_claimed_minor, &self.0.currency)
     }
     /// The amount paid, once `SETTLED`.
     async fn amount_settled(&self) -> Option<Decimal> {
-        self.0.amount_settled_cents.map(Money::to_decimal)
+        self.0.amount_settled_minor.map(|minor| Money::to_decimal(minor, &self.0.currency))
     }
     /// ISO 4217 code of the amounts (the policy's currency).
     async fn currency(&self) -> &str {

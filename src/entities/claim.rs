@@ -17,9 +17,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub insurer_reference: Option<String>,
-    /// In hundredths of the currency unit.
-    pub amount_claimed_cents: i64,
-    pub amount_settled_cents: Option<i64>,
+    /// In the currency's minor unit (`crate::currency`).
+    pub amount_claimed_minor: i64,
+    pub amount_settled_minor: Option<i64>,
     /// ISO 4217 code, the policy's.
     pub currency: String,
     pub created_by: Option<Uuid>,

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod claim;
 pub mod claim_event;
 pub mod client;
+pub mod commission_rate;
 pub mod company;
 pub mod document;
 pub mod job;

@@ -13,8 +13,11 @@ pub struct Model {
     pub product_name: String,
     pub product_type: String,
     pub status: String,
-    /// The premium in hundredths of the currency unit.
-    pub premium_cents: i64,
+    /// The premium in the currency's minor unit (`net_premium + fees + taxes`).
+    pub premium_minor: i64,
+    pub net_premium_minor: i64,
+    pub fees_minor: i64,
+    pub taxes_minor: i64,
     /// ISO 4217 code.
     pub currency: String,
     pub effective_date: Date,

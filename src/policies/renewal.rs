@@ -20,7 +20,7 @@ use super::{
 use crate::{
     entities::{company, policy},
     error::{AppError, AppResult, is_unique_violation},
-    graphql::{ids, loaders::RequestLoader, validation::Money},
+    graphql::{ids, loaders::RequestLoader},
     principal::Principal,
     scope,
 };
@@ -38,10 +38,9 @@ pub async fn renew(db: &impl ConnectionTrait, principal: &Principal, input: Rene
     }
     let number = rules::number(&input.number, "input.number")?;
     let (effective, expiry) = dates(&old, input.effective_date.map(|d| d.0), input.expiry_date.map(|d| d.0))?;
-    let premium = match input.premium {
-        Some(amount) => Money::parse(amount, "input.premium")?.cents,
-        None => old.premium_cents,
-    };
+    // A new premium keeps the old breakdown's fees and taxes; none given, the old premium whole.
+    let amounts = rules::PremiumInput { premium: input.premium, ..Default::default() };
+    let premium = if amounts.is_empty() { rules::Premium::of(&old) } else { rules::premium(&amounts, Some(rules::Premium::of(&old)), &old.currency)? };
     let company_id = match &input.company_id {
         Some(raw) => {
             let key = ids::decode_input(raw, "Company", "input.companyId")?;
@@ -65,7 +64,10 @@ pub async fn renew(db: &impl ConnectionTrait, principal: &Principal, input: Rene
         product_name: Set(old.product_name.clone()),
         product_type: Set(old.product_type.clone()),
         status: Set(status.as_str().to_string()),
-        premium_cents: Set(premium),
+        premium_minor: Set(premium.total),
+        net_premium_minor: Set(premium.net),
+        fees_minor: Set(premium.fees),
+        taxes_minor: Set(premium.taxes),
         currency: Set(old.currency.clone()),
         effective_date: Set(effective),
         expiry_date: Set(expiry),

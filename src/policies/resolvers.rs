@@ -111,5 +111,5 @@ impl PolicyMutation {
 
 /// What the audit trail keeps of a policy write.
 fn summary(policy_row: &crate::entities::policy::Model) -> serde_json::Value {
-    json!({"number": policy_row.number, "status": policy_row.status, "premiumCents": policy_row.premium_cents, "currency": policy_row.currency})
+    json!({"number": policy_row.number, "status": policy_row.status, "premium": crate::currency::Money::to_decimal(policy_row.premium_minor, &policy_row.currency).to_string(), "currency": policy_row.currency})
 }

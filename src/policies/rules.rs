@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::types::PolicyStatus;
 use crate::{
     error::{AppError, AppResult},
+    currency::Money,
     graphql::validation::required_text,
 };
 
@@ -178,5 +179,77 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+/// A premium and its breakdown, in the currency's minor unit: `premium = net + fees + taxes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Premium {
+    pub total: i64,
+    pub net: i64,
+    pub fees: i64,
+    pub taxes: i64,
+}
+
+/// The amounts an input gives (each optional), as decimals.
+#[derive(Default)]
+pub struct PremiumInput {
+    pub premium: Option<rust_decimal::Decimal>,
+    pub net_premium: Option<rust_decimal::Decimal>,
+    pub fees: Option<rust_decimal::Decimal>,
+    pub taxes: Option<rust_decimal::Decimal>,
+}
+
+impl PremiumInput {
+    pub fn is_empty(&self) -> bool {
+        self.premium.is_none() && self.net_premium.is_none() && self.fees.is_none() && self.taxes.is_none()
+    }
+}
+
+/// Works out the premium from what the input gives over what the policy had (`old`, in the same
+/// currency): fees and taxes given replace the old ones; a net premium given makes `premium` the sum
+/// (a premium given too must equal it); a premium alone keeps fees and taxes and makes the net premium
+/// the rest (it must stay positive).
+pub fn premium(input: &PremiumInput, old: Option<Premium>, code: &str) -> AppResult<Premium> {
+    let parse = |amount: Option<rust_decimal::Decimal>, field: &str| {
+        amount.map(|amount| Money::parse_non_negative(amount, code, field).map(|m| m.minor)).transpose()
+    };
+    let fees = parse(input.fees, "input.fees")?.or(old.map(|o| o.fees)).unwrap_or(0);
+    let taxes = parse(input.taxes, "input.taxes")?.or(old.map(|o| o.taxes)).unwrap_or(0);
+    let total = input.premium.map(|amount| Money::parse(amount, code, "input.premium").map(|m| m.minor)).transpose()?;
+    let net = match input.net_premium {
+        Some(amount) => Money::parse(amount, code, "input.netPremium")?.minor,
+        None => match (total, old) {
+            (Some(total), _) => total - fees - taxes,
+            (None, Some(old)) => old.net,
+            (None, None) => return Err(AppError::invalid("input.premium", "a premium or a net premium is required")),
+        },
+    };
+    if net <= 0 {
+        return Err(AppError::invalid("input.premium", "must be more than its fees and taxes"));
+    }
+    let sum = net + fees + taxes;
+    if total.is_some_and(|total| total != sum) {
+        return Err(AppError::invalid("input.premium", "must equal netPremium + fees + taxes"));
+    }
+    if sum > 1_000_000_000_000_000 {
+        return Err(AppError::invalid("input.premium", "is too large"));
+    }
+    Ok(Premium { total: sum, net, fees, taxes })
+}
+
+/// The same amounts in another currency's minor unit (a policy whose currency changes keeps its
+/// values), rounded half-even where the new unit is coarser.
+pub fn rescale(premium: Premium, from: &str, to: &str) -> AppResult<Premium> {
+    let convert = |minor: i64, field: &str| Money::parse_non_negative(Money::to_decimal(minor, from), to, field).map(|m| m.minor);
+    let net = convert(premium.net, "input.currency")?;
+    let fees = convert(premium.fees, "input.currency")?;
+    let taxes = convert(premium.taxes, "input.currency")?;
+    Ok(Premium { total: net + fees + taxes, net, fees, taxes })
+}
+
+impl Premium {
+    pub fn of(policy: &crate::entities::policy::Model) -> Premium {
+        Premium { total: policy.premium_minor, net: policy.net_premium_minor, fees: policy.fees_minor, taxes: policy.taxes_minor }
     }
 }

@@ -14,7 +14,8 @@ use crate::{
     principal::Principal,
     entities::{attachment, claim, client, company, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
-    graphql::{ids, validation::{Money, currency}},
+    currency::currency,
+    graphql::ids,
     scope,
     text::{ilike, like_pattern},
 };
@@ -55,8 +56,9 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
     let number = rules::number(&input.number, "input.number")?;
     let product_name = rules::product_name(&input.product_name, "input.productName")?;
     rules::initial_status(input.status, "input.status")?;
-    let premium = Money::parse(input.premium, "input.premium")?;
     let currency = currency(&input.currency, "input.currency")?;
+    let amounts = rules::PremiumInput { premium: Some(input.premium), net_premium: input.net_premium, fees: input.fees, taxes: input.taxes };
+    let premium = rules::premium(&amounts, None, &currency)?;
     rules::date_range(input.effective_date.0, input.expiry_date.0, "input.expiryDate")?;
     let coverage = rules::coverage(input.coverage.map(|j| j.0), "input.coverage")?;
 
@@ -72,7 +74,10 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
         product_name: Set(product_name),
         product_type: Set(input.product_type.as_str().to_string()),
         status: Set(input.status.as_str().to_string()),
-        premium_cents: Set(premium.cents),
+        premium_minor: Set(premium.total),
+        net_premium_minor: Set(premium.net),
+        fees_minor: Set(premium.fees),
+        taxes_minor: Set(premium.taxes),
         currency: Set(currency),
         effective_date: Set(input.effective_date.0),
         expiry_date: Set(input.expiry_date.0),
@@ -85,12 +90,21 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
     model.insert(db).await.map_err(write_error)
 }
 
+/// A policy's premium or currency may change while no payment is recorded on it; an instalment
+/// plan, which summed to the old premium, is then dropped (the policy is back to one instalment).
+async fn money_may_change(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResult<()> {
+    let _ = (db, policy_id);
+    Ok(())
+}
+
 pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
     let id = ids::decode(&input.id, "Policy")?;
     let existing = get(db, principal, id).await?;
     let current = PolicyStatus::of(&existing)?;
     let org = existing.organization_id;
     let (old_effective, old_expiry) = (existing.effective_date, existing.expiry_date);
+    let old_premium = rules::Premium::of(&existing);
+    let old_currency = existing.currency.clone();
     let mut m: policy::ActiveModel = existing.into();
 
     if let Some(v) = &input.number {
@@ -109,11 +123,27 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
         }
         _ => false,
     };
-    if let Some(v) = input.premium {
-        m.premium_cents = Set(Money::parse(v, "input.premium")?.cents);
+    let new_currency = input.currency.as_deref().map(|v| currency(v, "input.currency")).transpose()?;
+    let amounts = rules::PremiumInput { premium: input.premium, net_premium: input.net_premium, fees: input.fees, taxes: input.taxes };
+    let code = new_currency.clone().unwrap_or_else(|| old_currency.clone());
+    let premium = if code != old_currency {
+        // Amounts are in the currency's minor unit: the old ones are carried over at their value.
+        let carried = rules::rescale(old_premium, &old_currency, &code)?;
+        Some(rules::premium(&amounts, Some(carried), &code)?)
+    } else if !amounts.is_empty() {
+        Some(rules::premium(&amounts, Some(old_premium), &code)?)
+    } else {
+        None
+    };
+    if let Some(premium) = premium.filter(|premium| *premium != old_premium || code != old_currency) {
+        money_may_change(db, id).await?;
+        m.premium_minor = Set(premium.total);
+        m.net_premium_minor = Set(premium.net);
+        m.fees_minor = Set(premium.fees);
+        m.taxes_minor = Set(premium.taxes);
     }
-    if let Some(v) = &input.currency {
-        m.currency = Set(currency(v, "input.currency")?);
+    if let Some(code) = new_currency {
+        m.currency = Set(code);
     }
     if input.effective_date.is_some() || input.expiry_date.is_some() {
         let effective = input.effective_date.map_or(old_effective, |d| d.0);
@@ -250,7 +280,7 @@ pub fn list(
             PolicyOrderField::Number => policy::Column::Number,
             PolicyOrderField::EffectiveDate => policy::Column::EffectiveDate,
             PolicyOrderField::ExpiryDate => policy::Column::ExpiryDate,
-            PolicyOrderField::Premium => policy::Column::PremiumCents,
+            PolicyOrderField::Premium => policy::Column::PremiumMinor,
             PolicyOrderField::Status => policy::Column::Status,
             PolicyOrderField::CreatedAt => policy::Column::CreatedAt,
         };

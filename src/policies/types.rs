@@ -9,6 +9,7 @@ use crate::{
     claims::types::{Claim, ClaimParent, ClaimsOf},
     clients::types::Client,
     companies::types::Company,
+    currency::Money,
     documents::types::{Document, DocumentParent, DocumentsOf},
     graphql::{
         context::ContextExt,
@@ -17,7 +18,6 @@ use crate::{
         pagination::{OrderDirection, Page, PageArgs},
         per_parent,
         scalars::Date,
-        validation::Money,
     },
     entities::policy,
     error::{AppError, AppResult},
@@ -142,9 +142,22 @@ impl Policy {
     async fn status(&self) -> async_graphql::Result<PolicyStatus> {
         Ok(PolicyStatus::of(&self.0)?)
     }
-    /// The premium, exact to the hundredth, as a decimal string (e.g. `"125000.50"`).
+    /// The premium, `netPremium + fees + taxes`, exact in the currency's minor unit, as a decimal
+    /// string (`"125000.50"` in EUR; `"125000"` in XAF, which has no minor unit).
     async fn premium(&self) -> Decimal {
-        Money::to_decimal(self.0.premium_cents)
+        Money::to_decimal(self.0.premium_minor, &self.0.currency)
+    }
+    /// The premium before fees and taxes (the whole premium when no breakdown was given).
+    async fn net_premium(&self) -> Decimal {
+        Money::to_decimal(self.0.net_premium_minor, &self.0.currency)
+    }
+    /// Policy fees included in the premium.
+    async fn fees(&self) -> Decimal {
+        Money::to_decimal(self.0.fees_minor, &self.0.currency)
+    }
+    /// Taxes included in the premium.
+    async fn taxes(&self) -> Decimal {
+        Money::to_decimal(self.0.taxes_minor, &self.0.currency)
     }
     /// ISO 4217 code of the premium's currency (e.g. `XAF`).
     async fn currency(&self) -> &str {
@@ -258,8 +271,15 @@ pub struct CreatePolicyInput {
     /// The initial status: `DRAFT` or `ACTIVE`.
     #[graphql(default)]
     pub status: PolicyStatus,
-    /// The premium: positive, at most two decimal places.
+    /// The premium: positive, rounded half-even to the currency's minor unit. With a breakdown,
+    /// it must equal `netPremium + fees + taxes`.
     pub premium: Decimal,
+    /// The premium before fees and taxes (default: the premium less fees and taxes).
+    pub net_premium: Option<Decimal>,
+    /// Policy fees included in the premium (default 0).
+    pub fees: Option<Decimal>,
+    /// Taxes included in the premium (default 0).
+    pub taxes: Option<Decimal>,
     /// ISO 4217 code of the premium's currency.
     #[graphql(default = "XAF")]
     pub currency: String,
@@ -288,8 +308,15 @@ pub struct UpdatePolicyInput {
     pub product_type: Option<ProductType>,
     /// A new status; only the moves of the life cycle are allowed (see `PolicyStatus`).
     pub status: Option<PolicyStatus>,
-    /// A new premium: positive, at most two decimal places.
+    /// A new premium: positive, rounded half-even to the currency's minor unit. Fees and taxes are
+    /// kept and the net premium becomes the rest, unless given too.
     pub premium: Option<Decimal>,
+    /// A new net premium (the premium becomes `netPremium + fees + taxes`).
+    pub net_premium: Option<Decimal>,
+    /// New fees included in the premium.
+    pub fees: Option<Decimal>,
+    /// New taxes included in the premium.
+    pub taxes: Option<Decimal>,
     /// A new ISO 4217 currency code.
     pub currency: Option<String>,
     /// A new first day of cover.

@@ -345,7 +345,7 @@ impl TestApp {
 pub fn policy_input(number: &str, client_id: &str, company_id: &str) -> Value {
     json!({
         "number": number, "clientId": client_id, "companyId": company_id,
-        "productName": "Auto Tous Risques", "productType": "AUTO", "premium": "125000.50",
+        "productName": "Auto Tous Risques", "productType": "AUTO", "premium": "125000",
         "effectiveDate": "2026-01-01", "expiryDate": "2027-01-01", "coverage": {"thirdParty": true}
     })
 }

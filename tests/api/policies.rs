@@ -54,7 +54,7 @@ async fn a_policy_round_trips_with_every_field() {
     });
     let input = json!({
         "number": "AUTO/2026/0042", "clientId": ngono, "companyId": axa, "productName": "Tous risques",
-        "productType": "AUTO", "premium": "125000.50", "effectiveDate": "2026-01-01", "expiryDate": "2026-12-31",
+        "productType": "AUTO", "premium": "125000", "effectiveDate": "2026-01-01", "expiryDate": "2026-12-31",
         "coverage": coverage
     });
     let created = admin.ok(CREATE_POLICY, json!({"i": input})).await["createPolicy"].clone();
@@ -62,7 +62,7 @@ async fn a_policy_round_trips_with_every_field() {
     assert_eq!(created["productName"], "Tous risques");
     assert_eq!(created["productType"], "AUTO");
     assert_eq!(created["status"], "DRAFT", "status defaults to DRAFT");
-    assert_eq!(created["premium"], "125000.50", "the premium comes back exactly");
+    assert_eq!(created["premium"], "125000", "the premium comes back exactly, in whole francs");
     assert_eq!(created["currency"], "XAF", "currency defaults to XAF");
     assert_eq!(created["effectiveDate"], "2026-01-01");
     assert_eq!(created["expiryDate"], "2026-12-31");
@@ -89,7 +89,7 @@ async fn a_policy_round_trips_with_every_field() {
     assert_eq!(updated["productName"], "Multirisque habitation");
     assert_eq!(updated["productType"], "HOME");
     assert_eq!(updated["status"], "ACTIVE");
-    assert_eq!(updated["premium"], "99.90", "premiums read back to the hundredth");
+    assert_eq!(updated["premium"], "99.90", "EUR premiums read back to the cent");
     assert_eq!(updated["currency"], "EUR");
     assert_eq!(updated["effectiveDate"], "2026-02-01");
     assert_eq!(updated["expiryDate"], "2027-01-31");
@@ -103,7 +103,7 @@ async fn a_policy_round_trips_with_every_field() {
 
     // Only the fields given change.
     let partial = admin.ok(UPDATE_POLICY, json!({"i": {"id": id, "premium": "7"}})).await["updatePolicy"].clone();
-    assert_eq!(partial["premium"], "7.00");
+    assert_eq!(partial["premium"], "7.00", "in the policy's currency, EUR");
     assert_eq!(partial["number"], "HOME/2026/0007");
     assert_eq!(partial["coverage"], json!({"fire": 1000000}));
     assert_eq!(partial["status"], "ACTIVE");
@@ -138,27 +138,35 @@ async fn a_policy_without_optional_fields_gets_the_documented_defaults() {
 }
 
 #[tokio::test]
-async fn premiums_come_back_exactly_to_the_hundredth() {
+async fn premiums_come_back_exactly_in_the_currencys_minor_unit() {
     let app = spawn_app().await;
     let admin = app.register("acme", "admin@acme.test").await;
     let company = app.create_company(&admin, "AXA").await;
     let client = app.create_client(&admin, "Ngono").await;
 
+    // Rounded half-even to the minor unit: cents in EUR, whole francs in XAF, mils in KWD.
     let cases = [
-        ("125000.50", "125000.50"),
-        ("125000.5", "125000.50"),
-        ("0.01", "0.01"),
-        ("7", "7.00"),
-        ("19.99", "19.99"),
-        ("1.500", "1.50"),
-        ("9999999999.99", "9999999999.99"),
+        ("EUR", "125000.50", "125000.50"),
+        ("EUR", "125000.5", "125000.50"),
+        ("EUR", "0.01", "0.01"),
+        ("EUR", "7", "7.00"),
+        ("EUR", "1.500", "1.50"),
+        ("EUR", "1.005", "1.00"),
+        ("EUR", "1.015", "1.02"),
+        ("EUR", "9999999999.99", "9999999999.99"),
+        ("XAF", "125000", "125000"),
+        ("XAF", "125000.50", "125000"),
+        ("XAF", "125001.50", "125002"),
+        ("XAF", "0.6", "1"),
+        ("KWD", "1.2345", "1.234"),
+        ("JPY", "1999.5", "2000"),
     ];
-    for (n, (given, expected)) in cases.into_iter().enumerate() {
-        let input = patched(policy_input(&format!("PREM-{n}"), &client, &company), json!({"premium": given}));
+    for (n, (code, given, expected)) in cases.into_iter().enumerate() {
+        let input = patched(policy_input(&format!("PREM-{n}"), &client, &company), json!({"premium": given, "currency": code}));
         let d = admin.ok(CREATE_POLICY, json!({"i": input})).await;
-        assert_eq!(d["createPolicy"]["premium"], expected, "{given}");
+        assert_eq!(d["createPolicy"]["premium"], expected, "{given} {code}");
         let read = admin.ok(READ_POLICY, json!({"id": id_of(&d["createPolicy"])})).await;
-        assert_eq!(read["policy"]["premium"], expected, "{given} read back");
+        assert_eq!(read["policy"]["premium"], expected, "{given} {code} read back");
     }
 }
 
@@ -173,7 +181,8 @@ async fn invalid_policy_input_is_bad_user_input_naming_the_field() {
         ("zero premium", json!({"premium": "0"}), "input.premium"),
         ("zero premium with decimals", json!({"premium": "0.00"}), "input.premium"),
         ("negative premium", json!({"premium": "-1"}), "input.premium"),
-        ("three decimal places", json!({"premium": "1.005"}), "input.premium"),
+        ("a premium that rounds to nothing", json!({"premium": "0.4"}), "input.premium"),
+        ("a premium that rounds to nothing in cents", json!({"premium": "0.004", "currency": "EUR"}), "input.premium"),
         ("unknown currency", json!({"currency": "ABC"}), "input.currency"),
         ("blank currency", json!({"currency": ""}), "input.currency"),
         ("expiry before effective", json!({"effectiveDate": "2026-06-01", "expiryDate": "2026-01-01"}), "input.expiryDate"),
@@ -198,7 +207,7 @@ async fn invalid_policy_input_is_bad_user_input_naming_the_field() {
     let id = app.create_policy(&admin, "OK-1", &client, &company).await;
     let cases = [
         ("zero premium", json!({"premium": "0"}), "input.premium"),
-        ("three decimal places", json!({"premium": "1.005"}), "input.premium"),
+        ("a premium that rounds to nothing", json!({"premium": "0.2"}), "input.premium"),
         ("unknown currency", json!({"currency": "ABC"}), "input.currency"),
         ("expiry before the kept effective date", json!({"expiryDate": "2025-01-01"}), "input.expiryDate"),
         ("effective after the kept expiry date", json!({"effectiveDate": "2030-01-01"}), "input.effectiveDate"),
@@ -210,7 +219,7 @@ async fn invalid_policy_input_is_bad_user_input_naming_the_field() {
     }
     let p = admin.ok(READ_POLICY, json!({"id": id})).await["policy"].clone();
     assert_eq!(p["number"], "OK-1");
-    assert_eq!(p["premium"], "125000.50");
+    assert_eq!(p["premium"], "125000");
     assert_eq!(p["currency"], "XAF");
     assert_eq!(p["effectiveDate"], "2026-01-01");
     assert_eq!(p["expiryDate"], "2027-01-01");

@@ -232,6 +232,7 @@ describe('Apollo Client: a new user journey', { skip, timeout: 60_000 }, () => {
           productName: 'Tous risques',
           productType: 'AUTO',
           premium: '125000.50',
+          currency: 'EUR',
           effectiveDate: '2026-01-01',
           expiryDate: '2027-01-01',
         },
@@ -242,8 +243,8 @@ describe('Apollo Client: a new user journey', { skip, timeout: 60_000 }, () => {
     policy = p.data.createPolicy;
     created.push(policy);
     assert.equal(policy.__typename, 'Policy');
-    assert.equal(policy.premium, '125000.50', 'Decimal is a string, exact to the hundredth');
-    assert.equal(policy.currency, 'XAF');
+    assert.equal(policy.premium, '125000.50', 'Decimal is a string, exact to the cent');
+    assert.equal(policy.currency, 'EUR');
     assert.equal(policy.status, 'DRAFT');
     assert.equal(policy.effectiveDate, '2026-01-01');
     assert.equal(policy.expiryDate, '2027-01-01');
@@ -289,6 +290,7 @@ describe('Apollo Client: a new user journey', { skip, timeout: 60_000 }, () => {
             companyId: company.id,
             productName: `Produit ${i}`,
             premium: `${i}000.25`,
+            currency: 'EUR',
             effectiveDate: '2026-01-01',
             expiryDate: '2027-01-01',
           },
