@@ -27,8 +27,9 @@ pub const NO_DECIMALS: &[&str] = &[
 /// Currencies with three decimals (ISO 4217 exponent 3).
 pub const THREE_DECIMALS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
-/// The largest amount accepted, in minor units: sums of many stay far inside an `i64`.
-const MAX_MINOR: i64 = 1_000_000_000_000_000;
+/// The largest amount accepted, in minor units (10 billion EUR; a trillion XAF): an amount times a
+/// rate in parts per million, and sums over millions of policies, stay inside an `i64`, in SQL too.
+pub const MAX_MINOR: i64 = 1_000_000_000_000;
 
 /// An ISO 4217 currency code (upper-cased).
 pub fn currency(raw: &str, field: &str) -> AppResult<String> {

@@ -86,6 +86,8 @@ pub mod policies;
 pub mod companies;
 pub mod clients;
 pub mod claims;
+pub mod commissions;
+pub mod portfolio;
 pub mod alerts;
 pub mod templates;
 pub mod documents;

@@ -14,6 +14,7 @@ use crate::{
     attachments::{resolvers::AttachmentMutation, types::Attachment},
     audit::resolvers::AuditQuery,
     claims::{resolvers::{ClaimMutation, ClaimQuery}, types::Claim},
+    commissions::{resolvers::{CommissionMutation, CommissionQuery}, types::CommissionRate},
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
     clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
@@ -26,6 +27,7 @@ use crate::{
     error::AppError,
     organizations::{resolvers::{OrganizationMutation, OrganizationQuery}, types::Organization},
     policies::{resolvers::{PolicyMutation, PolicyQuery}, types::Policy},
+    portfolio::resolvers::PortfolioQuery,
     schedules::{resolvers::{ScheduleMutation, ScheduleQuery}, types::ReportSchedule},
     scope,
     users::{resolvers::{UserMutation, UserQuery}, types::User},
@@ -42,6 +44,7 @@ pub enum Node {
     Client(Client),
     Policy(Policy),
     Claim(Claim),
+    CommissionRate(CommissionRate),
     Alert(Alert),
     ReportSchedule(ReportSchedule),
     Template(Template),
@@ -89,6 +92,17 @@ impl NodeQuery {
             "Policy" => Node::Policy(Policy(scope::one(db, scope::policies(p), policy::Column::Id, key, "Node").await?)),
             "ReportSchedule" => Node::ReportSchedule(ReportSchedule(crate::schedules::service::get(db, p, key).await?)),
             "Alert" => Node::Alert(Alert(scope::one(db, scope::alerts(p), alert::Column::Id, key, "Node").await?)),
+            "CommissionRate" => {
+                use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+                let companies = scope::companies(p).select_only().column(company::Column::Id).into_query();
+                let rate = crate::entities::commission_rate::Entity::find_by_id(key)
+                    .filter(crate::entities::commission_rate::Column::CompanyId.in_subquery(companies))
+                    .one(db)
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or_else(not_found)?;
+                Node::CommissionRate(CommissionRate(rate))
+            }
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
@@ -127,7 +141,9 @@ pub struct Query(
     CompanyQuery,
     ClientQuery,
     PolicyQuery,
+    PortfolioQuery,
     ClaimQuery,
+    CommissionQuery,
     AlertQuery,
     TemplateQuery,
     DocumentQuery,
@@ -147,6 +163,7 @@ pub struct Mutation(
     ClientMutation,
     PolicyMutation,
     ClaimMutation,
+    CommissionMutation,
     AlertMutation,
     TemplateMutation,
     DocumentMutation,

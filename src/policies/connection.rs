@@ -91,18 +91,22 @@ pub async fn connection(
     Ok(conn)
 }
 
-/// When the page's nodes ask for their client or company, loads them all in one statement each.
+/// When the page's nodes ask for their client, company or commission, loads them all in one statement each.
 async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
     let look = ctx.look_ahead();
     let wants = |field: &str| {
         look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
     };
     let (client, company) = (wants("client"), wants("company"));
-    if !client && !company {
+    let rates = wants("commission") || wants("commissionRate");
+    if !client && !company && !rates {
         return Ok(());
     }
     let loaders = ctx.loaders()?;
     let rows: Vec<_> = rows.collect();
+    if rates {
+        crate::commissions::types::prefetch(ctx, rows.iter().map(|r| r.company_id)).await?;
+    }
     let clients = async {
         if client { prefetch(&loaders.clients, rows.iter().map(|r| r.client_id)).await } else { Ok(()) }
     };

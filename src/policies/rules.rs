@@ -232,7 +232,7 @@ pub fn premium(input: &PremiumInput, old: Option<Premium>, code: &str) -> AppRes
     if total.is_some_and(|total| total != sum) {
         return Err(AppError::invalid("input.premium", "must equal netPremium + fees + taxes"));
     }
-    if sum > 1_000_000_000_000_000 {
+    if sum > crate::currency::MAX_MINOR {
         return Err(AppError::invalid("input.premium", "is too large"));
     }
     Ok(Premium { total: sum, net, fees, taxes })

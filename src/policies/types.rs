@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 use crate::{
     attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
+    commissions::{self, types::CommissionRate},
     clients::types::Client,
     companies::types::Company,
     currency::Money,
@@ -158,6 +159,17 @@ impl Policy {
     /// Taxes included in the premium.
     async fn taxes(&self) -> Decimal {
         Money::to_decimal(self.0.taxes_minor, &self.0.currency)
+    }
+    /// The insurer's commission rate in force on `effectiveDate` (the product type's own rate,
+    /// else the rate for every product); null when the insurer has none.
+    async fn commission_rate(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CommissionRate>> {
+        Ok(commissions::types::in_force(ctx, &self.0).await?.map(CommissionRate))
+    }
+    /// The broker's commission: `netPremium` × `commissionRate.rate` / 100, rounded half-even to the
+    /// currency's minor unit; null when no rate is in force.
+    async fn commission(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Decimal>> {
+        let rate = commissions::types::in_force(ctx, &self.0).await?;
+        Ok(rate.map(|rate| Money::to_decimal(commissions::rules::commission(self.0.net_premium_minor, rate.rate_ppm), &self.0.currency)))
     }
     /// ISO 4217 code of the premium's currency (e.g. `XAF`).
     async fn currency(&self) -> &str {

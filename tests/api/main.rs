@@ -16,6 +16,7 @@ mod hardening;
 mod uploads;
 mod http;
 mod mail;
+mod money;
 mod passwords;
 mod policies;
 mod tenancy;

@@ -1,0 +1,91 @@
+//! Rates: exact percents, and which rate is in force for a policy.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use crate::{currency::Money, entities::commission_rate, error::{AppError, AppResult}};
+
+/// The product type a rate for every product is stored under.
+pub const EVERY_PRODUCT: &str = "*";
+
+/// A percent in [0, 100] with at most four decimals, in parts per million (12.5 % is 125000).
+pub fn rate_ppm(rate: Decimal, field: &str) -> AppResult<i64> {
+    if rate < Decimal::ZERO || rate > Decimal::ONE_HUNDRED {
+        return Err(AppError::invalid(field, "must be a percent between 0 and 100"));
+    }
+    let rate = rate.normalize();
+    if rate.scale() > 4 {
+        return Err(AppError::invalid(field, "may have at most four decimals"));
+    }
+    let ppm = rate * Decimal::from(10_000);
+    Ok(i64::try_from(ppm.mantissa() / 10i128.pow(ppm.scale())).unwrap_or(0))
+}
+
+/// The percent a rate in parts per million stands for (`125000` is `12.5`).
+pub fn percent(ppm: i64) -> Decimal {
+    Decimal::new(ppm, 4).normalize()
+}
+
+/// The rate in force on `on` for `product_type` among one insurer's rates: the latest that started
+/// on or before that day for the product type, else the latest for every product.
+pub fn in_force<'a>(rates: &'a [commission_rate::Model], product_type: &str, on: NaiveDate) -> Option<&'a commission_rate::Model> {
+    let latest = |kind: &str| {
+        rates.iter().filter(|rate| rate.product_type == kind && rate.valid_from <= on).max_by_key(|rate| rate.valid_from)
+    };
+    latest(product_type).or_else(|| latest(EVERY_PRODUCT))
+}
+
+/// The commission on a net premium (minor units), rounded half-even to the minor unit.
+pub fn commission(net_premium_minor: i64, rate_ppm: i64) -> i64 {
+    Money::percent_of(net_premium_minor, percent(rate_ppm))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn rate(kind: &str, from: &str, ppm: i64) -> commission_rate::Model {
+        commission_rate::Model {
+            id: uuid::Uuid::now_v7(),
+            organization_id: uuid::Uuid::nil(),
+            company_id: uuid::Uuid::nil(),
+            product_type: kind.into(),
+            rate_ppm: ppm,
+            valid_from: NaiveDate::from_str(from).unwrap(),
+            created_by: None,
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn rates_are_exact_percents() {
+        assert_eq!(rate_ppm(Decimal::from_str("12.5").unwrap(), "r").unwrap(), 125_000);
+        assert_eq!(rate_ppm(Decimal::from_str("0").unwrap(), "r").unwrap(), 0);
+        assert_eq!(rate_ppm(Decimal::from_str("100").unwrap(), "r").unwrap(), 1_000_000);
+        assert_eq!(rate_ppm(Decimal::from_str("33.3333").unwrap(), "r").unwrap(), 333_333);
+        assert!(rate_ppm(Decimal::from_str("100.01").unwrap(), "r").is_err());
+        assert!(rate_ppm(Decimal::from_str("-1").unwrap(), "r").is_err());
+        assert!(rate_ppm(Decimal::from_str("1.00001").unwrap(), "r").is_err());
+        assert_eq!(percent(125_000).to_string(), "12.5");
+    }
+
+    #[test]
+    fn the_product_rate_wins_then_every_product_by_date() {
+        let rates = [rate("*", "2026-01-01", 100_000), rate("AUTO", "2026-06-01", 150_000), rate("*", "2026-09-01", 120_000)];
+        let day = |text| NaiveDate::from_str(text).unwrap();
+        assert_eq!(in_force(&rates, "AUTO", day("2026-03-01")).unwrap().rate_ppm, 100_000);
+        assert_eq!(in_force(&rates, "AUTO", day("2026-06-01")).unwrap().rate_ppm, 150_000);
+        assert_eq!(in_force(&rates, "AUTO", day("2026-12-01")).unwrap().rate_ppm, 150_000);
+        assert_eq!(in_force(&rates, "HOME", day("2026-12-01")).unwrap().rate_ppm, 120_000);
+        assert!(in_force(&rates, "HOME", day("2025-12-31")).is_none());
+    }
+
+    #[test]
+    fn commissions_round_half_even() {
+        assert_eq!(commission(100_000, 125_000), 12_500);
+        assert_eq!(commission(1, 500_000), 0);
+        assert_eq!(commission(3, 500_000), 2);
+        assert_eq!(commission(10_000, 333_333), 3_333);
+    }
+}

