@@ -91,6 +91,7 @@ pub mod portfolio;
 pub mod alerts;
 pub mod templates;
 pub mod documents;
+pub mod declarations;
 pub mod mail;
 pub mod jobs;
 pub mod schedules;

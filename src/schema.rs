@@ -19,6 +19,7 @@ use crate::{
     clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
     graphql::{context::ContextExt, ids},
+    declarations::{resolvers::{DeclarationMutation, DeclarationQuery}, types::DeclarationBatch},
     documents::{resolvers::{DocumentMutation, DocumentQuery}, types::Document},
     entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
@@ -45,6 +46,7 @@ pub enum Node {
     Policy(Policy),
     Claim(Claim),
     CommissionRate(CommissionRate),
+    DeclarationBatch(DeclarationBatch),
     Alert(Alert),
     ReportSchedule(ReportSchedule),
     Template(Template),
@@ -103,6 +105,13 @@ impl NodeQuery {
                     .ok_or_else(not_found)?;
                 Node::CommissionRate(CommissionRate(rate))
             }
+            "DeclarationBatch" => {
+                // Bordereaux are MANAGER work: below, they do not exist.
+                if p.role < Role::Manager {
+                    return Err(not_found().into());
+                }
+                Node::DeclarationBatch(DeclarationBatch(crate::declarations::service::get(db, p, key).await?))
+            }
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
@@ -144,6 +153,7 @@ pub struct Query(
     PortfolioQuery,
     ClaimQuery,
     CommissionQuery,
+    DeclarationQuery,
     AlertQuery,
     TemplateQuery,
     DocumentQuery,
@@ -164,6 +174,7 @@ pub struct Mutation(
     PolicyMutation,
     ClaimMutation,
     CommissionMutation,
+    DeclarationMutation,
     AlertMutation,
     TemplateMutation,
     DocumentMutation,

@@ -40,6 +40,26 @@ pub fn commission(net_premium_minor: i64, rate_ppm: i64) -> i64 {
     Money::percent_of(net_premium_minor, percent(rate_ppm))
 }
 
+/// In SQL: the rate in force on the effective date of each policy `p` (aliased so), in parts per
+/// million; the product type's own rate first, then the rate for every product; null when none.
+/// The same choice as [`in_force`].
+pub const RATE_SQL: &str = "COALESCE(\
+    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = p.product_type \
+     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1), \
+    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = '*' \
+     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1))";
+
+/// In SQL: the commission on `net` (minor units) at `rate` (ppm, null for none: 0), rounded
+/// half-even in integers on both backends — the same as [`commission`]. `net × rate` stays
+/// inside a BIGINT: amounts are at most `currency::MAX_MINOR` and rates 1,000,000.
+pub fn commission_sql(net: &str, rate: &str) -> String {
+    let product = format!("({net} * {rate})");
+    format!(
+        "CASE WHEN {rate} IS NULL THEN 0 ELSE {product} / 1000000 + CASE WHEN {product} % 1000000 > 500000 \
+         OR ({product} % 1000000 = 500000 AND ({product} / 1000000) % 2 = 1) THEN 1 ELSE 0 END END"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@ pub mod claim_event;
 pub mod client;
 pub mod commission_rate;
 pub mod company;
+pub mod declaration_batch;
+pub mod declaration_item;
 pub mod document;
 pub mod job;
 pub mod job_item;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::types::JobKind;
 use crate::{
-    entities::policy,
+    entities::{declaration_item, policy},
     error::AppResult,
     policies::types::{PolicyFilter, PolicyOrder},
     principal::{Principal, Role},
@@ -31,6 +31,10 @@ pub enum JobParams {
 pub struct ReportParams {
     pub principal: PrincipalSnapshot,
     pub filter: Option<PolicyFilter>,
+    /// A bordereau's report: exactly the policies of this declaration batch, each with the premium
+    /// and commission it was declared with, and the batch as `declaration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declaration: Option<Uuid>,
 }
 
 impl ReportParams {
@@ -41,7 +45,19 @@ impl ReportParams {
         let mut requester = self.principal.principal();
         requester.org_id = organization_id;
         let scoped = crate::policies::service::list(&requester, self.filter.clone(), order)?;
-        Ok(scoped.filter(policy::Column::OrganizationId.eq(organization_id)))
+        let scoped = scoped.filter(policy::Column::OrganizationId.eq(organization_id));
+        Ok(match self.declaration {
+            Some(batch) => {
+                use sea_orm::{EntityTrait, QuerySelect, QueryTrait};
+                let items = declaration_item::Entity::find()
+                    .select_only()
+                    .column(declaration_item::Column::PolicyId)
+                    .filter(declaration_item::Column::BatchId.eq(batch))
+                    .into_query();
+                scoped.filter(policy::Column::Id.in_subquery(items))
+            }
+            None => scoped,
+        })
     }
 }
 
@@ -103,6 +119,7 @@ mod tests {
         let report = JobParams::Report(ReportParams {
             principal: PrincipalSnapshot { user_id: Uuid::now_v7(), org_id: Uuid::now_v7(), role: Role::Agent },
             filter: None,
+            declaration: None,
         });
         let json = report.to_json();
         match JobParams::from_json(JobKind::Report, &json) {

@@ -253,7 +253,7 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
         return Err(AppError::invalid("input.templateId", "generateReport needs a REPORT template"));
     }
     // Checks the filter now (bad IDs are the caller's fault), runs it when the job runs.
-    let report = ReportParams { principal: PrincipalSnapshot::of(p), filter: input.filter };
+    let report = ReportParams { principal: PrincipalSnapshot::of(p), filter: input.filter, declaration: None };
     let matching = report.policies(t.organization_id, None)?;
     // A PDF or HTML template sees every row at once: refuse now what it could not hold (XLSX
     // streams its rows, whatever their number).
@@ -266,6 +266,26 @@ pub async fn generate_report(state: &AppState, p: &Principal, actor: &Actor, inp
     }
     let params = JobParams::Report(report);
     let new = NewJob { kind: JobKind::Report, template: t, items: vec![(None, None)], params, idempotency_key: key };
+    enqueue(state, p, actor, new).await
+}
+
+/// Checks that `template_id` names a REPORT template the caller may use (for a bordereau);
+/// refusals are on `input.templateId`.
+pub async fn report_template(db: &impl ConnectionTrait, p: &Principal, template_id: &async_graphql::ID) -> AppResult<template::Model> {
+    let (t, _) = usable_template(db, p, template_id).await?;
+    if TemplateScope::parse(&t.scope) != TemplateScope::Report {
+        return Err(AppError::invalid("input.templateId", "a bordereau needs a REPORT template"));
+    }
+    Ok(t)
+}
+
+/// Queues the report of a declaration batch (its policies, their declared amounts, the batch as
+/// `declaration`), once per batch whoever asks again (the batch is its idempotency key).
+pub async fn generate_declaration(state: &AppState, p: &Principal, actor: &Actor, template: template::Model, batch: Uuid) -> AppResult<job::Model> {
+    let report = ReportParams { principal: PrincipalSnapshot::of(p), filter: None, declaration: Some(batch) };
+    let params = JobParams::Report(report);
+    let key = Some(format!("declaration:{batch}"));
+    let new = NewJob { kind: JobKind::Report, template, items: vec![(None, None)], params, idempotency_key: key };
     enqueue(state, p, actor, new).await
 }
 

@@ -62,7 +62,7 @@ pub struct Rendered {
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let sources: [(&str, &str); 16] = [
+    let sources: [(&str, &str); 20] = [
         ("password_reset.fr.txt", include_str!("templates/password_reset.fr.txt")),
         ("password_reset.en.txt", include_str!("templates/password_reset.en.txt")),
         ("password_reset.fr.html", include_str!("templates/password_reset.fr.html")),
@@ -79,6 +79,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("report.en.txt", include_str!("templates/report.en.txt")),
         ("report.fr.html", include_str!("templates/report.fr.html")),
         ("report.en.html", include_str!("templates/report.en.html")),
+        ("declaration.fr.txt", include_str!("templates/declaration.fr.txt")),
+        ("declaration.en.txt", include_str!("templates/declaration.en.txt")),
+        ("declaration.fr.html", include_str!("templates/declaration.fr.html")),
+        ("declaration.en.html", include_str!("templates/declaration.en.html")),
     ];
     for (name, source) in sources {
         env.add_template(name, source).expect("the mail templates compile");
@@ -135,6 +139,30 @@ pub fn report(locale: Locale, name: &str, made: &str, file_name: &str) -> AppRes
     };
     let context = minijinja::context! { subject, name, made, file_name };
     render("report", locale, &subject, context)
+}
+
+/// What a bordereau mail says of its batch.
+#[derive(Clone, Copy)]
+pub struct DeclarationSummary<'a> {
+    pub organization: &'a str,
+    pub period_start: &'a str,
+    pub period_end: &'a str,
+    pub item_count: i32,
+    pub total_premium: &'a str,
+    pub total_commission: &'a str,
+    pub currency: &'a str,
+    pub file_name: &'a str,
+}
+
+/// A bordereau sent to an insurer, attached.
+pub fn declaration(locale: Locale, batch: &DeclarationSummary<'_>) -> AppResult<Rendered> {
+    let DeclarationSummary { organization, period_start, period_end, item_count, total_premium, total_commission, currency, file_name } = *batch;
+    let subject = match locale {
+        Locale::Fr => format!("Bordereau {organization} du {period_start} au {period_end}"),
+        Locale::En => format!("Bordereau from {organization}, {period_start} to {period_end}"),
+    };
+    let context = minijinja::context! { subject, organization, period_start, period_end, item_count, total_premium, total_commission, currency, file_name };
+    render("declaration", locale, &subject, context)
 }
 
 #[cfg(test)]

@@ -5,7 +5,13 @@ use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Statement};
 use uuid::Uuid;
 
-use crate::{entities::policy, error::AppResult, principal::Principal, scope};
+use crate::{
+    commissions::rules::{RATE_SQL, commission_sql},
+    entities::policy,
+    error::AppResult,
+    principal::Principal,
+    scope,
+};
 
 /// One group of policies with the same insurer, product type and status.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -19,19 +25,6 @@ pub struct Group {
     pub paid_minor: i64,
 }
 
-/// The rate in force on each policy `p`'s effective date, in parts per million (the product
-/// type's own rate first, then the rate for every product); null when none.
-const RATE: &str = "COALESCE(\
-    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = p.product_type \
-     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1), \
-    (SELECT r.rate_ppm FROM commission_rates r WHERE r.company_id = p.company_id AND r.product_type = '*' \
-     AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1))";
-
-/// Half-even rounding of `net × rate / 1,000,000` in integers (both backends), per policy.
-const COMMISSION: &str = "CASE WHEN t.rate_ppm IS NULL THEN 0 ELSE \
-    (t.net * t.rate_ppm) / 1000000 + CASE WHEN (t.net * t.rate_ppm) % 1000000 > 500000 \
-    OR ((t.net * t.rate_ppm) % 1000000 = 500000 AND ((t.net * t.rate_ppm) / 1000000) % 2 = 1) THEN 1 ELSE 0 END END";
-
 /// The groups of the caller's policies in `currency` whose effective date is in `[from, to]`.
 pub async fn groups(db: &impl ConnectionTrait, principal: &Principal, from: NaiveDate, to: NaiveDate, currency: &str) -> AppResult<Vec<Group>> {
     let backend = db.get_database_backend();
@@ -42,12 +35,13 @@ pub async fn groups(db: &impl ConnectionTrait, principal: &Principal, from: Naiv
         .column(policy::Column::Id)
         .build(backend);
     let paid = paid_expression();
+    let (rate, commission) = (RATE_SQL, commission_sql("t.net", "t.rate_ppm"));
     let sql = format!(
         "SELECT t.company_id, t.product_type, t.status, COUNT(*) AS policy_count, \
-         CAST(SUM(t.premium) AS BIGINT) AS premium_minor, CAST(SUM({COMMISSION}) AS BIGINT) AS commission_minor, \
+         CAST(SUM(t.premium) AS BIGINT) AS premium_minor, CAST(SUM({commission}) AS BIGINT) AS commission_minor, \
          CAST(SUM(t.paid) AS BIGINT) AS paid_minor \
          FROM (SELECT p.company_id, p.product_type, p.status, p.premium_minor AS premium, p.net_premium_minor AS net, \
-               {RATE} AS rate_ppm, {paid} AS paid \
+               {rate} AS rate_ppm, {paid} AS paid \
                FROM policies p WHERE p.id IN ({inner})) t \
          GROUP BY t.company_id, t.product_type, t.status",
         inner = scoped.sql

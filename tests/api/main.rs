@@ -11,6 +11,7 @@ mod auth;
 mod claims;
 mod clients;
 mod companies;
+mod declarations;
 mod documents;
 mod hardening;
 mod uploads;

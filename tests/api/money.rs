@@ -1,8 +1,8 @@
 //! Money through GraphQL: the premium's breakdown (exact, per currency), commission rates and the
 //! rate in force on each policy, and the portfolio.
 
-mod commissions;
-mod portfolio;
+pub mod commissions;
+pub mod portfolio;
 
 use serde_json::json;
 

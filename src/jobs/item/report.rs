@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::{Failure, JobContext, Made, envelope};
 use crate::{
-    entities::{client, company, policy},
+    currency::Money,
+    entities::{client, company, declaration_batch, declaration_item, policy},
     graphql::pagination::OrderDirection,
     jobs::params::{JobParams, ReportParams, too_many_policies},
     policies::types::{PolicyOrder, PolicyOrderField},
@@ -53,10 +54,44 @@ pub(super) async fn make(state: &AppState, ctx: &JobContext, number: &str) -> Re
         let (read, rows) = tokio::join!(send_rows(state, ctx, params, pages), collect(received, limit));
         read?;
         let rows = rows.ok_or_else(|| Failure::Template(too_many_policies(limit)))?;
-        let data = merge(envelope(ctx, number), json!({"policies": rows}));
+        let mut data = merge(envelope(ctx, number), json!({"policies": rows}));
+        if let Some(batch) = params.declaration {
+            data = merge(data, declaration(state, batch).await?);
+        }
         renderer.render(ctx.format, ctx.scope, &ctx.version.content, &ctx.assets, data).await?
     };
     Ok(Made { rendered, name_part: date, policy_id: None, client_id: None })
+}
+
+/// A bordereau's rows carry what each policy was declared with: its premium and commission then.
+async fn declared(state: &AppState, batch: Uuid, page: &[policy::Model], rows: &mut [Value]) -> Result<(), Failure> {
+    let items: HashMap<Uuid, declaration_item::Model> = declaration_item::Entity::find()
+        .filter(declaration_item::Column::BatchId.eq(batch))
+        .filter(declaration_item::Column::PolicyId.is_in(page.iter().map(|policy| policy.id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|item| (item.policy_id, item))
+        .collect();
+    for (policy, row) in page.iter().zip(rows.iter_mut()) {
+        if let Some(item) = items.get(&policy.id) {
+            row["policy"]["premium"] = json!(Money::to_decimal(item.premium_minor, &policy.currency).to_string());
+            row["policy"]["commission"] = json!(Money::to_decimal(item.commission_minor, &policy.currency).to_string());
+        }
+    }
+    Ok(())
+}
+
+/// What a bordereau's PDF or HTML template sees of its batch: `declaration`.
+async fn declaration(state: &AppState, batch: Uuid) -> Result<Value, Failure> {
+    let found = declaration_batch::Entity::find_by_id(batch).one(&state.db).await?;
+    let batch = found.ok_or_else(|| Failure::Template("the declaration batch is gone".into()))?;
+    let amount = |minor: i64| Money::to_decimal(minor, &batch.currency).to_string();
+    Ok(json!({"declaration": {
+        "periodStart": batch.period_start.to_string(), "periodEnd": batch.period_end.to_string(),
+        "currency": batch.currency, "itemCount": batch.item_count,
+        "totalPremium": amount(batch.total_premium_minor), "totalCommission": amount(batch.total_commission_minor),
+    }}))
 }
 
 /// Every row, or `None` as soon as there are more than `limit` (the reader then stops).
@@ -109,10 +144,13 @@ async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pa
             companies.extend(company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
         }
         let full = page.len() as u64 == REPORT_PAGE;
-        let rows = page
+        let mut rows: Vec<Value> = page
             .iter()
             .map(|policy| render_data::report_row(policy, clients.get(&policy.client_id), companies.get(&policy.company_id)))
             .collect();
+        if let Some(batch) = params.declaration {
+            declared(state, batch, &page, &mut rows).await?;
+        }
         if pages.send(rows).await.is_err() {
             return Ok(());
         }
