@@ -14,6 +14,7 @@ use crate::{
     attachments::{resolvers::AttachmentMutation, types::Attachment},
     audit::resolvers::AuditQuery,
     claims::{resolvers::{ClaimMutation, ClaimQuery}, types::Claim},
+    payments::{resolvers::PaymentMutation, types::{Instalment, Payment}},
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
     clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
@@ -42,6 +43,8 @@ pub enum Node {
     Client(Client),
     Policy(Policy),
     Claim(Claim),
+    Instalment(Instalment),
+    Payment(Payment),
     Alert(Alert),
     ReportSchedule(ReportSchedule),
     Template(Template),
@@ -90,6 +93,11 @@ impl NodeQuery {
             "ReportSchedule" => Node::ReportSchedule(ReportSchedule(crate::schedules::service::get(db, p, key).await?)),
             "Alert" => Node::Alert(Alert(scope::one(db, scope::alerts(p), alert::Column::Id, key, "Node").await?)),
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
+            "Instalment" => {
+                let (row, currency) = crate::payments::service::instalment(db, p, key).await.map_err(|_| not_found())?;
+                Node::Instalment(Instalment { row, currency })
+            }
+            "Payment" => Node::Payment(Payment(crate::payments::service::get(db, p, key).await.map_err(|_| not_found())?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
                 use sea_orm::EntityTrait;
@@ -147,6 +155,7 @@ pub struct Mutation(
     ClientMutation,
     PolicyMutation,
     ClaimMutation,
+    PaymentMutation,
     AlertMutation,
     TemplateMutation,
     DocumentMutation,

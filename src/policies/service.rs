@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{attachment, claim, client, company, policy},
+    entities::{attachment, claim, client, company, instalment, payment, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     currency::currency,
     graphql::ids,
@@ -92,8 +92,19 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
 
 /// A policy's premium or currency may change while no payment is recorded on it; an instalment
 /// plan, which summed to the old premium, is then dropped (the policy is back to one instalment).
+/// Read straight from the tables: `payments` sits above this module.
 async fn money_may_change(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResult<()> {
-    let _ = (db, policy_id);
+    let payments = payment::Entity::find()
+        .filter(payment::Column::PolicyId.eq(policy_id))
+        .filter(payment::Column::ReversedAt.is_null())
+        .count(db)
+        .await?;
+    if payments > 0 {
+        return Err(AppError::conflict(format!(
+            "this policy has {payments} payment(s): reverse its payments first to change its premium or currency"
+        )));
+    }
+    instalment::Entity::delete_many().filter(instalment::Column::PolicyId.eq(policy_id)).exec(db).await?;
     Ok(())
 }
 
@@ -267,6 +278,14 @@ pub fn list(
     }
     if let Some(d) = f.expiring_before {
         q = q.filter(policy::Column::ExpiryDate.lt(d.0));
+    }
+    if let Some(overdue) = f.overdue {
+        let late = sea_orm::sea_query::Query::select()
+            .column(instalment::Column::PolicyId)
+            .from(instalment::Entity)
+            .and_where(instalment::Column::Status.eq(instalment::STATUS_OVERDUE))
+            .to_owned();
+        q = q.filter(if overdue { policy::Column::Id.in_subquery(late) } else { policy::Column::Id.not_in_subquery(late) });
     }
     if let Some(days) = f.renewal_due_within_days {
         q = super::renewal::due_within(q, days, Utc::now().date_naive())?;
