@@ -17,6 +17,7 @@ mod uploads;
 mod http;
 mod mail;
 mod passwords;
+mod payments;
 mod policies;
 mod tenancy;
 mod throttling;
