@@ -108,6 +108,25 @@ async fn money_may_change(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResu
     Ok(())
 }
 
+/// The implicit instalment (the whole premium, written once a payment or the scheduler needed it)
+/// is due on the effective date, so it moves with it; its status is worked out again from what is
+/// paid, and the scheduler marks it `OVERDUE` again if the new date has passed. A plan stays.
+async fn default_instalment_moves(db: &impl ConnectionTrait, policy_id: Uuid, effective: chrono::NaiveDate) -> AppResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let status = Expr::case(Expr::col(instalment::Column::PaidMinor).gte(Expr::col(instalment::Column::AmountMinor)), "PAID")
+        .case(Expr::col(instalment::Column::PaidMinor).gt(0), "PARTIAL")
+        .finally("DUE");
+    instalment::Entity::update_many()
+        .col_expr(instalment::Column::DueDate, Expr::value(effective))
+        .col_expr(instalment::Column::Status, status.into())
+        .col_expr(instalment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(instalment::Column::PolicyId.eq(policy_id))
+        .filter(instalment::Column::Planned.eq(false))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
     let id = ids::decode(&input.id, "Policy")?;
     let existing = get(db, principal, id).await?;
@@ -161,6 +180,9 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
         let expiry = input.expiry_date.map_or(old_expiry, |d| d.0);
         let field = if input.expiry_date.is_some() { "input.expiryDate" } else { "input.effectiveDate" };
         rules::date_range(effective, expiry, field)?;
+        if effective != old_effective {
+            default_instalment_moves(db, id, effective).await?;
+        }
         m.effective_date = Set(effective);
         m.expiry_date = Set(expiry);
     }

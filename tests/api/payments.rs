@@ -202,4 +202,13 @@ async fn a_premium_with_live_payments_cannot_change_and_a_new_premium_drops_the_
     let m = money(agent, &policy).await;
     assert_eq!(instalments(&m), rows(&[("120000", "0", "DUE")]), "back to the one instalment of the new premium");
     assert_eq!((m["paid"].as_str(), m["balance"].as_str()), (Some("0"), Some("120000")));
+
+    // The implicit instalment, once written, moves with the effective date.
+    pay(agent, &policy, "10000").await;
+    assert_eq!(instalments(&money(agent, &policy).await), rows(&[("120000", "10000", "OVERDUE")]), "due on 2026-01-01");
+    let dates = json!({"i": {"id": policy, "effectiveDate": "2027-01-01", "expiryDate": "2028-01-01"}});
+    agent.ok("mutation($i: UpdatePolicyInput!) { updatePolicy(input: $i) { id } }", dates).await;
+    let m = money(agent, &policy).await;
+    assert_eq!(instalments(&m), rows(&[("120000", "10000", "PARTIAL")]));
+    assert_eq!(m["instalments"][0]["dueDate"], "2027-01-01");
 }
