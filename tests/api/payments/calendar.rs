@@ -7,7 +7,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 
 use super::{PLAN, desk, money, pay};
-use crate::alerts::{ALERTS, day_from, noon, policy, tick};
+use crate::alerts::{ALERTS, day_from, noon, tick, unpaid_policy as policy};
 use crate::helpers::spawn_app;
 
 fn numbers(d: &Value) -> Vec<String> {
