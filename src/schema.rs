@@ -94,10 +94,10 @@ impl NodeQuery {
             "Alert" => Node::Alert(Alert(scope::one(db, scope::alerts(p), alert::Column::Id, key, "Node").await?)),
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
             "Instalment" => {
-                let (row, currency) = crate::payments::service::instalment(db, p, key).await.map_err(|_| not_found())?;
+                let (row, currency) = crate::payments::service::instalment(db, p, key).await?;
                 Node::Instalment(Instalment { row, currency })
             }
-            "Payment" => Node::Payment(Payment(crate::payments::service::get(db, p, key).await.map_err(|_| not_found())?)),
+            "Payment" => Node::Payment(Payment(crate::payments::service::get(db, p, key).await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
                 use sea_orm::EntityTrait;

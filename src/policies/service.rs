@@ -238,13 +238,18 @@ async fn save(
     }
 }
 
-/// Deletes a policy the caller may write. One with claims or attachments, or that documents still refer to, is a `CONFLICT`.
+/// Deletes a policy the caller may write. One with claims, payments or attachments, or that documents still refer to, is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = get(db, principal, id).await?;
     // Claims are a broker's record of a loss: a policy with any is kept, whatever the database says.
     let claims = claim::Entity::find().filter(claim::Column::PolicyId.eq(existing.id)).count(db).await?;
     if claims > 0 {
         return Err(AppError::conflict(format!("this policy has {claims} claim(s); a policy with claims cannot be deleted")));
+    }
+    // Payments are the broker's record of money received, reversed ones too.
+    let paid = payment::Entity::find().filter(payment::Column::PolicyId.eq(existing.id)).count(db).await?;
+    if paid > 0 {
+        return Err(AppError::conflict(format!("this policy has {paid} payment(s); a policy with payments cannot be deleted")));
     }
     let attached = attachment::Entity::find().filter(attachment::Column::PolicyId.eq(existing.id)).count(db).await?;
     if attached > 0 {

@@ -147,6 +147,9 @@ async fn a_plan_must_sum_to_the_premium_on_distinct_days_or_nothing_changes() {
     let many: Vec<(&str, &str)> = many.iter().map(|(d, a)| (d.as_str(), *a)).collect();
     assert_bad_input(&agent.err(PLAN, plan(&many)).await, "input.instalments", "too many");
     assert_eq!(money(agent, &policy).await, before, "refused plans change nothing");
+    let later = json!({"i": {"policyId": policy, "amount": "1000", "method": "CASH", "paidAt": "2999-01-01T00:00:00Z"}});
+    assert_bad_input(&agent.err(RECORD, later).await, "input.paidAt", "in the future");
+    assert_eq!(money(agent, &policy).await, before, "a refused payment changes nothing");
 
     // XAF has no decimals: thirds of 1,000,000 are whole francs, and a half franc rounds to even.
     let big = policy_of(agent, &desk, "XAF-THIRDS", "1000000", "XAF").await;
@@ -211,4 +214,8 @@ async fn a_premium_with_live_payments_cannot_change_and_a_new_premium_drops_the_
     let m = money(agent, &policy).await;
     assert_eq!(instalments(&m), rows(&[("120000", "10000", "PARTIAL")]));
     assert_eq!(m["instalments"][0]["dueDate"], "2027-01-01");
+
+    // Payments are a record of money received: their policy is kept, reversed ones included.
+    let delete = "mutation($id: ID!) { deletePolicy(id: $id) }";
+    assert_eq!(desk.org.manager.err(delete, json!({"id": policy})).await, "CONFLICT");
 }
