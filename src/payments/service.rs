@@ -165,11 +165,11 @@ async fn allocate(db: &impl ConnectionTrait, owner: &policy::Model, paid: i64) -
         .all(db)
         .await?;
     if rows.is_empty() {
-        let implicit = default_instalment(owner);
+        // The scheduler may write the same implicit instalment at once: whichever is first wins.
         let now = Utc::now();
-        let mut active: instalment::ActiveModel = instalment::Model { created_at: now, updated_at: now, ..implicit }.into();
-        active = active.reset_all();
-        rows.push(active.insert(db).await?);
+        let implicit: instalment::ActiveModel = instalment::Model { created_at: now, updated_at: now, ..default_instalment(owner) }.into();
+        instalment::Entity::insert(implicit.reset_all()).on_conflict_do_nothing().exec(db).await?;
+        rows = instalment::Entity::find().filter(instalment::Column::PolicyId.eq(owner.id)).all(db).await?;
     }
     let zone: Option<String> = organization::Entity::find_by_id(owner.organization_id)
         .select_only()

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, FromQueryResult,
-    sea_query::{Alias, CaseStatement, Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -72,6 +72,8 @@ pub async fn materialise(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppRe
         ])
         .select_from(select)
         .map_err(|e| crate::error::AppError::Internal(anyhow::anyhow!("instalment insert: {e}")))?
+        // A first payment may write the same implicit instalment at once.
+        .on_conflict(OnConflict::column(instalment::Column::Id).do_nothing().to_owned())
         .to_owned();
     Ok(db.execute(&insert).await?.rows_affected())
 }
