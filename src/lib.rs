@@ -38,6 +38,8 @@
 //!   page of policies (including `Client.policies` and `Company.policies`).
 //! - [`companies`], [`clients`]. [`claims`]: declared losses on policies, `numbering` (a counter
 //!   row per organization and year) and `rules` (the status machine).
+//! - [`payments`]: a policy's instalments and the payments allocated to them, oldest first
+//!   (`rules` holds the exact arithmetic in minor units).
 //! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
 //!   the render facade. [`documents`]: generated files. [`mail`]: the outbox sent over SMTP by
 //!   the workers (`mail::worker`, `mail::sender`), bodies from `mail::templates`.
@@ -88,6 +90,7 @@ pub mod clients;
 pub mod claims;
 pub mod commissions;
 pub mod portfolio;
+pub mod payments;
 pub mod alerts;
 pub mod templates;
 pub mod documents;

@@ -15,6 +15,7 @@ use crate::{
     audit::resolvers::AuditQuery,
     claims::{resolvers::{ClaimMutation, ClaimQuery}, types::Claim},
     commissions::{resolvers::{CommissionMutation, CommissionQuery}, types::CommissionRate},
+    payments::{resolvers::PaymentMutation, types::{Instalment, Payment}},
     auth::{resolvers::{AuthMutation, AuthQuery}, types::Session},
     clients::{resolvers::{ClientMutation, ClientQuery}, types::Client},
     companies::{resolvers::{CompanyMutation, CompanyQuery}, types::Company},
@@ -47,6 +48,8 @@ pub enum Node {
     Claim(Claim),
     CommissionRate(CommissionRate),
     DeclarationBatch(DeclarationBatch),
+    Instalment(Instalment),
+    Payment(Payment),
     Alert(Alert),
     ReportSchedule(ReportSchedule),
     Template(Template),
@@ -113,6 +116,11 @@ impl NodeQuery {
                 Node::DeclarationBatch(DeclarationBatch(crate::declarations::service::get(db, p, key).await?))
             }
             "Claim" => Node::Claim(Claim(scope::one(db, scope::claims(p), claim::Column::Id, key, "Node").await?)),
+            "Instalment" => {
+                let (row, currency) = crate::payments::service::instalment(db, p, key).await?;
+                Node::Instalment(Instalment { row, currency })
+            }
+            "Payment" => Node::Payment(Payment(crate::payments::service::get(db, p, key).await?)),
             "Template" => Node::Template(Template(scope::one(db, scope::templates(p), template::Column::Id, key, "Node").await?)),
             "TemplateVersion" => {
                 use sea_orm::EntityTrait;
@@ -175,6 +183,7 @@ pub struct Mutation(
     ClaimMutation,
     CommissionMutation,
     DeclarationMutation,
+    PaymentMutation,
     AlertMutation,
     TemplateMutation,
     DocumentMutation,

@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, session, template, user},
+    entities::{
+        alert, attachment, claim, client, company, document, instalment, job, organization, outbox, payment, policy, session, template,
+        user,
+    },
     error::{AppError, AppResult},
 };
 
@@ -98,6 +101,26 @@ pub fn claims(principal: &Principal) -> Select<claim::Entity> {
     }
 }
 
+/// Instalments the caller may read: those of the policies they may read.
+pub fn instalments(principal: &Principal) -> Select<instalment::Entity> {
+    let q = org(instalment::Entity::find(), principal, instalment::Column::OrganizationId);
+    if principal.is_agent() {
+        q.filter(instalment::Column::PolicyId.in_subquery(own_policies(principal)))
+    } else {
+        q
+    }
+}
+
+/// Payments the caller may read (and, reading them, reverse): those of the policies they may read.
+pub fn payments(principal: &Principal) -> Select<payment::Entity> {
+    let q = org(payment::Entity::find(), principal, payment::Column::OrganizationId);
+    if principal.is_agent() {
+        q.filter(payment::Column::PolicyId.in_subquery(own_policies(principal)))
+    } else {
+        q
+    }
+}
+
 /// Messages of the caller's organization (the resolvers let only ADMINs list them).
 pub fn messages(principal: &Principal) -> Select<outbox::Entity> {
     org(outbox::Entity::find(), principal, outbox::Column::OrganizationId)
@@ -123,6 +146,15 @@ pub fn job_clients(organization_id: Uuid) -> Select<client::Entity> {
 /// The ids of an AGENT's own clients, as a subquery.
 fn own_clients(principal: &Principal) -> sea_orm::sea_query::SelectStatement {
     Query::select().column(client::Column::Id).from(client::Entity).and_where(client::Column::OwnerId.eq(principal.user_id)).to_owned()
+}
+
+/// The ids of the policies of an AGENT's own clients, as a subquery.
+fn own_policies(principal: &Principal) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(policy::Column::Id)
+        .from(policy::Entity)
+        .and_where(policy::Column::ClientId.in_subquery(own_clients(principal)))
+        .to_owned()
 }
 
 fn org<E: EntityTrait>(query: Select<E>, principal: &Principal, col: impl ColumnTrait) -> Select<E> {

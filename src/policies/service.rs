@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{attachment, claim, client, company, policy},
+    entities::{attachment, claim, client, company, instalment, payment, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     currency::currency,
     graphql::ids,
@@ -92,8 +92,38 @@ pub async fn create(db: &impl ConnectionTrait, principal: &Principal, input: Cre
 
 /// A policy's premium or currency may change while no payment is recorded on it; an instalment
 /// plan, which summed to the old premium, is then dropped (the policy is back to one instalment).
+/// Read straight from the tables: `payments` sits above this module.
 async fn money_may_change(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResult<()> {
-    let _ = (db, policy_id);
+    let payments = payment::Entity::find()
+        .filter(payment::Column::PolicyId.eq(policy_id))
+        .filter(payment::Column::ReversedAt.is_null())
+        .count(db)
+        .await?;
+    if payments > 0 {
+        return Err(AppError::conflict(format!(
+            "this policy has {payments} payment(s): reverse its payments first to change its premium or currency"
+        )));
+    }
+    instalment::Entity::delete_many().filter(instalment::Column::PolicyId.eq(policy_id)).exec(db).await?;
+    Ok(())
+}
+
+/// The implicit instalment (the whole premium, written once a payment or the scheduler needed it)
+/// is due on the effective date, so it moves with it; its status is worked out again from what is
+/// paid, and the scheduler marks it `OVERDUE` again if the new date has passed. A plan stays.
+async fn default_instalment_moves(db: &impl ConnectionTrait, policy_id: Uuid, effective: chrono::NaiveDate) -> AppResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let status = Expr::case(Expr::col(instalment::Column::PaidMinor).gte(Expr::col(instalment::Column::AmountMinor)), "PAID")
+        .case(Expr::col(instalment::Column::PaidMinor).gt(0), "PARTIAL")
+        .finally("DUE");
+    instalment::Entity::update_many()
+        .col_expr(instalment::Column::DueDate, Expr::value(effective))
+        .col_expr(instalment::Column::Status, status.into())
+        .col_expr(instalment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(instalment::Column::PolicyId.eq(policy_id))
+        .filter(instalment::Column::Planned.eq(false))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -150,6 +180,9 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
         let expiry = input.expiry_date.map_or(old_expiry, |d| d.0);
         let field = if input.expiry_date.is_some() { "input.expiryDate" } else { "input.effectiveDate" };
         rules::date_range(effective, expiry, field)?;
+        if effective != old_effective {
+            default_instalment_moves(db, id, effective).await?;
+        }
         m.effective_date = Set(effective);
         m.expiry_date = Set(expiry);
     }
@@ -205,13 +238,18 @@ async fn save(
     }
 }
 
-/// Deletes a policy the caller may write. One with claims or attachments, or that documents still refer to, is a `CONFLICT`.
+/// Deletes a policy the caller may write. One with claims, payments or attachments, or that documents still refer to, is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
     let existing = get(db, principal, id).await?;
     // Claims are a broker's record of a loss: a policy with any is kept, whatever the database says.
     let claims = claim::Entity::find().filter(claim::Column::PolicyId.eq(existing.id)).count(db).await?;
     if claims > 0 {
         return Err(AppError::conflict(format!("this policy has {claims} claim(s); a policy with claims cannot be deleted")));
+    }
+    // Payments are the broker's record of money received, reversed ones too.
+    let paid = payment::Entity::find().filter(payment::Column::PolicyId.eq(existing.id)).count(db).await?;
+    if paid > 0 {
+        return Err(AppError::conflict(format!("this policy has {paid} payment(s); a policy with payments cannot be deleted")));
     }
     let attached = attachment::Entity::find().filter(attachment::Column::PolicyId.eq(existing.id)).count(db).await?;
     if attached > 0 {
@@ -267,6 +305,14 @@ pub fn list(
     }
     if let Some(d) = f.expiring_before {
         q = q.filter(policy::Column::ExpiryDate.lt(d.0));
+    }
+    if let Some(overdue) = f.overdue {
+        let late = sea_orm::sea_query::Query::select()
+            .column(instalment::Column::PolicyId)
+            .from(instalment::Entity)
+            .and_where(instalment::Column::Status.eq(instalment::STATUS_OVERDUE))
+            .to_owned();
+        q = q.filter(if overdue { policy::Column::Id.in_subquery(late) } else { policy::Column::Id.not_in_subquery(late) });
     }
     if let Some(days) = f.renewal_due_within_days {
         q = super::renewal::due_within(q, days, Utc::now().date_naive())?;

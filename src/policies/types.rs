@@ -12,6 +12,7 @@ use crate::{
     companies::types::Company,
     currency::Money,
     documents::types::{Document, DocumentParent, DocumentsOf},
+    payments::types::{self as payments, Instalment, Payment},
     graphql::{
         context::ContextExt,
         ids,
@@ -254,16 +255,45 @@ impl Policy {
         let args = PageArgs::new(first, after, last, before);
         per_parent::connection::<AttachmentsOf, _>(ctx, OwnerKind::Policy, self.0.id, args, Attachment).await
     }
+
+    // Money received (`payments`): the instalments, the payments, what is paid and what is left.
+    /// The premium's instalments by due date, each with what the payments cover of it (oldest
+    /// first). Without a plan (`setInstalmentPlan`), one: the whole premium due on `effectiveDate`.
+    async fn instalments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Instalment>> {
+        payments::instalments_of(ctx, &self.0).await
+    }
+    /// The payments recorded on this policy that the caller may read, reversed ones included, newest first.
+    #[graphql(complexity = "crate::graphql::pagination::cost(first, last, child_complexity)")]
+    async fn payments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Payment>> {
+        payments::payments_of(ctx, &self.0, PageArgs::new(first, after, last, before)).await
+    }
+    /// What the payments not reversed add up to, exact in the currency's minor unit.
+    async fn paid(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        Ok(Money::to_decimal(payments::paid_of(ctx, &self.0).await?, &self.0.currency))
+    }
+    /// What is left to pay: `premium - paid`.
+    async fn balance(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
+        let paid = payments::paid_of(ctx, &self.0).await?;
+        Ok(Money::to_decimal(self.0.premium_minor - paid, &self.0.currency))
+    }
 }
 
-/// Loads the nested lists (`claims`, `documents`, `attachments`) the current page of policies selects, for all
+/// Loads the nested lists (`claims`, `documents`, `attachments`, `payments`, `instalments`) the current page of policies selects, for all
 /// of `policies` at once.
 pub async fn prefetch_nested(ctx: &Context<'_>, policies: &[uuid::Uuid]) -> async_graphql::Result<()> {
     let claims = per_parent::prefetch::<ClaimsOf>(ctx, "claims", ClaimParent::Policy, policies);
     let documents = per_parent::prefetch::<DocumentsOf>(ctx, "documents", DocumentParent::Policy, policies);
     let attachments = per_parent::prefetch::<AttachmentsOf>(ctx, "attachments", OwnerKind::Policy, policies);
-    let (claims, documents, attachments) = futures_util::join!(claims, documents, attachments);
-    claims.and(documents).and(attachments)
+    let money = payments::prefetch(ctx, policies);
+    let (claims, documents, attachments, money) = futures_util::join!(claims, documents, attachments, money);
+    claims.and(documents).and(attachments).and(money)
 }
 
 /// Creates a policy for a client with an insurer of the same organization.
@@ -362,6 +392,8 @@ pub struct PolicyFilter {
     pub expiring_before: Option<Date>,
     /// Only ACTIVE policies expiring from today to this many days ahead (0 to 3660) that are not yet renewed.
     pub renewal_due_within_days: Option<i32>,
+    /// True: only policies with an `OVERDUE` instalment (as the scheduler last marked them); false: only those without.
+    pub overdue: Option<bool>,
 }
 
 /// Renews a policy into a new one for the same client. Only `number` is required: by default the

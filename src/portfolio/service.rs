@@ -50,7 +50,7 @@ pub async fn groups(db: &impl ConnectionTrait, principal: &Principal, from: Naiv
     Ok(Group::find_by_statement(statement).all(db).await?)
 }
 
-/// What each policy `p` has been paid (its payments not reversed).
+/// What each policy `p` has been paid (its payments not reversed), as `Policy.paid` counts it.
 fn paid_expression() -> &'static str {
-    "0"
+    "(SELECT COALESCE(SUM(pay.amount_minor), 0) FROM payments pay WHERE pay.policy_id = p.id AND pay.reversed_at IS NULL)"
 }

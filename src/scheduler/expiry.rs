@@ -33,6 +33,16 @@ pub struct Group {
 
 /// Every organization, grouped by its today (at `now`) and its expiry thresholds: two statements.
 pub async fn groups(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<Vec<Group>> {
+    groups_by(db, now, |settings| settings.expiry_days_before).await
+}
+
+/// Every organization, grouped by its today (at `now`) and the thresholds `thresholds_of` picks from
+/// its alert settings: two statements.
+pub async fn groups_by(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    thresholds_of: impl Fn(AlertSettings) -> Vec<i32>,
+) -> AppResult<Vec<Group>> {
     let zones: Vec<(Uuid, String)> = organization::Entity::find()
         .select_only()
         .column(organization::Column::Id)
@@ -44,7 +54,7 @@ pub async fn groups(db: &impl ConnectionTrait, now: DateTime<Utc>) -> AppResult<
         alert_setting::Entity::find().all(db).await?.into_iter().map(|row| (row.organization_id, row)).collect();
     let mut by_key: BTreeMap<(NaiveDate, Vec<i32>), Vec<Uuid>> = BTreeMap::new();
     for (id, zone) in zones {
-        let mut thresholds = AlertSettings::of(settings.get(&id)).expiry_days_before;
+        let mut thresholds = thresholds_of(AlertSettings::of(settings.get(&id)));
         thresholds.sort_unstable();
         by_key.entry((timezone::today_in(&zone, now), thresholds)).or_default().push(id);
     }

@@ -2,9 +2,10 @@
 //! runs a tick: policies past their expiry become EXPIRED, and the alerts their dates call for
 //! are raised, each once, with their mail; raised alerts are published once committed; due report
 //! schedules run, and the reports they made that finished are mailed.
-//! Overdue instalments join the tick when the money issue lands (the seam is marked below).
+//! Instalments past due become OVERDUE and instalments falling due are alerted (`instalments.rs`).
 
 pub mod expiry;
+pub mod instalments;
 pub mod lease;
 pub mod notify;
 
@@ -19,6 +20,8 @@ const TICK: &str = "tick";
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TickReport {
     pub expired: usize,
+    /// Instalments the tick marked `OVERDUE`.
+    pub overdue: usize,
     pub alerts_raised: usize,
     pub reports_queued: usize,
     /// Alert mail and finished scheduled reports' mail.
@@ -40,7 +43,16 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> AppResult<TickReport>
             candidates.extend(expiry::expiring_alert(group, &due, now));
         }
     }
-    // Seam: overdue instalments (INSTALMENT_DUE / INSTALMENT_OVERDUE) once the money issue lands.
+    // Instalments: the implicit ones written, the overdue marked and alerted, those falling due alerted.
+    instalments::materialise(&txn, now).await?;
+    let mut overdue_count = 0;
+    for group in instalments::groups(&txn, now).await? {
+        overdue_count += instalments::mark_overdue(&txn, &group, now).await? as usize;
+        candidates.extend(instalments::overdue(&txn, &group).await?.iter().map(|due| instalments::overdue_alert(due, now)));
+        for due in instalments::falling_due(&txn, &group).await? {
+            candidates.extend(instalments::due_alert(&group, &due, now));
+        }
+    }
     let raised = alerts::service::raise(&txn, candidates).await?;
     let mut messages = notify::mail_alerts(&txn, &raised).await?;
     txn.commit().await?;
@@ -50,7 +62,7 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> AppResult<TickReport>
     if messages > 0 {
         state.wake_mailers();
     }
-    Ok(TickReport { expired: expired_count, alerts_raised: raised.len(), reports_queued, messages_queued: messages })
+    Ok(TickReport { expired: expired_count, overdue: overdue_count, alerts_raised: raised.len(), reports_queued, messages_queued: messages })
 }
 
 /// Runs the scheduler until `shutdown` turns true: every interval, the process holding the lease ticks.

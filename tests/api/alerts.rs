@@ -21,9 +21,20 @@ pub fn day_from(now: DateTime<Utc>, days: i64) -> String {
     (now.date_naive() + Duration::days(days)).to_string()
 }
 
-/// A policy of `client` from a year before `now` to `expires_in` days after it.
+/// A policy of `client` from a year before `now` to `expires_in` days after it, its premium paid
+/// (so that its instalment, due a year ago, raises nothing: these tests are about its own dates;
+/// `payments::calendar` covers instalments).
 pub async fn policy(who: &User, client: &str, company: &str, number: &str, status: &str, now: DateTime<Utc>, expires_in: i64) -> String {
+    let id = unpaid_policy(who, client, company, number, status, now, expires_in).await;
+    let paid = json!({"i": {"policyId": id, "amount": "125000", "method": "TRANSFER"}});
+    who.ok("mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { id } }", paid).await;
+    id
+}
+
+/// A policy of `client` from a year before `now` to `expires_in` days after it, nothing paid.
+pub async fn unpaid_policy(who: &User, client: &str, company: &str, number: &str, status: &str, now: DateTime<Utc>, expires_in: i64) -> String {
     let mut input = policy_input(number, client, company);
+    assert_eq!(input["premium"], "125000", "the premium paid by `policy`");
     input["status"] = json!(status);
     input["effectiveDate"] = json!(day_from(now, -365));
     input["expiryDate"] = json!(day_from(now, expires_in));

@@ -19,6 +19,7 @@ mod http;
 mod mail;
 mod money;
 mod passwords;
+mod payments;
 mod policies;
 mod tenancy;
 mod throttling;

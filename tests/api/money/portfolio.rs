@@ -38,10 +38,18 @@ async fn the_portfolio_adds_up_exactly_within_the_callers_scope() {
         (&mine, &axa, "AUTO", "ACTIVE", "2025-12-31", "500000", "XAF"),
         (&mine, &axa, "AUTO", "ACTIVE", "2026-07-01", "700000", "XAF"),
     ];
+    let mut ids = Vec::new();
     for (n, (client, company, kind, status, effective, premium, code)) in policies.into_iter().enumerate() {
-        policy_on(&org.manager, client, company, &format!("PF-{n}"), json!({"productType": kind, "status": status,
-            "effectiveDate": effective, "expiryDate": "2027-12-31", "premium": premium, "currency": code})).await;
+        ids.push(policy_on(&org.manager, client, company, &format!("PF-{n}"), json!({"productType": kind, "status": status,
+            "effectiveDate": effective, "expiryDate": "2027-12-31", "premium": premium, "currency": code})).await);
     }
+    // Payments: 40000 and 1 on the first, 250000 on the third; one of 5000 reversed.
+    let pay = "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { id } }";
+    for (policy, amount) in [(&ids[0], "40000"), (&ids[0], "1"), (&ids[2], "250000")] {
+        org.manager.ok(pay, json!({"i": {"policyId": policy, "amount": amount, "method": "CASH"}})).await;
+    }
+    let reversed = org.manager.ok(pay, json!({"i": {"policyId": ids[1], "amount": "5000", "method": "CHEQUE"}})).await;
+    org.manager.ok("mutation($id: ID!) { reversePayment(id: $id) { id } }", json!({"id": reversed["recordPayment"]["id"]})).await;
     let other_company = app.create_company(&other.manager, "AXA").await;
     let other_client = app.create_client(&other.manager, "Eto'o").await;
     policy_on(&other.manager, &other_client, &other_company, "X-1", json!({"effectiveDate": "2026-03-01", "premium": "1000000"})).await;
@@ -54,8 +62,8 @@ async fn the_portfolio_adds_up_exactly_within_the_callers_scope() {
     assert_eq!(d["policyCount"], 5, "{d:#}");
     assert_eq!(d["premium"], "483334");
     assert_eq!(d["commission"], "42333");
-    assert_eq!(d["paid"], "0");
-    assert_eq!(d["balance"], "483334");
+    assert_eq!(d["paid"], "290001", "reversed payments do not count");
+    assert_eq!(d["balance"], "193333");
     let axa_share = find(&d["byCompany"], "company", "Insurer AXA");
     assert_eq!((&axa_share["policyCount"], &axa_share["premium"], &axa_share["commission"]), (&json!(3), &json!("133335"), &json!("16667")));
     let saham_share = find(&d["byCompany"], "company", "Insurer SAHAM");
@@ -73,6 +81,7 @@ async fn the_portfolio_adds_up_exactly_within_the_callers_scope() {
     // An AGENT's portfolio is their own clients' policies.
     let agent = org.agent.ok(PORTFOLIO, period.clone()).await["portfolio"].clone();
     assert_eq!((&agent["policyCount"], &agent["premium"], &agent["commission"]), (&json!(3), &json!("383334"), &json!("35000")));
+    assert_eq!((&agent["paid"], &agent["balance"]), (&json!("290001"), &json!("93333")));
     // Nothing of another organization is ever counted.
     let theirs = other.admin.ok(PORTFOLIO, period.clone()).await["portfolio"].clone();
     assert_eq!((&theirs["policyCount"], &theirs["premium"]), (&json!(1), &json!("1000000")));
