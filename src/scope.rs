@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     principal::Principal,
-    entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, session, template, user},
+    entities::{alert, attachment, claim, client, company, company_integration, document, job, organization, outbox, policy, session, template, user},
     error::{AppError, AppResult},
 };
 
@@ -23,6 +23,11 @@ pub fn organizations(principal: &Principal) -> Select<organization::Entity> {
 /// Companies (insurers) of the caller's organization.
 pub fn companies(principal: &Principal) -> Select<company::Entity> {
     org(company::Entity::find(), principal, company::Column::OrganizationId)
+}
+
+/// Insurer integrations (webhook endpoints) of the caller's organization.
+pub fn company_integrations(principal: &Principal) -> Select<company_integration::Entity> {
+    org(company_integration::Entity::find(), principal, company_integration::Column::OrganizationId)
 }
 
 /// Templates of the caller's organization (everyone in it reads them).

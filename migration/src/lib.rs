@@ -23,6 +23,8 @@ mod m20261206_000006_create_alerts;
 mod m20261206_000007_create_report_schedules;
 mod m20261206_000008_money;
 
+mod m20261206_000010_integrations;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -50,6 +52,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_create_alerts::Migration),
             Box::new(m20261206_000007_create_report_schedules::Migration),
             Box::new(m20261206_000008_money::Migration),
+
+            Box::new(m20261206_000010_integrations::Migration),
         ]
     }
 }
