@@ -15,6 +15,7 @@ mod documents;
 mod hardening;
 mod uploads;
 mod http;
+mod integrations;
 mod mail;
 mod passwords;
 mod policies;
