@@ -34,6 +34,7 @@ impl CompanyIntegration {
     }
 }
 
+/// An insurer's signed-webhook integration. The secret is never shown: `secretSet` says one is kept.
 #[Object]
 impl CompanyIntegration {
     /// The URL deliveries are POSTed to.
@@ -160,6 +161,7 @@ impl From<delivery_attempt::Model> for DeclarationDelivery {
     }
 }
 
+/// One line of a declaration batch's delivery history: a webhook attempt, or a mail message.
 #[Object]
 impl DeclarationDelivery {
     /// Opaque ID of this line.
