@@ -1,6 +1,6 @@
 //! Integration logic: setting or removing a company's endpoint and secret, queueing a delivery in
 //! the caller's transaction ([`enqueue`], then [`queued`] after the commit) and reading the
-//! attempts made for a subject ([`attempts_for`]).
+//! attempts made for a subject ([`attempts_for`]) and its deliveries ([`deliveries_for`]).
 
 use std::collections::HashMap;
 
@@ -178,6 +178,25 @@ pub async fn attempts_for(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> Ap
             .filter(delivery_attempt::Column::SubjectId.is_in(chunk.iter().copied()))
             .order_by_asc(delivery_attempt::Column::At)
             .order_by_asc(delivery_attempt::Column::Attempt)
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.subject_id).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The webhook deliveries queued for each of `subject_ids`, oldest first, whatever their state
+/// (`status` `PENDING` before the first attempt and between retries, then `DELIVERED` or
+/// `FAILED`). The caller has already scoped the subjects to what its principal reads.
+pub async fn deliveries_for(db: &impl ConnectionTrait, subject_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Vec<webhook_delivery::Model>>> {
+    let mut out: HashMap<Uuid, Vec<webhook_delivery::Model>> = HashMap::new();
+    for chunk in subject_ids.chunks(500) {
+        let rows = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::SubjectId.is_in(chunk.iter().copied()))
+            .order_by_asc(webhook_delivery::Column::CreatedAt)
+            .order_by_asc(webhook_delivery::Column::Id)
             .all(db)
             .await?;
         for row in rows {

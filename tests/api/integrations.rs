@@ -103,6 +103,11 @@ async fn endpoints_on_loopback_private_or_metadata_addresses_are_refused() {
         let refusal = org.admin.err(SET, input(&company, Some(endpoint), Some(SECRET))).await;
         assert_bad_input(&refusal, "input.endpoint", endpoint);
     }
+    for (endpoint, reason) in [("http://localhost:8080/hooks", "loopback"), ("http://169.254.169.254/latest/meta-data/", "link-local")] {
+        let refusal = org.admin.err(SET, input(&company, Some(endpoint), Some(SECRET))).await;
+        let message = refusal.body["errors"][0]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains(reason), "{endpoint}: {refusal:?}");
+    }
     let refusal = org.admin.err(SET, input(&company, Some(PUBLIC), None)).await;
     assert_bad_input(&refusal, "input.secret", "a new integration without a secret");
     let refusal = org.admin.err(SET, input(&company, Some(PUBLIC), Some("short"))).await;

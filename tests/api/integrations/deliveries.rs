@@ -2,7 +2,8 @@
 //! `sendDeclarationBatch` calls it) and made by the worker the test drives, against a receiver
 //! on a free port (so `INTEGRATIONS_ALLOW_PRIVATE=true`): a failure retried with the same delivery
 //! id and a signature checked here from the raw body, an endpoint that never answers failing
-//! after the last attempt, a redirect not followed, an endless answer read no further than the cap.
+//! after the last attempt, a redirect not followed, an endless answer read no further than the cap,
+//! and the connection pinned to the addresses checked (DNS rebinding gets nowhere).
 
 use std::time::{Duration, Instant};
 
@@ -94,6 +95,8 @@ async fn a_delivery_refused_once_is_retried_with_the_same_id_and_a_signature_the
 
     let row = settle(&app, delivery).await;
     assert_eq!((row.status.as_str(), row.attempts), ("DELIVERED", 2), "{row:?}");
+    let queued = service::deliveries_for(&app.state.db, &[subject]).await.unwrap();
+    assert_eq!(queued[&subject].iter().map(|d| d.id).collect::<Vec<_>>(), [delivery]);
     let received = receiver.received();
     assert_eq!(received.len(), 2, "{received:#?}");
     for request in &received {
@@ -200,10 +203,12 @@ async fn a_company_without_integration_gets_no_delivery_and_a_removed_one_fails_
 }
 
 #[tokio::test]
-async fn the_worker_loop_delivers_what_is_queued_once_woken() {
+async fn the_worker_loop_delivers_what_is_queued_once_woken_to_a_host_name_pinned_to_its_checked_address() {
     let receiver = Receiver::start(&[Behaviour::Status(202)]).await;
     let app = webhook_app().await;
-    let (_, _, organization_id, company_id) = integrated(&app, &receiver.url).await;
+    // A name, not an address: resolved and checked, then the connection pinned to what was checked.
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let (_, _, organization_id, company_id) = integrated(&app, &by_name).await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(worker::run(app.state.clone(), "test-webhooks".into(), stopped));
     let delivery = enqueue(&app, organization_id, company_id, Uuid::now_v7()).await;
@@ -219,4 +224,28 @@ async fn the_worker_loop_delivers_what_is_queued_once_woken() {
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running).await.expect("the loop stops").unwrap();
     assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn an_attempt_connects_to_the_addresses_checked_and_never_asks_the_name_again() {
+    use monassurance::integrations::{
+        endpoint::Checked,
+        secret::WebhookSecret,
+        sender::{self, Outcome, Outgoing},
+    };
+    let receiver = Receiver::start(&[Behaviour::Status(200)]).await;
+    let port = url::Url::parse(&receiver.url).unwrap().port().unwrap();
+    // `.invalid` never resolves: the request reaches the receiver only through the pinned address.
+    let checked = Checked {
+        url: url::Url::parse(&format!("http://insurer.invalid:{port}/hooks/monassurance")).unwrap(),
+        domain: Some("insurer.invalid".into()),
+        addrs: vec![std::net::SocketAddr::from(([127, 0, 0, 1], port))],
+    };
+    let secret = WebhookSecret::new(SECRET);
+    let outgoing = Outgoing { delivery_id: Uuid::now_v7(), event: "declaration.sent", body: "{}", secret: &secret };
+    let outcome = sender::post(&checked, Duration::from_secs(2), outgoing).await;
+    assert_eq!(outcome, Outcome::Delivered { http_status: 200 });
+    let received = receiver.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].header("host"), format!("insurer.invalid:{port}"));
 }
