@@ -131,6 +131,42 @@ pub struct Settings {
     pub slow_operation_ms: u64,
     /// Mail delivery (`SMTP_URL`, `MAIL_FROM`, `MAIL_*`).
     pub mail: MailSettings,
+    /// Insurer webhooks (`INTEGRATIONS_ALLOW_PRIVATE`, `INTEGRATION_*`).
+    pub integrations: IntegrationSettings,
+}
+
+/// Insurer webhook delivery settings.
+#[derive(Clone, Debug)]
+pub struct IntegrationSettings {
+    /// Let endpoints resolve to loopback, private (RFC 1918, fc00::/7), link-local and CGNAT
+    /// addresses (`INTEGRATIONS_ALLOW_PRIVATE`, default false): for tests and on-premises
+    /// insurers only. Unspecified, multicast and broadcast addresses are always refused.
+    pub allow_private: bool,
+    /// Connect and whole-request budget of one attempt (`INTEGRATION_TIMEOUT_SECS`, default 10).
+    pub timeout_secs: u64,
+    /// Attempts before a delivery is `FAILED` (`INTEGRATION_MAX_ATTEMPTS`, default 6).
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt, in seconds, fractions allowed
+    /// (`INTEGRATION_RETRY_BASE_SECS`, default 30); it doubles each attempt, at most one hour.
+    pub retry_base_secs: f64,
+}
+
+impl IntegrationSettings {
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> anyhow::Result<IntegrationSettings> {
+        let timeout_secs = parse(get, "INTEGRATION_TIMEOUT_SECS", 10u64)?;
+        if !(1..=300).contains(&timeout_secs) {
+            bail!("INTEGRATION_TIMEOUT_SECS must be between 1 and 300");
+        }
+        let max_attempts = parse(get, "INTEGRATION_MAX_ATTEMPTS", 6u32)?;
+        if !(1..=50).contains(&max_attempts) {
+            bail!("INTEGRATION_MAX_ATTEMPTS must be between 1 and 50");
+        }
+        let retry_base_secs = parse(get, "INTEGRATION_RETRY_BASE_SECS", 30f64)?;
+        if !(retry_base_secs.is_finite() && (0.0..=3600.0).contains(&retry_base_secs)) {
+            bail!("INTEGRATION_RETRY_BASE_SECS must be a number of seconds between 0 and 3600");
+        }
+        Ok(IntegrationSettings { allow_private: parse(get, "INTEGRATIONS_ALLOW_PRIVATE", false)?, timeout_secs, max_attempts, retry_base_secs })
+    }
 }
 
 /// Mail delivery settings.
@@ -395,6 +431,7 @@ impl Settings {
             slow_sql_ms: parse(&get, "SLOW_SQL_MS", 200)?,
             slow_operation_ms: parse(&get, "SLOW_OPERATION_MS", 1000)?,
             mail: MailSettings::from_lookup(&get)?,
+            integrations: IntegrationSettings::from_lookup(&get)?,
             data_dir,
         })
     }
@@ -560,6 +597,28 @@ mod tests {
             let vars: Vec<(&str, &str)> = base.iter().copied().chain([(name, value)]).collect();
             let err = settings(&vars).unwrap_err();
             assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn integration_settings_parse_and_a_bad_one_names_its_variable() {
+        let secret = "x".repeat(40);
+        let base = [("DATABASE_URL", "sqlite::memory:"), ("JWT_SECRET", secret.as_str())];
+        let defaults = settings(&base).unwrap().integrations;
+        assert!(!defaults.allow_private);
+        assert_eq!((defaults.timeout_secs, defaults.max_attempts, defaults.retry_base_secs), (10, 6, 30.0));
+        let set = settings(&[base[0], base[1], ("INTEGRATIONS_ALLOW_PRIVATE", "true"), ("INTEGRATION_RETRY_BASE_SECS", "0.05")]).unwrap();
+        assert!(set.integrations.allow_private);
+        assert_eq!(set.integrations.retry_base_secs, 0.05);
+        for (name, value) in [
+            ("INTEGRATIONS_ALLOW_PRIVATE", "yes"),
+            ("INTEGRATION_TIMEOUT_SECS", "0"),
+            ("INTEGRATION_MAX_ATTEMPTS", "0"),
+            ("INTEGRATION_RETRY_BASE_SECS", "-1"),
+            ("INTEGRATION_RETRY_BASE_SECS", "NaN"),
+        ] {
+            let err = settings(&[base[0], base[1], (name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}={value}: {err}");
         }
     }
 

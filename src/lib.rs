@@ -43,6 +43,9 @@
 //! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
 //!   the render facade. [`documents`]: generated files. [`mail`]: the outbox sent over SMTP by
 //!   the workers (`mail::worker`, `mail::sender`), bodies from `mail::templates`.
+//! - [`integrations`]: insurers' signed webhooks: `setCompanyIntegration`, the secret sealed at
+//!   rest (`secret`), endpoints kept off private networks (`endpoint`), deliveries queued in the
+//!   caller's transaction (`service::enqueue`) and POSTed by the workers (`worker`, `sender`).
 //! - [`jobs`]: the generation pipeline. `service` enqueues, `params` holds the typed
 //!   parameters, `worker` handles leases, slices and heartbeats, `item::{policy, client,
 //!   report}` make the items and `events` publishes progress.
@@ -96,6 +99,7 @@ pub mod templates;
 pub mod documents;
 pub mod declarations;
 pub mod mail;
+pub mod integrations;
 pub mod jobs;
 pub mod schedules;
 pub mod scheduler;

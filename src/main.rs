@@ -123,13 +123,14 @@ async fn heartbeat_file() {
 }
 
 /// Starts `count` job workers in this process and, beside them (none when `count` is 0: an
-/// API-only replica sends no mail and runs no tick), one mail loop and, with a non-zero
+/// API-only replica sends no mail, no webhook and runs no tick), one mail loop, one webhook loop and, with a non-zero
 /// `SCHEDULER_INTERVAL_SECS`, the scheduler (whose ticks one process at a time runs).
 fn start_workers(state: &AppState, count: usize, stopped: tokio::sync::watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-    use monassurance::{jobs::worker as jobs, mail::worker as mail, scheduler};
+    use monassurance::{integrations::worker as webhooks, jobs::worker as jobs, mail::worker as mail, scheduler};
     let mut workers: Vec<_> = (0..count).map(|n| tokio::spawn(jobs::run(state.clone(), jobs::worker_name(n), stopped.clone()))).collect();
     if count > 0 {
         workers.push(tokio::spawn(mail::run(state.clone(), format!("{}-mail", jobs::worker_name(0)), stopped.clone())));
+        workers.push(tokio::spawn(webhooks::run(state.clone(), format!("{}-webhooks", jobs::worker_name(0)), stopped.clone())));
         if state.settings.scheduler_interval_secs > 0 {
             workers.push(tokio::spawn(scheduler::run(state.clone(), format!("{}-scheduler", jobs::worker_name(0)), stopped)));
         }

@@ -25,6 +25,7 @@ use crate::{
     entities::{alert, attachment, claim, client, company, document, job, organization, outbox, policy, template, template_version, user},
     jobs::{resolvers::{JobMutation, JobQuery, JobSubscription}, types::Job},
     mail::{resolvers::{MailMutation, MailQuery}, types::Message},
+    integrations::{resolvers::IntegrationMutation, types::DeclarationDelivery},
     templates::{resolvers::{TemplateMutation, TemplateQuery}, types::{Template, TemplateVersion}},
     error::AppError,
     organizations::{resolvers::{OrganizationMutation, OrganizationQuery}, types::Organization},
@@ -191,6 +192,7 @@ pub struct Mutation(
     JobMutation,
     ScheduleMutation,
     MailMutation,
+    IntegrationMutation,
 );
 
 /// Every subscription.
@@ -203,6 +205,8 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .register_output_type::<Node>()
+        // Listed by `DeclarationBatch.deliveries`; registered here so the type is in the schema on its own.
+        .register_output_type::<DeclarationDelivery>()
         .extension(crate::graphql::error_codes::ErrorCodes)
 }
 

@@ -7,8 +7,8 @@ use uuid::Uuid;
 use crate::{
     principal::Principal,
     entities::{
-        alert, attachment, claim, client, company, document, instalment, job, organization, outbox, payment, policy, session, template,
-        user,
+        alert, attachment, claim, client, company, company_integration, document, instalment, job, organization, outbox, payment,
+        policy, session, template, user,
     },
     error::{AppError, AppResult},
 };
@@ -26,6 +26,11 @@ pub fn organizations(principal: &Principal) -> Select<organization::Entity> {
 /// Companies (insurers) of the caller's organization.
 pub fn companies(principal: &Principal) -> Select<company::Entity> {
     org(company::Entity::find(), principal, company::Column::OrganizationId)
+}
+
+/// Insurer integrations (webhook endpoints) of the caller's organization.
+pub fn company_integrations(principal: &Principal) -> Select<company_integration::Entity> {
+    org(company_integration::Entity::find(), principal, company_integration::Column::OrganizationId)
 }
 
 /// Templates of the caller's organization (everyone in it reads them).

@@ -46,6 +46,9 @@ pub struct AppState {
     /// Wakes this process's idle mail loop when a message is queued (other processes' loops
     /// wake on `job_wakeup`, which Redis carries across).
     pub mail_wakeup: Arc<Notify>,
+    /// Wakes this process's idle webhook loop when a delivery is queued (other processes' loops
+    /// wake on `job_wakeup`, which Redis carries across).
+    pub webhook_wakeup: Arc<Notify>,
     /// Everything `/metrics` shows.
     pub metrics: Arc<Metrics>,
     /// Redis, when `REDIS_URL` is set (the cache, limiter and event bus above then use it).
@@ -110,6 +113,14 @@ impl AppState {
         }
     }
 
+    /// Wakes the webhook loops: this process's at once, every other process's through Redis.
+    pub fn wake_webhooks(&self) {
+        self.webhook_wakeup.notify_one();
+        if let Some(r) = &self.redis {
+            r.wake_workers();
+        }
+    }
+
     /// The state of one process: in-memory seams, or Redis ones when `REDIS_URL` is set.
     pub fn new(settings: Settings, db: DatabaseConnection, db_metrics: DbMetrics) -> anyhow::Result<Self> {
         // Two TLS backends are linked (ring; aws-lc-rs comes with object_store's S3 client):
@@ -164,6 +175,7 @@ impl AppState {
             signer: Arc::new(signer),
             job_wakeup,
             mail_wakeup: Arc::new(Notify::new()),
+            webhook_wakeup: Arc::new(Notify::new()),
             metrics,
         })
     }

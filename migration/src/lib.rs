@@ -23,6 +23,7 @@ mod m20261206_000006_create_alerts;
 mod m20261206_000007_create_report_schedules;
 mod m20261206_000008_money;
 mod m20261206_000009_instalments_payments;
+mod m20261206_000010_integrations;
 mod m20261206_000011_declarations;
 
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_create_report_schedules::Migration),
             Box::new(m20261206_000008_money::Migration),
             Box::new(m20261206_000009_instalments_payments::Migration),
+            Box::new(m20261206_000010_integrations::Migration),
             Box::new(m20261206_000011_declarations::Migration),
         ]
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     entities::company,
     graphql::{ids, pagination::{Page, OrderDirection}},
+    integrations::types::CompanyIntegration,
     policies::{self, types::{Policy, PolicyFilter, PolicyOrder}},
 };
 
@@ -74,6 +75,10 @@ impl Company {
     /// The insurer's API base URL, when `apiMode` is `REST`.
     async fn api_endpoint(&self) -> Option<&str> {
         self.0.api_endpoint.as_deref()
+    }
+    /// The insurer's signed-webhook integration, null when none (`setCompanyIntegration`).
+    async fn integration(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CompanyIntegration>> {
+        CompanyIntegration::of(ctx, self.0.id).await
     }
     /// When the company was created.
     async fn created_at(&self) -> DateTime<Utc> {

@@ -81,8 +81,9 @@ impl DeclarationMutation {
     }
 
     /// Sends a bordereau whose document is ready (else `CONFLICT`): mailed with its document to the
-    /// insurer's `contactEmail` (a `DECLARATION` message). A batch already sent is a `CONFLICT`;
-    /// one whose sending FAILED is sent again.
+    /// insurer's `contactEmail` (a `DECLARATION` message) and, when the insurer has an integration,
+    /// delivered to it as a signed `declaration.sent` webhook (see `setCompanyIntegration`). A batch
+    /// already sent is a `CONFLICT`; one whose sending FAILED is sent again.
     async fn send_declaration_batch(&self, ctx: &Context<'_>, id: ID) -> Result<DeclarationBatch> {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
@@ -93,6 +94,9 @@ impl DeclarationMutation {
         tx.commit("declaration.send", Some(("DeclarationBatch", batch.id)), summary(&batch)).await?;
         if let Some(message) = &message {
             crate::mail::service::queued(ctx.state(), message);
+        }
+        if batch.delivery_id.is_some() {
+            crate::integrations::service::queued(ctx.state());
         }
         Ok(DeclarationBatch(batch))
     }

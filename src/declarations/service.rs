@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::types::{CreateDeclarationBatchInput, DeclarationBatchFilter, DeclarationStatus};
 use crate::{
     commissions::rules::{RATE_SQL, commission_sql},
+    integrations,
     currency::{Money, currency},
-    entities::{company, declaration_batch, document, job, organization},
+    entities::{client, company, declaration_batch, declaration_item, document, job, organization, policy},
     error::{AppError, AppResult},
     graphql::ids,
     mail::{
@@ -166,9 +167,13 @@ pub async fn document_of(db: &impl ConnectionTrait, batch: &declaration_batch::M
     Ok(document::Entity::find().filter(document::Column::JobId.eq(job_id)).one(db).await?)
 }
 
-/// Sends a DRAFT batch (or again one whose sending FAILED): a `DECLARATION` message with the
-/// document to the insurer's `contactEmail`, in the caller's transaction. Returns the batch as
-/// sent and the message queued (the caller wakes the senders after commit).
+/// The event a sent batch is delivered as.
+pub const EVENT: &str = "declaration.sent";
+
+/// Sends a DRAFT batch (or again one whose sending FAILED), in the caller's transaction: a
+/// `DECLARATION` message with the document to the insurer's `contactEmail`, and a signed delivery
+/// to its integration; at least one of the two. Returns the batch as sent and the message queued
+/// (the caller wakes the senders after commit).
 pub async fn send(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -193,37 +198,45 @@ pub async fn send(
     };
     let company = company::Entity::find_by_id(batch.company_id).one(db).await?.ok_or(AppError::NotFound("Company"))?;
     let organization = organization::Entity::find_by_id(batch.organization_id).one(db).await?.ok_or(AppError::NotFound("Organization"))?;
-    let recipient = company.contact_email.clone().filter(|email| !email.trim().is_empty());
-    let Some(recipient) = recipient else {
-        return Err(AppError::invalid("id", "the insurer has no contactEmail to send the bordereau to"));
-    };
     let amount = |minor: i64| Money::to_decimal(minor, &batch.currency).to_string();
-    let (start, end) = (batch.period_start.to_string(), batch.period_end.to_string());
-    let (premium, commission) = (amount(batch.total_premium_minor), amount(batch.total_commission_minor));
-    let summary = DeclarationSummary {
-        organization: &organization.name,
-        period_start: &start,
-        period_end: &end,
-        item_count: batch.item_count,
-        total_premium: &premium,
-        total_commission: &commission,
-        currency: &batch.currency,
-        file_name: &document.file_name,
+    // To the insurer's integration, when it has one: the batch and its policies, signed.
+    let payload = webhook_payload(db, &batch, &company, &document).await?;
+    let delivery = integrations::service::enqueue(db, batch.organization_id, company.id, EVENT, batch.id, payload).await?;
+    // And by mail to its contact address, when it has one.
+    let recipient = company.contact_email.clone().filter(|email| !email.trim().is_empty());
+    let message = match recipient {
+        Some(recipient) => {
+            let (start, end) = (batch.period_start.to_string(), batch.period_end.to_string());
+            let (premium, commission) = (amount(batch.total_premium_minor), amount(batch.total_commission_minor));
+            let summary = DeclarationSummary {
+                organization: &organization.name,
+                period_start: &start,
+                period_end: &end,
+                item_count: batch.item_count,
+                total_premium: &premium,
+                total_commission: &commission,
+                currency: &batch.currency,
+                file_name: &document.file_name,
+            };
+            let outgoing = Outgoing {
+                organization_id: Some(batch.organization_id),
+                kind: MessageKind::Declaration,
+                recipients: vec![recipient],
+                rendered: templates::declaration(locale, &summary)?,
+                document_id: Some(document.id),
+                locale,
+            };
+            Some(crate::mail::service::enqueue(db, outgoing).await?)
+        }
+        None if delivery.is_some() => None,
+        None => return Err(AppError::invalid("id", "the insurer has no contactEmail and no integration to send the bordereau to")),
     };
-    let outgoing = Outgoing {
-        organization_id: Some(batch.organization_id),
-        kind: MessageKind::Declaration,
-        recipients: vec![recipient],
-        rendered: templates::declaration(locale, &summary)?,
-        document_id: Some(document.id),
-        locale,
-    };
-    let message = crate::mail::service::enqueue(db, outgoing).await?;
     let now = Utc::now();
     let updated = declaration_batch::Entity::update_many()
         .col_expr(declaration_batch::Column::Status, sea_orm::sea_query::Expr::value("SENT"))
         .col_expr(declaration_batch::Column::SentAt, sea_orm::sea_query::Expr::value(now))
-        .col_expr(declaration_batch::Column::MessageId, sea_orm::sea_query::Expr::value(message.id))
+        .col_expr(declaration_batch::Column::MessageId, sea_orm::sea_query::Expr::value(message.as_ref().map(|m| m.id)))
+        .col_expr(declaration_batch::Column::DeliveryId, sea_orm::sea_query::Expr::value(delivery))
         .col_expr(declaration_batch::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
         .filter(declaration_batch::Column::Id.eq(batch.id))
         .filter(declaration_batch::Column::Status.eq(batch.status.as_str()))
@@ -236,5 +249,56 @@ pub async fn send(
     if updated.rows_affected != 1 {
         return Err(AppError::conflict("the batch was sent or deleted while it was being sent"));
     }
-    Ok((get(db, principal, batch.id).await?, Some(message)))
+    Ok((get(db, principal, batch.id).await?, message))
+}
+
+/// What an insurer's integration receives: `{"event", "batch": {…}, "policies": […]}`, each policy
+/// with the premium and commission it was declared with.
+async fn webhook_payload(
+    db: &impl ConnectionTrait,
+    batch: &declaration_batch::Model,
+    company: &company::Model,
+    document: &document::Model,
+) -> AppResult<serde_json::Value> {
+    use std::collections::HashMap;
+    let amount = |minor: i64| Money::to_decimal(minor, &batch.currency).to_string();
+    let items = declaration_item::Entity::find().filter(declaration_item::Column::BatchId.eq(batch.id)).all(db).await?;
+    let declared: HashMap<Uuid, &declaration_item::Model> = items.iter().map(|item| (item.policy_id, item)).collect();
+    let mut policies = Vec::with_capacity(items.len());
+    for chunk in items.chunks(1_000) {
+        let rows = policy::Entity::find()
+            .filter(policy::Column::Id.is_in(chunk.iter().map(|item| item.policy_id)))
+            .order_by_asc(policy::Column::Number)
+            .all(db)
+            .await?;
+        let holders: HashMap<Uuid, client::Model> = client::Entity::find()
+            .filter(client::Column::Id.is_in(rows.iter().map(|row| row.client_id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|holder| (holder.id, holder))
+            .collect();
+        for row in rows {
+            let item = declared[&row.id];
+            let holder = holders.get(&row.client_id).map(crate::templates::render_data::client);
+            policies.push(serde_json::json!({
+                "number": row.number, "productName": row.product_name, "productType": row.product_type, "status": row.status,
+                "effectiveDate": row.effective_date.to_string(), "expiryDate": row.expiry_date.to_string(),
+                "premium": amount(item.premium_minor), "commission": amount(item.commission_minor), "currency": row.currency,
+                "client": holder,
+            }));
+        }
+    }
+    Ok(serde_json::json!({
+        "event": EVENT,
+        "batch": {
+            "id": ids::encode("DeclarationBatch", batch.id).to_string(),
+            "company": {"id": ids::encode("Company", company.id).to_string(), "name": company.name, "code": company.code},
+            "periodStart": batch.period_start.to_string(), "periodEnd": batch.period_end.to_string(), "currency": batch.currency,
+            "itemCount": batch.item_count, "totalPremium": amount(batch.total_premium_minor),
+            "totalCommission": amount(batch.total_commission_minor),
+            "document": {"fileName": document.file_name, "mimeType": document.mime_type, "sha256": document.sha256, "sizeBytes": document.size_bytes},
+        },
+        "policies": policies,
+    }))
 }

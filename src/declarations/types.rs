@@ -9,7 +9,7 @@ use crate::{
     companies::types::Company,
     currency::Money,
     documents::types::Document,
-    entities::{declaration_batch, declaration_item, outbox, policy},
+    entities::{declaration_batch, declaration_item, outbox, policy, webhook_delivery},
     error::AppResult,
     graphql::{
         context::ContextExt,
@@ -17,6 +17,10 @@ use crate::{
         loaders::loader_error,
         pagination::{Page, PageArgs, paginate},
         scalars::Date,
+    },
+    integrations::{
+        self,
+        types::{DeclarationDelivery, DeliveryChannel, DeliveryStatus},
     },
     jobs::types::Job,
     policies::types::Policy,
@@ -35,14 +39,21 @@ pub enum DeclarationStatus {
     Failed,
 }
 
-/// In SQL: a sent batch whose message finally failed.
+/// In SQL: a sent batch whose message or webhook delivery finally failed.
 pub fn failed() -> Condition {
     let failed_messages = outbox::Entity::find()
         .select_only()
         .column(outbox::Column::Id)
         .filter(outbox::Column::Status.eq("FAILED"))
         .into_query();
-    Condition::any().add(declaration_batch::Column::MessageId.in_subquery(failed_messages))
+    let failed_deliveries = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Id)
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
+        .into_query();
+    Condition::any()
+        .add(declaration_batch::Column::MessageId.in_subquery(failed_messages))
+        .add(declaration_batch::Column::DeliveryId.in_subquery(failed_deliveries))
 }
 
 /// A batch's status: its own, or FAILED when its sending finally failed.
@@ -132,6 +143,47 @@ impl DeclarationBatch {
         let p = ctx.principal()?;
         let found = scope::jobs(p).filter(crate::entities::job::Column::Id.eq(job_id)).one(&ctx.state().db).await.map_err(crate::error::AppError::from)?;
         Ok(found.map(Job))
+    }
+    /// How it was sent, oldest first: its mail (EMAIL, as the message stands) and each attempt to
+    /// deliver it to the insurer's integration (WEBHOOK), with the HTTP status or the error.
+    async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeclarationDelivery>> {
+        let db = &ctx.state().db;
+        let mut list = Vec::new();
+        if let Some(message_id) = self.0.message_id {
+            if let Some(message) = outbox::Entity::find_by_id(message_id).one(db).await.map_err(crate::error::AppError::from)? {
+                let status = match message.status.as_str() {
+                    "SENT" => DeliveryStatus::Delivered,
+                    "FAILED" => DeliveryStatus::Failed,
+                    _ => DeliveryStatus::Pending,
+                };
+                list.push(DeclarationDelivery {
+                    id: message.id,
+                    channel: DeliveryChannel::Email,
+                    attempt: message.attempts,
+                    status,
+                    http_status: None,
+                    error: message.last_error.clone(),
+                    at: message.sent_at.unwrap_or(message.created_at),
+                });
+            }
+        }
+        let attempts = integrations::service::attempts_for(db, &[self.0.id]).await?;
+        list.extend(attempts.get(&self.0.id).into_iter().flatten().cloned().map(DeclarationDelivery::from));
+        // A delivery still waiting for its first attempt shows as PENDING.
+        let deliveries = integrations::service::deliveries_for(db, &[self.0.id]).await?;
+        for delivery in deliveries.get(&self.0.id).into_iter().flatten().filter(|delivery| delivery.attempts == 0) {
+            list.push(DeclarationDelivery {
+                id: delivery.id,
+                channel: DeliveryChannel::Webhook,
+                attempt: 0,
+                status: DeliveryStatus::Pending,
+                http_status: None,
+                error: None,
+                at: delivery.created_at,
+            });
+        }
+        list.sort_by_key(|delivery| delivery.at);
+        Ok(list)
     }
     /// When it was (last) sent.
     async fn sent_at(&self) -> Option<DateTime<Utc>> {

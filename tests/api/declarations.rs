@@ -2,6 +2,8 @@
 //! batch only (even when two are made at once), its XLSX read back, deleted while a draft, sent by
 //! mail (and, see `declarations/webhooks.rs`, to the insurer's integration).
 
+mod webhooks;
+
 use calamine::{Data, DataType, Reader, Xlsx};
 use serde_json::{Value, json};
 

@@ -16,6 +16,7 @@ mod documents;
 mod hardening;
 mod uploads;
 mod http;
+mod integrations;
 mod mail;
 mod money;
 mod passwords;
