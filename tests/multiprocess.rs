@@ -600,6 +600,16 @@ async fn two_worker_processes_raise_and_mail_each_alert_once() {
         .collect();
     let created = gql(&base, Some(&token), Value::Array(create)).await;
     assert!(created.as_array().is_some_and(|all| all.iter().all(|a| a.get("errors").is_none())), "{created}");
+    // Paid in full: the only alerts due are the expiry ones (not INSTALMENT_OVERDUE).
+    let pay: Vec<Value> = created
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|answer| json!({"query": "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { id } }",
+                              "variables": {"i": {"policyId": answer["data"]["createPolicy"]["id"], "amount": "1000", "method": "CASH"}}}))
+        .collect();
+    let paid = gql(&base, Some(&token), Value::Array(pay)).await;
+    assert!(paid.as_array().is_some_and(|all| all.iter().all(|a| a.get("errors").is_none())), "{paid}");
 
     let workers: Vec<Child> = (0..2)
         .map(|_| {

@@ -25,6 +25,7 @@ mod m20261206_000008_money;
 mod m20261206_000009_instalments_payments;
 mod m20261206_000010_integrations;
 mod m20261206_000011_declarations;
+mod m20261206_000012_payments_tracked_from;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_instalments_payments::Migration),
             Box::new(m20261206_000010_integrations::Migration),
             Box::new(m20261206_000011_declarations::Migration),
+            Box::new(m20261206_000012_payments_tracked_from::Migration),
         ]
     }
 }

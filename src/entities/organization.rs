@@ -11,6 +11,9 @@ pub struct Model {
     pub slug: String,
     /// IANA time zone: what "today" is for the organization's alerts (default `Africa/Douala`).
     pub timezone: String,
+    /// Instalments due before this day are not marked OVERDUE nor alerted about (their premiums
+    /// were collected before payments were recorded here); null: every instalment.
+    pub payments_tracked_from: Option<Date>,
     pub created_at: DateTimeUtc,
 }
 

@@ -7,7 +7,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, FromQueryResult,
-    sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query, SelectStatement},
+    sea_query::{Alias, CaseStatement, Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use super::expiry::{Group, groups_by, tightest};
 use crate::{
     alerts::types::{AlertKind, AlertStatus},
     currency::Money,
-    entities::{alert, instalment, policy},
+    entities::{alert, instalment, organization, policy},
     error::AppResult,
     payments::types::InstalmentStatus,
     policies::types::PolicyStatus,
@@ -88,6 +88,21 @@ fn followed_policies(group: &Group) -> SelectStatement {
         .to_owned()
 }
 
+/// In SQL: the instalment is due on or after its organization's `payments_tracked_from` (when
+/// set): older ones were collected before payments were recorded here and are never called overdue.
+fn tracked() -> SimpleExpr {
+    let before = Query::select()
+        .expr(Expr::val(1))
+        .from(organization::Entity)
+        .and_where(Expr::col((organization::Entity, organization::Column::Id)).equals((instalment::Entity, instalment::Column::OrganizationId)))
+        .and_where(
+            Expr::col((organization::Entity, organization::Column::PaymentsTrackedFrom))
+                .gt(Expr::col((instalment::Entity, instalment::Column::DueDate))),
+        )
+        .to_owned();
+    Expr::exists(before).not()
+}
+
 /// Instalments of the group's followed policies past their due date and not fully paid become
 /// `OVERDUE`: one statement. Returns how many.
 pub async fn mark_overdue(db: &impl ConnectionTrait, group: &Group, now: DateTime<Utc>) -> AppResult<u64> {
@@ -99,6 +114,7 @@ pub async fn mark_overdue(db: &impl ConnectionTrait, group: &Group, now: DateTim
         .and_where(instalment::Column::Status.is_in([InstalmentStatus::Due.as_str(), InstalmentStatus::Partial.as_str()]))
         .and_where(instalment::Column::DueDate.lt(group.today))
         .and_where(instalment::Column::PolicyId.in_subquery(followed_policies(group)))
+        .and_where(tracked())
         .to_owned();
     Ok(db.execute(&update).await?.rows_affected())
 }
@@ -145,6 +161,7 @@ fn instalments_of(group: &Group, statuses: &[InstalmentStatus], kind: AlertKind,
         .and_where(Expr::col((instalment::Entity, instalment::Column::Status)).is_in(statuses.iter().map(|s| s.as_str())))
         .and_where(Expr::col((policy::Entity, policy::Column::Status)).is_in(followed()))
         .and_where(Expr::exists(raised).not())
+        .and_where(tracked())
         .to_owned()
 }
 

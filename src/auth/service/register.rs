@@ -51,7 +51,7 @@ pub async fn register(state: &AppState, input: RegisterInput, meta: &RequestMeta
     let taken = organization::Entity::find().filter(organization::Column::Slug.eq(&base)).one(&txn).await?.is_some();
     let slug = if taken { format!("{base}-{}", &Uuid::new_v4().simple().to_string()[..6]) } else { base };
     let now = Utc::now();
-    let org = organization::ActiveModel { id: Set(Uuid::now_v7()), name: Set(org_name), slug: Set(slug), timezone: Set(DEFAULT_TIMEZONE.into()), created_at: Set(now) }
+    let org = organization::ActiveModel { id: Set(Uuid::now_v7()), name: Set(org_name), slug: Set(slug), timezone: Set(DEFAULT_TIMEZONE.into()), payments_tracked_from: Set(None), created_at: Set(now) }
         .insert(&txn)
         .await?;
     let user = user::ActiveModel {
@@ -99,6 +99,7 @@ pub async fn create_superadmin(state: &AppState, email: &str, password_raw: &str
                 name: Set("MonAssurance platform".into()),
                 slug: Set("platform".into()),
                 timezone: Set(DEFAULT_TIMEZONE.into()),
+                payments_tracked_from: Set(None),
                 created_at: Set(now),
             }
             .insert(&txn)

@@ -105,3 +105,31 @@ async fn the_tick_marks_overdue_instalments_and_alerts_due_and_overdue_ones_once
         ]
     );
 }
+
+#[tokio::test]
+async fn instalments_due_before_payments_were_tracked_are_never_called_overdue() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let desk = desk(&app, "acme").await;
+    let agent = &desk.org.agent;
+    let now = noon();
+    // As an organization that existed when payments began to be recorded (migration 000012).
+    let since = day_from(now, -10);
+    app.state.db.execute_unprepared(&format!("UPDATE organizations SET payments_tracked_from = '{since}'")).await.unwrap();
+    let old = policy(agent, &desk.client, &desk.company, "OLD", "ACTIVE", now, 200).await;
+    let planned = policy(agent, &desk.client, &desk.company, "PLANNED", "ACTIVE", now, 200).await;
+    let list = json!([
+        {"dueDate": day_from(now, -20), "amount": "60000"},
+        {"dueDate": day_from(now, -3), "amount": "65000"},
+    ]);
+    agent.ok(PLAN, json!({"i": {"policyId": planned, "instalments": list}})).await;
+
+    let report = tick(&app, now).await;
+    let d = agent.ok(ALERTS, json!({})).await;
+    let row = |n: &str, k: &str, due: String, days: i64| (n.to_string(), k.to_string(), due, days);
+    assert_eq!(instalment_alerts(&d), [row("PLANNED", "INSTALMENT_OVERDUE", day_from(now, -3), 0)], "{report:?}");
+    let statuses = |m: &Value| -> Vec<String> { m["instalments"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap().to_string()).collect() };
+    assert_eq!(statuses(&money(agent, &old).await), ["DUE"], "collected before the organization recorded payments here");
+    let overdue = "query($o: Boolean) { policies(first: 10, filter: {overdue: $o}) { nodes { number } } }";
+    assert_eq!(numbers(&agent.ok(overdue, json!({"o": true})).await), ["PLANNED"]);
+}
