@@ -8,7 +8,7 @@
 //! - [`config`]: typed settings from the environment. [`entities`]: plain sea-orm rows, one
 //!   per table (not the API).
 //! - [`db`]: the SQLite or PostgreSQL connection and its statement metrics. [`text`]: portable
-//!   text search.
+//!   text search. [`currency`]: ISO 4217 codes, each currency's minor unit, exact amounts (`Money`).
 //! - [`render`]: the warm pool of sandboxed child processes; Typst → PDF, HTML, XLSX.
 //! - [`error`]: the one error type. `error::code` holds every `extensions.code` of API.md and
 //!   `with_code`.
@@ -39,10 +39,14 @@
 //! - [`companies`], [`clients`]. [`claims`]: declared losses on policies, `numbering` (a counter
 //!   row per organization and year) and `rules` (the status machine).
 //! - [`payments`]: a policy's instalments and the payments allocated to them, oldest first
-//!   (`rules` holds the exact arithmetic in minor units).
+//!   (`rules` holds the exact arithmetic in minor units). [`commissions`]: insurers' rates per
+//!   product type from a date and the rate in force (`rules`, also as SQL). [`portfolio`]: the
+//!   book over a period, aggregated in one statement.
 //! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
 //!   the render facade. [`documents`]: generated files. [`mail`]: the outbox sent over SMTP by
 //!   the workers (`mail::worker`, `mail::sender`), bodies from `mail::templates`.
+//! - [`declarations`]: bordereaux — a batch of an insurer's policies for a period (each policy in one
+//!   batch only), its document rendered by a report job, sent by mail and to the integration.
 //! - [`integrations`]: insurers' signed webhooks: `setCompanyIntegration`, the secret sealed at
 //!   rest (`secret`), endpoints kept off private networks (`endpoint`), deliveries queued in the
 //!   caller's transaction (`service::enqueue`) and POSTed by the workers (`worker`, `sender`).
