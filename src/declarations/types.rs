@@ -149,23 +149,25 @@ impl DeclarationBatch {
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeclarationDelivery>> {
         let db = &ctx.state().db;
         let mut list = Vec::new();
-        if let Some(message_id) = self.0.message_id {
-            if let Some(message) = outbox::Entity::find_by_id(message_id).one(db).await.map_err(crate::error::AppError::from)? {
-                let status = match message.status.as_str() {
-                    "SENT" => DeliveryStatus::Delivered,
-                    "FAILED" => DeliveryStatus::Failed,
-                    _ => DeliveryStatus::Pending,
-                };
-                list.push(DeclarationDelivery {
-                    id: message.id,
-                    channel: DeliveryChannel::Email,
-                    attempt: message.attempts,
-                    status,
-                    http_status: None,
-                    error: message.last_error.clone(),
-                    at: message.sent_at.unwrap_or(message.created_at),
-                });
-            }
+        let message = match self.0.message_id {
+            Some(message_id) => outbox::Entity::find_by_id(message_id).one(db).await.map_err(crate::error::AppError::from)?,
+            None => None,
+        };
+        if let Some(message) = message {
+            let status = match message.status.as_str() {
+                "SENT" => DeliveryStatus::Delivered,
+                "FAILED" => DeliveryStatus::Failed,
+                _ => DeliveryStatus::Pending,
+            };
+            list.push(DeclarationDelivery {
+                id: message.id,
+                channel: DeliveryChannel::Email,
+                attempt: message.attempts,
+                status,
+                http_status: None,
+                error: message.last_error.clone(),
+                at: message.sent_at.unwrap_or(message.created_at),
+            });
         }
         let attempts = integrations::service::attempts_for(db, &[self.0.id]).await?;
         list.extend(attempts.get(&self.0.id).into_iter().flatten().cloned().map(DeclarationDelivery::from));

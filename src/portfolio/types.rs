@@ -103,12 +103,12 @@ impl Portfolio {
             .into_iter()
             .map(|(company_id, (n, p, c))| CompanyShare { company_id, policy_count: n, premium: amount(p), commission: amount(c) })
             .collect();
-        by_company.sort_by(|a, b| b.premium.cmp(&a.premium));
+        by_company.sort_by_key(|share| std::cmp::Reverse(share.premium));
         let mut by_product_type: Vec<_> = products
             .into_iter()
             .map(|(kind, (n, p, c))| ProductTypeShare { product_type: ProductType::parse(&kind), policy_count: n, premium: amount(p), commission: amount(c) })
             .collect();
-        by_product_type.sort_by(|a, b| b.premium.cmp(&a.premium));
+        by_product_type.sort_by_key(|share| std::cmp::Reverse(share.premium));
         let by_status = statuses
             .into_iter()
             .filter_map(|(status, n)| Some(StatusShare { status: PolicyStatus::parse(&status)?, policy_count: n }))

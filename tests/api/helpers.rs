@@ -123,7 +123,7 @@ async fn post_graphql(client: &reqwest::Client, url: &str, token: Option<&str>, 
 }
 
 /// A fresh database URL: a SQLite file in `dir`, or a new PostgreSQL database when `TEST_DATABASE_URL` is set.
-async fn database_url(dir: &std::path::Path) -> String {
+pub async fn database_url(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
         None => format!("sqlite://{}/test.db?mode=rwc", dir.display()),
         Some(admin_url) => {

@@ -3,6 +3,7 @@
 
 pub mod commissions;
 pub mod portfolio;
+mod upgrade;
 
 use serde_json::json;
 
