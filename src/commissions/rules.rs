@@ -50,13 +50,16 @@ pub const RATE_SQL: &str = "COALESCE(\
      AND r.valid_from <= p.effective_date ORDER BY r.valid_from DESC LIMIT 1))";
 
 /// In SQL: the commission on `net` (minor units) at `rate` (ppm, null for none: 0), rounded
-/// half-even in integers on both backends — the same as [`commission`]. `net × rate` stays
-/// inside a BIGINT: amounts are at most `currency::MAX_MINOR` and rates 1,000,000.
+/// half-even in integers on both backends — the same as [`commission`]. `net × rate` is split as
+/// `(net / 10⁶) × rate + (net % 10⁶) × rate / 10⁶` so that no product leaves a BIGINT, whatever
+/// the amount (rows older than `currency::MAX_MINOR` included).
 pub fn commission_sql(net: &str, rate: &str) -> String {
-    let product = format!("({net} * {rate})");
+    let whole = format!("(({net}) / 1000000) * ({rate})");
+    let low = format!("((({net}) % 1000000) * ({rate}))");
+    let units = format!("({whole} + {low} / 1000000)");
     format!(
-        "CASE WHEN {rate} IS NULL THEN 0 ELSE {product} / 1000000 + CASE WHEN {product} % 1000000 > 500000 \
-         OR ({product} % 1000000 = 500000 AND ({product} / 1000000) % 2 = 1) THEN 1 ELSE 0 END END"
+        "CASE WHEN {rate} IS NULL THEN 0 ELSE {units} + CASE WHEN {low} % 1000000 > 500000 \
+         OR ({low} % 1000000 = 500000 AND {units} % 2 = 1) THEN 1 ELSE 0 END END"
     )
 }
 

@@ -244,6 +244,10 @@ pub async fn send(
             Some(previous) => declaration_batch::Column::MessageId.eq(previous),
             None => declaration_batch::Column::MessageId.is_null(),
         })
+        .filter(match batch.delivery_id {
+            Some(previous) => declaration_batch::Column::DeliveryId.eq(previous),
+            None => declaration_batch::Column::DeliveryId.is_null(),
+        })
         .exec(db)
         .await?;
     if updated.rows_affected != 1 {
@@ -284,7 +288,7 @@ async fn webhook_payload(
             policies.push(serde_json::json!({
                 "number": row.number, "productName": row.product_name, "productType": row.product_type, "status": row.status,
                 "effectiveDate": row.effective_date.to_string(), "expiryDate": row.expiry_date.to_string(),
-                "premium": amount(item.premium_minor), "commission": amount(item.commission_minor), "currency": row.currency,
+                "premium": amount(item.premium_minor), "commission": amount(item.commission_minor), "currency": batch.currency,
                 "client": holder,
             }));
         }

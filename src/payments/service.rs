@@ -171,22 +171,32 @@ async fn allocate(db: &impl ConnectionTrait, owner: &policy::Model, paid: i64) -
         instalment::Entity::insert(implicit.reset_all()).on_conflict_do_nothing().exec(db).await?;
         rows = instalment::Entity::find().filter(instalment::Column::PolicyId.eq(owner.id)).all(db).await?;
     }
-    let zone: Option<String> = organization::Entity::find_by_id(owner.organization_id)
+    let organization: Option<(String, Option<chrono::NaiveDate>)> = organization::Entity::find_by_id(owner.organization_id)
         .select_only()
         .column(organization::Column::Timezone)
+        .column(organization::Column::PaymentsTrackedFrom)
         .into_tuple()
         .one(db)
         .await?;
-    let today = timezone::today_in(zone.as_deref().unwrap_or(timezone::DEFAULT_TIMEZONE), Utc::now());
-    let amounts: Vec<i64> = rows.iter().map(|row| row.amount_minor).collect();
+    let (zone, tracked_from) = organization.unwrap_or_else(|| (timezone::DEFAULT_TIMEZONE.to_string(), None));
+    let today = timezone::today_in(&zone, Utc::now());
+    // The implicit instalment is the premium on the effective date, whatever an earlier write
+    // (a tick that raced a premium change) left in its row.
+    let implicit = |row: &instalment::Model| (!row.planned).then_some((owner.premium_minor, owner.effective_date));
+    let amounts: Vec<i64> = rows.iter().map(|row| implicit(row).map_or(row.amount_minor, |(amount, _)| amount)).collect();
     let now = Utc::now();
-    for (row, share) in rows.into_iter().zip(rules::allocate(&amounts, paid)) {
-        let status = rules::status(row.amount_minor, share, row.due_date, today).as_str();
-        if row.paid_minor == share && row.status == status {
+    for ((row, share), amount) in rows.into_iter().zip(rules::allocate(&amounts, paid)).zip(amounts) {
+        let due_date = implicit(&row).map_or(row.due_date, |(_, due)| due);
+        // Due before the organization recorded payments here: never called overdue (as the tick).
+        let as_of = if tracked_from.is_some_and(|from| due_date < from) { due_date } else { today };
+        let status = rules::status(amount, share, due_date, as_of).as_str();
+        if row.paid_minor == share && row.status == status && row.amount_minor == amount && row.due_date == due_date {
             continue;
         }
         let mut active: instalment::ActiveModel = row.into();
         active.paid_minor = Set(share);
+        active.amount_minor = Set(amount);
+        active.due_date = Set(due_date);
         active.status = Set(status.to_string());
         active.updated_at = Set(now);
         active.update(db).await?;

@@ -297,8 +297,16 @@ pub fn default_instalment(policy_row: &policy::Model) -> instalment::Model {
 
 /// A policy's instalments by due date, through the request's batch loader.
 async fn rows_of(ctx: &Context<'_>, policy_row: &policy::Model) -> async_graphql::Result<Vec<instalment::Model>> {
-    let rows = ctx.loaders()?.get::<InstalmentRows>().load_one(policy_row.id).await.map_err(loader_error)?.unwrap_or_default();
-    Ok(if rows.is_empty() { vec![default_instalment(policy_row)] } else { rows })
+    let mut rows = ctx.loaders()?.get::<InstalmentRows>().load_one(policy_row.id).await.map_err(loader_error)?.unwrap_or_default();
+    if rows.is_empty() {
+        return Ok(vec![default_instalment(policy_row)]);
+    }
+    // The implicit instalment is always the premium on the effective date (its row may predate a change).
+    for row in rows.iter_mut().filter(|row| !row.planned) {
+        row.amount_minor = policy_row.premium_minor;
+        row.due_date = policy_row.effective_date;
+    }
+    Ok(rows)
 }
 
 /// `Policy.instalments`.
@@ -307,7 +315,8 @@ pub async fn instalments_of(ctx: &Context<'_>, policy_row: &policy::Model) -> as
     Ok(rows.into_iter().map(|row| Instalment { row, currency: policy_row.currency.clone() }).collect())
 }
 
-/// `Policy.paid`, in minor units: what the payments not reversed cover (the instalments' `paid`).
+/// `Policy.paid`, in minor units: what the payments not reversed cover (the instalments' `paid`,
+/// which every payment and reversal allocates again under the policy's lock).
 pub async fn paid_of(ctx: &Context<'_>, policy_row: &policy::Model) -> async_graphql::Result<i64> {
     Ok(rows_of(ctx, policy_row).await?.iter().map(|row| row.paid_minor).sum())
 }

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    entities::{attachment, claim, client, company, instalment, payment, policy},
+    entities::{attachment, claim, client, company, declaration_item, instalment, payment, policy},
     error::{AppError, AppResult, is_foreign_key_violation, is_unique_violation},
     currency::currency,
     graphql::ids,
@@ -23,6 +23,18 @@ use crate::{
 /// One policy the caller may read (`NOT_FOUND` otherwise).
 pub async fn get(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<policy::Model> {
     scope::one(db, scope::policies(principal), policy::Column::Id, id, "Policy").await
+}
+
+/// The same, its row locked until the transaction ends (PostgreSQL; SQLite serialises writers):
+/// a change or a delete waits for a payment being recorded, and a payment for them.
+async fn locked(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<policy::Model> {
+    use sea_orm::QuerySelect;
+    scope::policies(principal)
+        .filter(policy::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("Policy"))
 }
 
 /// One policy by its number (`NOT_FOUND` when the caller may read none). Numbers are unique per
@@ -108,6 +120,15 @@ async fn money_may_change(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResu
     Ok(())
 }
 
+/// A policy in a bordereau was declared in its currency: it keeps it.
+async fn declared_keeps_currency(db: &impl ConnectionTrait, policy_id: Uuid) -> AppResult<()> {
+    let declared = declaration_item::Entity::find().filter(declaration_item::Column::PolicyId.eq(policy_id)).count(db).await?;
+    if declared > 0 {
+        return Err(AppError::conflict_on("input.currency", "this policy was declared to its insurer in its currency, which can no longer change"));
+    }
+    Ok(())
+}
+
 /// The implicit instalment (the whole premium, written once a payment or the scheduler needed it)
 /// is due on the effective date, so it moves with it; its status is worked out again from what is
 /// paid, and the scheduler marks it `OVERDUE` again if the new date has passed. A plan stays.
@@ -129,7 +150,7 @@ async fn default_instalment_moves(db: &impl ConnectionTrait, policy_id: Uuid, ef
 
 pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: UpdatePolicyInput) -> AppResult<policy::Model> {
     let id = ids::decode(&input.id, "Policy")?;
-    let existing = get(db, principal, id).await?;
+    let existing = locked(db, principal, id).await?;
     let current = PolicyStatus::of(&existing)?;
     let org = existing.organization_id;
     let (old_effective, old_expiry) = (existing.effective_date, existing.expiry_date);
@@ -165,6 +186,9 @@ pub async fn update(db: &impl ConnectionTrait, principal: &Principal, input: Upd
     } else {
         None
     };
+    if code != old_currency {
+        declared_keeps_currency(db, id).await?;
+    }
     if let Some(premium) = premium.filter(|premium| *premium != old_premium || code != old_currency) {
         money_may_change(db, id).await?;
         m.premium_minor = Set(premium.total);
@@ -240,7 +264,7 @@ async fn save(
 
 /// Deletes a policy the caller may write. One with claims, payments or attachments, or that documents still refer to, is a `CONFLICT`.
 pub async fn delete(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> AppResult<()> {
-    let existing = get(db, principal, id).await?;
+    let existing = locked(db, principal, id).await?;
     // Claims are a broker's record of a loss: a policy with any is kept, whatever the database says.
     let claims = claim::Entity::find().filter(claim::Column::PolicyId.eq(existing.id)).count(db).await?;
     if claims > 0 {

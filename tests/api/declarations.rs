@@ -90,6 +90,12 @@ async fn a_bordereau_declares_each_policy_once_with_exact_totals_and_reads_back_
     assert!(made["document"].is_null(), "the document is rendered by its job");
     assert!(!made["job"]["id"].is_null(), "{made:#}");
 
+    // A declared policy keeps the currency it was declared in.
+    let d1 = made["policies"]["nodes"][0]["number"].as_str().unwrap().to_string();
+    let d1_id = org.manager.ok("query($n: String!) { policyByNumber(number: $n) { id } }", json!({"n": d1})).await["policyByNumber"]["id"].clone();
+    let refusal = org.manager.err("mutation($i: UpdatePolicyInput!) { updatePolicy(input: $i) { id } }", json!({"i": {"id": d1_id, "currency": "EUR"}})).await;
+    assert_eq!((refusal.code(), refusal.field()), ("CONFLICT", "input.currency"));
+
     // The same period again holds nothing already declared.
     let again = org.manager.ok(CREATE_BATCH, batch_input(&book, "2026-01-01", "2026-02-28")).await["createDeclarationBatch"].clone();
     assert_eq!(numbers(&again), ["N-3"], "only what no batch holds yet: {again:#}");

@@ -65,6 +65,8 @@ pub(super) async fn make(state: &AppState, ctx: &JobContext, number: &str) -> Re
 
 /// A bordereau's rows carry what each policy was declared with: its premium and commission then.
 async fn declared(state: &AppState, batch: Uuid, page: &[policy::Model], rows: &mut [Value]) -> Result<(), Failure> {
+    let found = declaration_batch::Entity::find_by_id(batch).one(&state.db).await?;
+    let currency = found.ok_or_else(|| Failure::Template("the declaration batch is gone".into()))?.currency;
     let items: HashMap<Uuid, declaration_item::Model> = declaration_item::Entity::find()
         .filter(declaration_item::Column::BatchId.eq(batch))
         .filter(declaration_item::Column::PolicyId.is_in(page.iter().map(|policy| policy.id)))
@@ -75,8 +77,9 @@ async fn declared(state: &AppState, batch: Uuid, page: &[policy::Model], rows: &
         .collect();
     for (policy, row) in page.iter().zip(rows.iter_mut()) {
         if let Some(item) = items.get(&policy.id) {
-            row["policy"]["premium"] = json!(Money::to_decimal(item.premium_minor, &policy.currency).to_string());
-            row["policy"]["commission"] = json!(Money::to_decimal(item.commission_minor, &policy.currency).to_string());
+            row["policy"]["premium"] = json!(Money::to_decimal(item.premium_minor, &currency).to_string());
+            row["policy"]["commission"] = json!(Money::to_decimal(item.commission_minor, &currency).to_string());
+            row["policy"]["currency"] = json!(currency);
         }
     }
     Ok(())

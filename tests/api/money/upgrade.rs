@@ -83,5 +83,18 @@ async fn existing_premiums_move_to_minor_units_exactly_and_become_net_premiums()
     }
     let tracked = db.query_one_raw(run("SELECT payments_tracked_from FROM organizations", vec![])).await.unwrap().unwrap();
     assert!(tracked.try_get::<Option<chrono::NaiveDate>>("", "payments_tracked_from").unwrap().is_some(), "an existing organization tracks payments from the upgrade");
+
+    // The commission in SQL is the commission in Rust, half-even, and never overflows a BIGINT,
+    // even on amounts beyond what the API takes (rows written before the limit).
+    let cases = [(100_000i64, 125_000i64), (1, 500_000), (3, 500_000), (10_000, 333_333), (100_001, 125_000), (33_333, 125_000),
+        (999_999_999_999, 1_000_000), (1_000_000_000_000_000, 999_999), (9_000_000_000_000_000, 1_000_000), (1_500_000, 1)];
+    for (net, rate) in cases {
+        // BIGINT, as the columns it runs over (a bare literal is an INTEGER on PostgreSQL).
+        let (net_sql, rate_sql) = (format!("CAST({net} AS BIGINT)"), format!("CAST({rate} AS BIGINT)"));
+        let expression = monassurance::commissions::rules::commission_sql(&net_sql, &rate_sql);
+        let row = db.query_one_raw(run(&format!("SELECT {expression} AS c"), vec![])).await.unwrap().unwrap();
+        let in_sql: i64 = row.try_get("", "c").unwrap();
+        assert_eq!(in_sql, monassurance::commissions::rules::commission(net, rate), "{net} at {rate} ppm");
+    }
     db.close().await.ok();
 }

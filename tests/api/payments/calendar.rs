@@ -132,4 +132,8 @@ async fn instalments_due_before_payments_were_tracked_are_never_called_overdue()
     assert_eq!(statuses(&money(agent, &old).await), ["DUE"], "collected before the organization recorded payments here");
     let overdue = "query($o: Boolean) { policies(first: 10, filter: {overdue: $o}) { nodes { number } } }";
     assert_eq!(numbers(&agent.ok(overdue, json!({"o": true})).await), ["PLANNED"]);
+    // Part of that old premium recorded now: part paid, still not overdue.
+    assert!(pay(agent, &old, "1000").await.get("errors").is_none());
+    assert_eq!(statuses(&money(agent, &old).await), ["PARTIAL"]);
+    assert_eq!(numbers(&agent.ok(overdue, json!({"o": true})).await), ["PLANNED"]);
 }
