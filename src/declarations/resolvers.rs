@@ -59,7 +59,16 @@ impl DeclarationMutation {
         let tx = Audited::begin(ctx).await?;
         let batch = service::create(tx.db(), p, &input, template.id).await?;
         tx.commit("declaration.create", Some(("DeclarationBatch", batch.id)), summary(&batch)).await?;
-        let job = crate::jobs::service::generate_declaration(state, p, &ctx.actor()?, template, batch.id).await?;
+        let job = match crate::jobs::service::generate_declaration(state, p, &ctx.actor()?, template, batch.id).await {
+            Ok(job) => job,
+            Err(error) => {
+                // A batch without its document could never be sent: it goes (its policies are free again).
+                if let Err(undone) = service::delete(&state.db, p, batch.id).await {
+                    tracing::error!(batch = %batch.id, error = %undone, "a batch whose job could not be queued was not deleted");
+                }
+                return Err(error.into());
+            }
+        };
         service::attach_job(&state.db, batch.id, job.id).await?;
         Ok(DeclarationBatch(declaration_batch::Model { job_id: Some(job.id), ..batch }))
     }

@@ -91,11 +91,25 @@ pub fn parse(raw: &str, app_env: AppEnv) -> Result<Url, String> {
     Ok(url)
 }
 
+/// The endpoint as shown to those who may not see all of it: no query string.
+pub fn without_query(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(mut url) => {
+            if url.query().is_some() {
+                url.set_query(Some("…"));
+            }
+            url.to_string()
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// Why a webhook may not reach `ip`, or `None` when it may.
 pub fn refused(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
-    // An IPv4 address written as IPv6 (::ffff:a.b.c.d) is judged as the IPv4 address.
+    // An IPv4 address carried in IPv6 — mapped (::ffff:a.b.c.d), compatible (::a.b.c.d) or 6to4
+    // (2002:aabb:ccdd::/48) — is judged as that IPv4 address.
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        IpAddr::V6(v6) => embedded_ipv4(v6).map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     };
     if let Some(reason) = always_refused(ip) {
@@ -105,6 +119,22 @@ pub fn refused(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
         return None;
     }
     private(ip)
+}
+
+/// The IPv4 address an IPv6 address carries, for the forms that route to it.
+fn embedded_ipv4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    let s = v6.segments();
+    if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        // IPv4-compatible (deprecated): ::a.b.c.d, but not :: nor ::1.
+        return Some(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new((s[1] >> 8) as u8, s[1] as u8, (s[2] >> 8) as u8, s[2] as u8));
+    }
+    None
 }
 
 fn always_refused(ip: IpAddr) -> Option<&'static str> {
@@ -141,11 +171,14 @@ fn private(ip: IpAddr) -> Option<&'static str> {
             if v6 == Ipv6Addr::LOCALHOST {
                 return Some("a loopback address");
             }
-            let nets: [(&str, &str); 5] = [
+            let nets: [(&str, &str); 7] = [
                 ("fc00::/7", "a private (unique local) address"),
                 ("fe80::/10", "a link-local address"),
                 ("fec0::/10", "a site-local address"),
                 ("64:ff9b::/96", "a NAT64 address"),
+                ("64:ff9b:1::/48", "a NAT64 address"),
+                // Teredo hides the IPv4 address it reaches: it cannot be checked.
+                ("2001::/32", "a Teredo tunnel address"),
                 ("2001:db8::/32", "a documentation address"),
             ];
             nets.iter().find(|(net, _)| net.parse::<Ipv6Net>().is_ok_and(|n| n.contains(&v6))).map(|(_, why)| *why)
@@ -169,7 +202,8 @@ mod tests {
     fn private_and_special_addresses_are_refused_and_public_ones_pass() {
         for text in [
             "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "::1", "fd00::1",
-            "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+            "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::127.0.0.1", "::10.0.0.1", "2002:7f00:1::1", "2002:a9fe:a9fe::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", "64:ff9b:1::a00:1",
         ] {
             assert!(refused(ip(text), false).is_some(), "{text}");
             assert!(refused(ip(text), true).is_none(), "{text} with INTEGRATIONS_ALLOW_PRIVATE");
@@ -177,7 +211,7 @@ mod tests {
         for text in ["0.0.0.0", "255.255.255.255", "224.0.0.1", "::", "ff02::1", "240.0.0.1"] {
             assert!(refused(ip(text), true).is_some(), "{text} is refused even with INTEGRATIONS_ALLOW_PRIVATE");
         }
-        for text in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1", "100.128.0.1"] {
+        for text in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "172.32.0.1", "100.128.0.1", "2002:5db8:d822::1", "::ffff:8.8.8.8"] {
             assert!(refused(ip(text), false).is_none(), "{text}");
         }
     }

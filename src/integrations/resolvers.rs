@@ -35,7 +35,8 @@ impl IntegrationMutation {
         let change = service::prepare(&state.settings, company_id, &input).await?;
         let tx = Audited::begin(ctx).await?;
         let (company, done) = service::apply(tx.db(), principal, company_id, change).await?;
-        let endpoint = input.endpoint.as_deref().map(str::trim);
+        // The audit trail keeps the endpoint without its query string (a token may be there).
+        let endpoint = input.endpoint.as_deref().map(str::trim).map(super::endpoint::without_query);
         let (action, metadata) = match done {
             Done::Created => ("company.integration.create", json!({"endpoint": endpoint})),
             Done::Updated { new_secret } => ("company.integration.update", json!({"endpoint": endpoint, "rotated": new_secret})),

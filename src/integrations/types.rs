@@ -37,9 +37,11 @@ impl CompanyIntegration {
 /// An insurer's signed-webhook integration. The secret is never shown: `secretSet` says one is kept.
 #[Object]
 impl CompanyIntegration {
-    /// The URL deliveries are POSTed to.
-    async fn endpoint(&self) -> &str {
-        &self.0.endpoint
+    /// The URL deliveries are POSTed to. Below ADMIN, without its query string (where a token
+    /// for the insurer may be).
+    async fn endpoint(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let admin = ctx.principal()?.role >= crate::principal::Role::Admin;
+        Ok(if admin { self.0.endpoint.clone() } else { super::endpoint::without_query(&self.0.endpoint) })
     }
     /// Whether a signing secret is kept (always true: an integration cannot exist without one).
     async fn secret_set(&self) -> bool {

@@ -145,3 +145,22 @@ async fn production_takes_https_endpoints_only_and_needs_encryption_keys_for_the
     let refusal = org.admin.err(SET, input(&company, Some(PUBLIC), Some(SECRET))).await;
     assert_bad_input(&refusal, "input.secret", "no STORAGE_ENCRYPTION_KEYS in production");
 }
+
+#[tokio::test]
+async fn an_endpoints_query_string_is_shown_to_admins_only_and_kept_out_of_the_audit_trail() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let company = app.create_company(&org.admin, "AXA").await;
+    let endpoint = format!("{PUBLIC}?token=insurer-issued-token");
+    org.admin.ok(SET, input(&company, Some(&endpoint), Some(SECRET))).await;
+    let admin = org.admin.ok(COMPANY, json!({"id": company})).await;
+    assert_eq!(admin["company"]["integration"]["endpoint"], endpoint);
+    for user in [&org.manager, &org.agent] {
+        let read = user.ok(COMPANY, json!({"id": company})).await;
+        let shown = read["company"]["integration"]["endpoint"].as_str().unwrap().to_string();
+        assert!(shown.starts_with(PUBLIC) && !shown.contains("insurer-issued-token"), "{shown}");
+    }
+    let audit = org.admin.ok("{ auditLogs(first: 5, filter: {action: \"company.integration.create\"}) { nodes { metadata } } }", json!({})).await;
+    assert!(!audit.to_string().contains("insurer-issued-token"), "{audit:#}");
+    assert_eq!(audit["auditLogs"]["nodes"].as_array().unwrap().len(), 1);
+}
