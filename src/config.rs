@@ -96,6 +96,9 @@ pub struct Settings {
     /// Most policies one PDF or HTML report may cover (`REPORT_MAX_POLICIES`, default 10,000, as
     /// `generateDocuments`): such a template sees every row at once. XLSX reports stream, unbounded.
     pub report_max_policies: u64,
+    /// Most policies one bordereau may declare (`DECLARATION_MAX_POLICIES`, default 10,000): it is
+    /// sent whole, in one mail and one webhook body.
+    pub declaration_max_policies: u64,
     /// Warm render child processes (`RENDER_WORKERS`, default 2).
     pub render_workers: usize,
     /// Wall-time budget of one render (`RENDER_TIMEOUT_SECS`, default 10).
@@ -400,6 +403,7 @@ impl Settings {
             job_lease_secs,
             job_max_attempts: parse(&get, "JOB_MAX_ATTEMPTS", 5)?,
             report_max_policies: parse(&get, "REPORT_MAX_POLICIES", 10_000)?,
+            declaration_max_policies: parse(&get, "DECLARATION_MAX_POLICIES", 10_000)?,
             render_timeout_secs,
             render_memory_mb: parse(&get, "RENDER_MEMORY_MB", 1024)?,
             render_slots_per_organization: match get("RENDER_SLOTS_PER_ORGANIZATION") {

@@ -57,7 +57,7 @@ impl DeclarationMutation {
         let state = ctx.state();
         let template = crate::jobs::service::report_template(&state.db, p, &input.template_id).await?;
         let tx = Audited::begin(ctx).await?;
-        let batch = service::create(tx.db(), p, &input, template.id).await?;
+        let batch = service::create(tx.db(), p, &input, template.id, state.settings.declaration_max_policies).await?;
         tx.commit("declaration.create", Some(("DeclarationBatch", batch.id)), summary(&batch)).await?;
         let job = match crate::jobs::service::generate_declaration(state, p, &ctx.actor()?, template, batch.id).await {
             Ok(job) => job,

@@ -75,6 +75,7 @@ pub async fn create(
     principal: &Principal,
     input: &CreateDeclarationBatchInput,
     template_id: Uuid,
+    max_policies: u64,
 ) -> AppResult<declaration_batch::Model> {
     let company_id = ids::decode_input(&input.company_id, "Company", "input.companyId")?;
     let (start, end) = period(input.period_start.0, input.period_end.0)?;
@@ -130,7 +131,15 @@ pub async fn create(
         [batch.id.into(), company.organization_id.into(), company.id.into(), start.into(), end.into(), code.into()];
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     db.execute_raw(Statement::from_sql_and_values(backend, totals, [batch.id.into()])).await?;
-    get(db, principal, batch.id).await
+    let made = get(db, principal, batch.id).await?;
+    // Sent whole (one mail, one webhook body): bounded. The caller's transaction rolls back.
+    if made.item_count as u64 > max_policies {
+        return Err(AppError::invalid(
+            "input.periodEnd",
+            format!("{} policies to declare, more than {max_policies} (DECLARATION_MAX_POLICIES): declare a shorter period", made.item_count),
+        ));
+    }
+    Ok(made)
 }
 
 /// Remembers the job rendering the batch's document.

@@ -198,6 +198,23 @@ async fn bordereaux_are_manager_work_and_stay_in_their_organization() {
 }
 
 #[tokio::test]
+async fn a_bordereau_holds_at_most_declaration_max_policies_and_a_refused_one_holds_none() {
+    let app = crate::helpers::spawn_app_with(&[("DECLARATION_MAX_POLICIES", "2")]).await;
+    let org = app.org("acme").await;
+    let book = book(&app, &org).await;
+    for (n, day) in ["2026-01-05", "2026-01-06", "2026-01-20"].into_iter().enumerate() {
+        declared(&org.manager, &format!("L-{n}"), &book, "ACTIVE", day, "1000").await;
+    }
+    let refusal = org.manager.err(CREATE_BATCH, batch_input(&book, "2026-01-01", "2026-01-31")).await;
+    assert_bad_input(&refusal, "input.periodEnd", "three policies, at most two");
+    let d = org.manager.ok(LIST, json!({})).await;
+    assert_eq!(d["declarationBatches"]["totalCount"], 0, "nothing was written");
+    let made = org.manager.ok(CREATE_BATCH, batch_input(&book, "2026-01-01", "2026-01-15")).await["createDeclarationBatch"].clone();
+    assert_eq!(numbers(&made), ["L-0", "L-1"], "a shorter period");
+    run_jobs(&app).await;
+}
+
+#[tokio::test]
 async fn two_bordereaux_made_at_once_never_hold_the_same_policy() {
     let app = spawn_app().await;
     let org = app.org("acme").await;
