@@ -21,6 +21,7 @@
 //! Infrastructure and scoping:
 //! - [`state`]: `AppState`, the infrastructure only; it imports no domain.
 //! - [`scope`]: tenant scoping, the one place that decides which rows a caller sees.
+//! - [`outbox`]: the loop every outbox worker (mail, webhooks) runs.
 //!
 //! Shared GraphQL:
 //! - [`graphql`]: what every domain shares. It holds the context accessors (`ctx.principal()`),
@@ -84,6 +85,7 @@ pub mod seams;
 pub mod observability;
 pub mod state;
 pub mod scope;
+pub mod outbox;
 pub mod graphql;
 pub mod audit;
 pub mod organizations;

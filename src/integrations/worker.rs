@@ -25,36 +25,14 @@ use crate::{
     state::AppState,
 };
 
-/// The longest an idle loop waits before looking again (a wake-up usually comes first).
-const POLL: Duration = Duration::from_secs(1);
 /// The longest wait between two attempts.
 const RETRY_MAX_SECS: f64 = 3600.0;
 
 /// Runs until `shutdown` turns true (or its sender is gone).
-pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: AppState, name: String, shutdown: tokio::sync::watch::Receiver<bool>) {
     tracing::info!(worker = %name, "webhook loop started");
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        match deliver_next(&state, &name).await {
-            Ok(true) => continue,
-            Ok(false) => {
-                let wait = next_due_in(&state).await.unwrap_or(POLL);
-                tokio::select! {
-                    _ = state.webhook_wakeup.notified() => {}
-                    _ = state.job_wakeup.notified() => {}
-                    _ = tokio::time::sleep(wait) => {}
-                    changed = shutdown.changed() => if changed.is_err() { break },
-                }
-            }
-            Err(e) => {
-                tracing::error!(worker = %name, error = %e, "webhook loop error; retrying in a second");
-                tokio::time::sleep(POLL).await;
-            }
-        }
-    }
-    tracing::info!(worker = %name, "webhook loop stopped");
+    let (next, next_due) = (|| deliver_next(&state, &name), || next_due_in(&state));
+    crate::outbox::run(&state, &name, "webhook", &state.webhook_wakeup, shutdown, next, next_due).await;
 }
 
 /// Claims one due delivery and makes one attempt at it, as a loop would (tests drive this).
@@ -63,7 +41,7 @@ pub async fn try_deliver_next(state: &AppState) -> AppResult<bool> {
     deliver_next(state, &format!("webhooks-{}", std::process::id())).await
 }
 
-/// How long until the soonest retry is due, at most [`POLL`].
+/// How long until the soonest retry is due, at most [`POLL`](crate::outbox::POLL).
 async fn next_due_in(state: &AppState) -> Option<Duration> {
     let now = Utc::now();
     let soonest: Option<Option<DateTime<Utc>>> = webhook_delivery::Entity::find()
@@ -77,7 +55,7 @@ async fn next_due_in(state: &AppState) -> Option<Duration> {
         .ok()?;
     let due = soonest.flatten()?;
     let wait = (due - now).to_std().unwrap_or(Duration::from_millis(10));
-    Some(wait.clamp(Duration::from_millis(10), POLL))
+    Some(wait.clamp(Duration::from_millis(10), crate::outbox::POLL))
 }
 
 /// Claims one due delivery as `worker` and makes one attempt at it. False when none was due.

@@ -23,12 +23,10 @@ use crate::{
     storage::StoredRef,
 };
 
-/// The longest an idle loop waits before looking again (a wake-up usually comes first).
-const POLL: Duration = Duration::from_secs(1);
 
 /// Runs until `shutdown` turns true (or its sender is gone). Without `SMTP_URL` there is nothing
 /// to do: messages stay `PENDING`.
-pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(state: AppState, name: String, shutdown: tokio::sync::watch::Receiver<bool>) {
     let Some(server) = state.settings.mail.smtp.clone() else {
         tracing::info!("SMTP_URL is unset: messages stay PENDING (and are logged when queued)");
         return;
@@ -41,31 +39,11 @@ pub async fn run(state: AppState, name: String, mut shutdown: tokio::sync::watch
         }
     };
     tracing::info!(worker = %name, host = %server.host, port = server.port, "mail loop started");
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        match deliver_next(&state, &sender, &name).await {
-            Ok(true) => continue,
-            Ok(false) => {
-                let wait = next_due_in(&state).await.unwrap_or(POLL);
-                tokio::select! {
-                    _ = state.mail_wakeup.notified() => {}
-                    _ = state.job_wakeup.notified() => {}
-                    _ = tokio::time::sleep(wait) => {}
-                    changed = shutdown.changed() => if changed.is_err() { break },
-                }
-            }
-            Err(e) => {
-                tracing::error!(worker = %name, error = %e, "mail loop error; retrying in a second");
-                tokio::time::sleep(POLL).await;
-            }
-        }
-    }
-    tracing::info!(worker = %name, "mail loop stopped");
+    let (next, next_due) = (|| deliver_next(&state, &sender, &name), || next_due_in(&state));
+    crate::outbox::run(&state, &name, "mail", &state.mail_wakeup, shutdown, next, next_due).await;
 }
 
-/// How long until the soonest retry is due, at most [`POLL`]. A message another worker holds is
+/// How long until the soonest retry is due, at most [`POLL`](crate::outbox::POLL). A message another worker holds is
 /// left out: its lease ending (its worker died) is found by the next poll.
 async fn next_due_in(state: &AppState) -> Option<Duration> {
     let now = Utc::now();
@@ -80,7 +58,7 @@ async fn next_due_in(state: &AppState) -> Option<Duration> {
         .ok()?;
     let due = soonest.flatten()?;
     let wait = (due - now).to_std().unwrap_or(Duration::from_millis(10));
-    Some(wait.clamp(Duration::from_millis(10), POLL))
+    Some(wait.clamp(Duration::from_millis(10), crate::outbox::POLL))
 }
 
 /// Claims one due message and makes one attempt at it. False when none was due.
