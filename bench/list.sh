@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The list benchmark: `policies(first: 100)` with each policy's client and company, 50
-# concurrent connections (wrk), against the release build on PostgreSQL, and the same page
-# from PostGraphile v4 over the same database in the same run, as the reference.
+# The list benchmark: two pages of `policies(first: 100)` (the broker's list page, `big`: ten
+# policy fields, the client's and the company's, and `totalCount`; and the smaller `small` page),
+# 50 concurrent connections (wrk), against the release build on PostgreSQL, and the same pages
+# from PostGraphile v4 over the same database in the same run, as the reference: started plainly
+# (one process) and with `--cluster-workers 2`. Also the server's CPU time per request (from
+# /proc/<pid>/stat before and after each measured run).
 #
 #   bash bench/list.sh                        # build, seed, measure, report
 #   SKIP_BUILD=1 BIN=path/to/monassurance DURATION=5 bash bench/list.sh
 #
-# Settings (environment): DURATION (s, default 20), WARMUP (s, default 5), THREADS (2),
-# CONNECTIONS (50), BIN, SKIP_BUILD=1, CARGO_TARGET_DIR ($HOME/.cache/ma-target),
+# Settings (environment): PAGES ("big small"), DURATION (s, default 20), WARMUP (s, default 5),
+# THREADS (2), CONNECTIONS (50), BIN, SKIP_BUILD=1, CARGO_TARGET_DIR ($HOME/.cache/ma-target),
 # PG_BASE_URL (postgres://postgres@127.0.0.1:5432), BENCH_DB (ma_bench), PORT (18600),
-# GRAPHILE_PORT (18601), POSTGRAPHILE_ARGS (extra PostGraphile flags, e.g. "--cluster-workers 2").
+# GRAPHILE_PORT (18601; the clustered one on +1), GRAPHILE_CLUSTER (2; 0: no clustered run),
+# PERF=1 (a `perf record` of the server during its measured runs, the top symbols in the report),
+# BIN_PROFILE (how to describe a BIN outside target/{release,debug}), DB_PARAMS (appended to the
+# server's DATABASE_URL; default ?sslmode=disable, as PostGraphile connects).
 # See bench/README.md.
 set -euo pipefail
 
@@ -28,7 +34,12 @@ BENCH_DB=${BENCH_DB:-ma_bench}
 DB_URL=$PG_BASE_URL/$BENCH_DB
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ma-target}
 BIN=${BIN:-$CARGO_TARGET_DIR/release/monassurance}
-TARGET_RPS=2000
+PAGES=${PAGES:-big small}
+# PostGraphile's driver (node-postgres) connects without TLS; sqlx prefers TLS when the server
+# offers it (this machine's PostgreSQL does). The same transport for both: no TLS, unless set.
+DB_PARAMS=${DB_PARAMS-?sslmode=disable}
+GRAPHILE_CLUSTER=${GRAPHILE_CLUSTER:-2}
+GRAPHILE_CLUSTER_PORT=$((GRAPHILE_PORT + 1))
 
 MA_URL=http://127.0.0.1:$PORT
 GRAPHILE_URL=http://127.0.0.1:$GRAPHILE_PORT
@@ -41,6 +52,7 @@ SUDO=
 WORK=$(mktemp -d -t ma-bench.XXXXXX)
 SERVER_PID=
 GRAPHILE_PID=
+CLUSTER_PID=
 
 stop() { # stop <pid>: ends one process this script started, and reaps it
   local pid=$1
@@ -54,6 +66,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop "$GRAPHILE_PID"
+  stop "$CLUSTER_PID"
   stop "$SERVER_PID"
   rm -rf "$WORK"
   exit "$rc"
@@ -86,7 +99,7 @@ fi
 case $BIN in
   */release/*) PROFILE=release ;;
   */debug/*) PROFILE="debug build, NOT representative" ;;
-  *) PROFILE=unknown ;;
+  *) PROFILE=${BIN_PROFILE:-unknown} ;;
 esac
 echo "binary: $BIN ($PROFILE)"
 
@@ -105,6 +118,7 @@ echo "$WRK_VERSION; PostGraphile $GRAPHILE_VERSION; node $(node --version)"
 
 port_free "$PORT" || die "port $PORT is already in use"
 port_free "$GRAPHILE_PORT" || die "port $GRAPHILE_PORT is already in use"
+port_free "$GRAPHILE_CLUSTER_PORT" || die "port $GRAPHILE_CLUSTER_PORT is already in use"
 
 # ---------------------------------------------------------------------------------------------
 say "Database $BENCH_DB (fresh)"
@@ -116,7 +130,7 @@ mkdir -p "$WORK/data"
 # Run from the scratch directory so that no .env file of the checkout is picked up.
 (
   cd "$WORK"
-  exec env DATABASE_URL="$DB_URL" BIND_ADDR="127.0.0.1:$PORT" RATE_LIMIT_RPM=0 WORKERS=0 \
+  exec env DATABASE_URL="$DB_URL$DB_PARAMS" BIND_ADDR="127.0.0.1:$PORT" RATE_LIMIT_RPM=0 WORKERS=0 \
     DATA_DIR="$WORK/data" RUST_LOG=warn ACCESS_TOKEN_TTL_SECS=3600 "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -130,10 +144,25 @@ export BENCH_TOKEN
 BENCH_ORG_UUID=$(psql "$DB_URL" -Atc 'select id from organizations limit 1')
 export BENCH_ORG_UUID
 psql "$DB_URL" -q -c 'VACUUM ANALYZE'
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A MA_CPU=()
 
-# The bodies the .lua scripts send (kept identical; used for the correctness checks).
-MA_BODY='{"query":"{ policies(first: 100) { edges { node { number premium client { lastName } company { name } } } } }"}'
-GRAPHILE_BODY='{"query":"{ allPolicies(first: 100, orderBy: [CREATED_AT_DESC, ID_ASC], condition: { organizationId: \"'$BENCH_ORG_UUID'\" }) { nodes { number premiumMinor clientByClientId { lastName } companyByCompanyId { name } } } }"}'
+# page_bodies <page>: sets MA_BODY and GRAPHILE_BODY, the same page asked of both servers (the
+# same tenant filter, the same order as the server's default: newest first, then id).
+page_bodies() {
+  local cond='condition: { organizationId: \"'$BENCH_ORG_UUID'\" }'
+  case $1 in
+    big)
+      MA_BODY='{"query":"{ policies(first: 100) { totalCount edges { node { id number productName premium currency status effectiveDate expiryDate client { id firstName lastName } company { id name } } } } }"}'
+      GRAPHILE_BODY='{"query":"{ allPolicies(first: 100, orderBy: [CREATED_AT_DESC, ID_ASC], '$cond') { totalCount nodes { id number productName premiumMinor currency status effectiveDate expiryDate clientByClientId { id firstName lastName } companyByCompanyId { id name } } } }"}'
+      ;;
+    small)
+      MA_BODY='{"query":"{ policies(first: 100) { edges { node { number premium client { lastName } company { name } } } } }"}'
+      GRAPHILE_BODY='{"query":"{ allPolicies(first: 100, orderBy: [CREATED_AT_DESC, ID_ASC], '$cond') { nodes { number premiumMinor clientByClientId { lastName } companyByCompanyId { name } } } }"}'
+      ;;
+    *) die "unknown page $1 (PAGES: big, small)" ;;
+  esac
+}
 
 # check_page <name> <url> <body> [curl args...]: one request; the page must hold 100 policies,
 # each with its client's last name and its company's name, and no error. Prints the policy
@@ -171,15 +200,56 @@ settled_metric() {
   echo "$a"
 }
 
-# run_wrk <name> <url> <lua>: warm-up, then the measured run; output in $WORK/<name>.wrk.
+# cpu_ticks <pid>: user + system CPU time of the process and its children processes (PostGraphile's
+# cluster workers), in clock ticks.
+cpu_ticks() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+CLK_TCK=$(getconf CLK_TCK)
+# pg_ticks: "<pid> <ticks>" of every PostgreSQL process (the database's share of the work);
+# pg_delta <before> <after>: the ticks used between the two (a backend started in between counts
+# whole; one that ended in between is lost, so the figure is a floor).
+pg_ticks() {
+  local p
+  for p in $(pgrep -x postgres || true); do
+    awk -v p="$p" '{ print p, $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true
+  done
+}
+pg_delta() {
+  awk 'NR == FNR { before[$1] = $2; next } { d += $2 - (($1 in before) ? before[$1] : 0) } END { print d + 0 }' "$1" "$2"
+}
+
+# run_wrk <name> <url> <pid>: warm-up, then the measured run with BENCH_BODY/BENCH_TOKEN as
+# exported; output in $WORK/<name>.wrk, the CPU ticks the server used in $WORK/<name>.cpu.
 run_wrk() {
-  local name=$1 url=$2 lua=$3
+  local name=$1 url=$2 pid=$3 t0 t1
   echo "warm-up ${WARMUP}s"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$lua" "$url/graphql" >/dev/null
-  [[ $name != monassurance ]] || STMTS_BEFORE=$(settled_metric)
-  echo "measure ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s ${lua#"$ROOT"/} $url/graphql"
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$lua" "$url/graphql" | tee "$WORK/$name.wrk"
-  [[ $name != monassurance ]] || STMTS_AFTER=$(settled_metric)
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH/body.lua" "$url/graphql" >/dev/null
+  [[ $name != monassurance* ]] || STMTS_BEFORE=$(settled_metric)
+  echo "measure ${DURATION}s: wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency -s bench/body.lua $url/graphql"
+  t0=$(cpu_ticks "$pid")
+  pg_ticks >"$WORK/$name.pg0"
+  local perf_pid=
+  if [[ ${PERF:-0} == 1 && $name == monassurance-* ]] && command -v perf >/dev/null; then
+    perf record -q -F 499 -p "$pid" -o "$WORK/$name.perf" 2>/dev/null &
+    perf_pid=$!
+  fi
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" "$url/graphql" | tee "$WORK/$name.wrk"
+  t1=$(cpu_ticks "$pid")
+  pg_ticks >"$WORK/$name.pg1"
+  pg_delta "$WORK/$name.pg0" "$WORK/$name.pg1" >"$WORK/$name.pgcpu"
+  if [[ -n $perf_pid ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf report -q -i "$WORK/$name.perf" --no-children --sort symbol --stdio 2>/dev/null |
+      sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | grep -v '^$' | head -n 40 >"$WORK/$name.profile" || true
+  fi
+  echo $((t1 - t0)) >"$WORK/$name.cpu"
+  [[ $name != monassurance* ]] || STMTS_AFTER=$(settled_metric)
 }
 
 # parse <file>: "rps p50_ms p99_ms requests bytes_read non2xx socket_errors"
@@ -210,64 +280,97 @@ parse() {
 }
 
 # ---------------------------------------------------------------------------------------------
-say "Benchmark: monassurance"
-# Other work on the machine (a build, tests) skews everything: measure how busy the CPUs are
-# while both servers idle, and say so in the report.
-IDLE_BUSY=$(cpu_busy)
-echo "CPU busy before the run (servers idle): $IDLE_BUSY%"
-MA_SIZE=$(check_page monassurance "$MA_URL/graphql" "$MA_BODY" -H "authorization: Bearer $BENCH_TOKEN")
-echo "answer checked: 100 policies with client and company, $MA_SIZE bytes"
-STMTS_BEFORE=0 STMTS_AFTER=0
-run_wrk monassurance "$MA_URL" "$BENCH/policies.lua"
-check_page monassurance-after "$MA_URL/graphql" "$MA_BODY" -H "authorization: Bearer $BENCH_TOKEN" >/dev/null
-read -r MA_RPS MA_P50 MA_P99 MA_REQ MA_READ MA_NON2XX MA_SERR < <(parse "$WORK/monassurance.wrk")
-[[ $MA_REQ -gt 0 ]] || die "monassurance: wrk completed no request"
-MA_SPR=$(awk -v d=$((STMTS_AFTER - STMTS_BEFORE)) -v n="$MA_REQ" 'BEGIN { printf "%.2f", d / n }')
-echo "SQL statements: $((STMTS_AFTER - STMTS_BEFORE)) for $MA_REQ requests = $MA_SPR per request"
-# Stop it: PostGraphile gets the same quiet machine.
-stop "$SERVER_PID"
-SERVER_PID=
-
 say "PostGraphile $GRAPHILE_VERSION on $GRAPHILE_URL (same database)"
-# shellcheck disable=SC2086 # POSTGRAPHILE_ARGS is a list of flags
-(
-  cd "$WORK"
-  exec env NODE_ENV=production "$GRAPHILE_BIN" -c "$DB_URL" --port "$GRAPHILE_PORT" --host 127.0.0.1 \
-    --disable-graphiql --cors --no-setof-functions-contain-nulls --disable-query-log ${POSTGRAPHILE_ARGS:-}
-) >"$WORK/postgraphile.log" 2>&1 &
-GRAPHILE_PID=$!
-wait_for PostGraphile "$GRAPHILE_PID" "$WORK/postgraphile.log" \
+start_graphile() { # start_graphile <port> <extra flags...>: prints the pid
+  local port=$1
+  shift
+  (
+    cd "$WORK"
+    exec env NODE_ENV=production "$GRAPHILE_BIN" -c "$DB_URL" --port "$port" --host 127.0.0.1 \
+      --disable-graphiql --cors --no-setof-functions-contain-nulls --disable-query-log "$@"
+  ) >"$WORK/postgraphile-$port.log" 2>&1 &
+  echo $!
+}
+GRAPHILE_PID=$(start_graphile "$GRAPHILE_PORT")
+wait_for PostGraphile "$GRAPHILE_PID" "$WORK/postgraphile-$GRAPHILE_PORT.log" \
   curl -fsS "$GRAPHILE_URL/graphql" -H 'content-type: application/json' -d '{"query":"{ __typename }"}'
 echo "up (pid $GRAPHILE_PID)"
+SERVERS=(monassurance postgraphile)
+if [[ $GRAPHILE_CLUSTER -gt 0 ]]; then
+  CLUSTER_URL=http://127.0.0.1:$GRAPHILE_CLUSTER_PORT
+  CLUSTER_PID=$(start_graphile "$GRAPHILE_CLUSTER_PORT" --cluster-workers "$GRAPHILE_CLUSTER")
+  wait_for "PostGraphile --cluster-workers $GRAPHILE_CLUSTER" "$CLUSTER_PID" "$WORK/postgraphile-$GRAPHILE_CLUSTER_PORT.log" \
+    curl -fsS "$CLUSTER_URL/graphql" -H 'content-type: application/json' -d '{"query":"{ __typename }"}'
+  echo "clustered (--cluster-workers $GRAPHILE_CLUSTER) up on $CLUSTER_URL (pid $CLUSTER_PID)"
+  SERVERS+=(postgraphile-cluster)
+fi
 
-say "Benchmark: PostGraphile"
-PG_SIZE=$(check_page postgraphile "$GRAPHILE_URL/graphql" "$GRAPHILE_BODY")
-echo "answer checked: 100 policies with client and company, $PG_SIZE bytes"
-SAME_PAGE=yes
-cmp -s "$WORK/monassurance.numbers" "$WORK/postgraphile.numbers" || SAME_PAGE=no
-echo "same 100 policies in the same order as monassurance: $SAME_PAGE"
-run_wrk postgraphile "$GRAPHILE_URL" "$BENCH/postgraphile.lua"
-read -r PG_RPS PG_P50 PG_P99 PG_REQ PG_READ PG_NON2XX PG_SERR < <(parse "$WORK/postgraphile.wrk")
-[[ $PG_REQ -gt 0 ]] || die "PostGraphile: wrk completed no request"
-stop "$GRAPHILE_PID"
-GRAPHILE_PID=
+# Other work on the machine (a build, tests) skews everything: measure how busy the CPUs are
+# while the servers idle, and say so in the report.
+IDLE_BUSY=$(cpu_busy)
+echo "CPU busy before the run (servers idle): $IDLE_BUSY%"
 
-# ---------------------------------------------------------------------------------------------
-# Sanity: every response must have been a full page (wrk counts bytes read, headers included).
 WARNINGS=()
+TABLE="| page | server | requests/s | p50 (ms) | p99 (ms) | server CPU ms/request | PostgreSQL CPU ms/request | SQL statements/request | bytes/response | errors |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+VERDICTS=()
+QUERIES=()
 size_ok() { awk -v r="$1" -v n="$2" -v s="$3" 'BEGIN { exit !(r / n >= 0.95 * s) }'; }
-size_ok "$MA_READ" "$MA_REQ" "$MA_SIZE" || WARNINGS+=("monassurance: responses average less than the checked page: some were errors")
-size_ok "$PG_READ" "$PG_REQ" "$PG_SIZE" || WARNINGS+=("PostGraphile: responses average less than the checked page: some were errors")
-[[ $MA_NON2XX -eq 0 ]] || WARNINGS+=("monassurance: $MA_NON2XX non-2xx responses")
-[[ $PG_NON2XX -eq 0 ]] || WARNINGS+=("PostGraphile: $PG_NON2XX non-2xx responses")
-[[ $MA_SERR -eq 0 ]] || WARNINGS+=("monassurance: $MA_SERR socket errors (connect/read/write/timeout)")
-[[ $PG_SERR -eq 0 ]] || WARNINGS+=("PostGraphile: $PG_SERR socket errors (connect/read/write/timeout)")
+for page in $PAGES; do
+  page_bodies "$page"
+  QUERIES+=("$page: $MA_BODY" "$page: $GRAPHILE_BODY")
+  declare -A RPS=() P99=()
+  for server in "${SERVERS[@]}"; do
+    name=$server-$page
+    case $server in
+      monassurance) url=$MA_URL pid=$SERVER_PID body=$MA_BODY token=$BENCH_TOKEN ;;
+      postgraphile) url=$GRAPHILE_URL pid=$GRAPHILE_PID body=$GRAPHILE_BODY token= ;;
+      postgraphile-cluster) url=$CLUSTER_URL pid=$CLUSTER_PID body=$GRAPHILE_BODY token= ;;
+    esac
+    say "Benchmark: $server, $page page"
+    auth=()
+    [[ -z $token ]] || auth=(-H "authorization: Bearer $token")
+    size=$(check_page "$name" "$url/graphql" "$body" "${auth[@]}")
+    echo "answer checked: 100 policies with client and company, $size bytes"
+    if [[ $server != monassurance ]]; then
+      cmp -s "$WORK/monassurance-$page.numbers" "$WORK/$name.numbers" ||
+        WARNINGS+=("$page page: $server did not serve the same 100 policies in the same order as monassurance")
+    fi
+    STMTS_BEFORE=0 STMTS_AFTER=0
+    BENCH_BODY=$body BENCH_TOKEN=$token run_wrk "$name" "$url" "$pid"
+    read -r rps p50 p99 req read non2xx serr < <(parse "$WORK/$name.wrk")
+    [[ $req -gt 0 ]] || die "$name: wrk completed no request"
+    cpu=$(awk -v t="$(cat "$WORK/$name.cpu")" -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", 1000 * t / hz / n }')
+    pgcpu=$(awk -v t="$(cat "$WORK/$name.pgcpu")" -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", 1000 * t / hz / n }')
+    if [[ $server == monassurance ]]; then
+      spr=$(awk -v d=$((STMTS_AFTER - STMTS_BEFORE)) -v n="$req" 'BEGIN { printf "%.2f", d / n }')
+    else
+      spr="1 (by design; not counted)"
+    fi
+    size_ok "$read" "$req" "$size" || WARNINGS+=("$name: responses average less than the checked page: some were errors")
+    [[ $non2xx -eq 0 ]] || WARNINGS+=("$name: $non2xx non-2xx responses")
+    [[ $serr -eq 0 ]] || WARNINGS+=("$name: $serr socket errors (connect/read/write/timeout)")
+    label=$server
+    [[ $server != monassurance ]] || label="monassurance ($PROFILE)"
+    [[ $server != postgraphile-cluster ]] || label="PostGraphile --cluster-workers $GRAPHILE_CLUSTER"
+    [[ $server != postgraphile ]] || label="PostGraphile (one process)"
+    TABLE+=$'\n'"| $page | $label | $rps | $p50 | $p99 | $cpu | $pgcpu | $spr | $size | $((non2xx + serr)) |"
+    RPS[$server]=$rps
+    P99[$server]=$p99
+    [[ $server != monassurance ]] || MA_CPU[$page]=$cpu
+  done
+  v=$(awk -v a="${RPS[monassurance]}" -v b="${RPS[postgraphile]}" -v pa="${P99[monassurance]}" -v pb="${P99[postgraphile]}" \
+    'BEGIN { printf "%.2fx PostGraphile (target 4x: %s), p99 %s ms vs %s ms (%s)", a / b, (a >= 4 * b) ? "met" : "NOT met", pa, pb, (pa < pb) ? "below" : "NOT below" }')
+  if [[ -n ${RPS[postgraphile-cluster]:-} ]]; then
+    v+=$(awk -v a="${RPS[monassurance]}" -v c="${RPS[postgraphile-cluster]}" -v n="$GRAPHILE_CLUSTER" \
+      'BEGIN { printf "; %.2fx PostGraphile --cluster-workers %s (target 2x: %s)", a / c, n, (a >= 2 * c) ? "met" : "NOT met" }')
+  fi
+  v+=$(awk -v c="${MA_CPU[$page]}" 'BEGIN { printf "; %s ms of server CPU per request (target <= 1: %s)", c, (c <= 1) ? "met" : "NOT met" }')
+  VERDICTS+=("$page page: $v")
+  unset RPS P99
+done
 [[ $IDLE_BUSY -lt 10 ]] ||
   WARNINGS+=("other work kept the CPUs $IDLE_BUSY% busy just before the run: figures are skewed")
-[[ $SAME_PAGE == yes ]] || WARNINGS+=("the two servers did not serve the same 100 policies in the same order")
-
-RPS_OK=$(awk -v a="$MA_RPS" -v t=$TARGET_RPS 'BEGIN { print (a >= t) ? "yes" : "no" }')
-AHEAD=$(awk -v a="$MA_RPS" -v b="$PG_RPS" 'BEGIN { printf "%s (%.2fx)", (a > b) ? "yes" : "no", a / b }')
 
 STAMP=$(date +%Y-%m-%d-%H%M%S)
 REPORT=$BENCH/results/list-$STAMP.md
@@ -276,24 +379,17 @@ GIT_REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$ROOT" diff --quiet HEAD 2>/dev/null || GIT_REV="$GIT_REV (with uncommitted changes)"
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 
-TABLE=$(
-  echo "| server | requests/s | p50 (ms) | p99 (ms) | SQL statements/request | bytes/response | errors |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
-  printf '| monassurance, %s | %s | %s | %s | %s | %s | %s |\n' "$PROFILE" "$MA_RPS" "$MA_P50" "$MA_P99" "$MA_SPR" \
-    "$MA_SIZE" "$((MA_NON2XX + MA_SERR))"
-  printf '| PostGraphile %s | %s | %s | %s | %s | %s | %s |\n' "$GRAPHILE_VERSION" "$PG_RPS" "$PG_P50" "$PG_P99" \
-    "1 (by design; not counted)" "$PG_SIZE" "$((PG_NON2XX + PG_SERR))"
-)
-
 {
   echo "# List benchmark — $STAMP"
   echo
-  echo "\`policies(first: 100)\` with each policy's client and company; wrk -t$THREADS -c$CONNECTIONS," \
-    "${DURATION}s measured after a ${WARMUP}s warm-up; 2,000 policies, 200 clients, 5 companies."
+  echo "\`policies(first: 100)\` pages (big: the broker's list page; small: number, premium, client's and" \
+    "company's name); wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s measured after a ${WARMUP}s warm-up;" \
+    "2,000 policies, 200 clients, 5 companies. Server CPU: user + system time of the server process" \
+    "(PostGraphile clustered: and its workers) during the measured run, per request."
   echo
   echo "$TABLE"
   echo
-  echo "Target: ≥ $TARGET_RPS requests/s: **$RPS_OK**; ahead of PostGraphile: **$AHEAD**."
+  for v in "${VERDICTS[@]}"; do echo "- $v"; done
   echo
   if [[ ${#WARNINGS[@]} -gt 0 ]]; then
     for w in "${WARNINGS[@]}"; do echo "- **WARNING**: $w"; done
@@ -301,23 +397,32 @@ TABLE=$(
   fi
   echo "- commit: $GIT_REV; binary: \`$BIN\` ($PROFILE)"
   echo "- machine: $(nproc) cores, $CPU; PostgreSQL $PG_VERSION on the same cores; wrk on the same cores;" \
-    "CPU busy just before the run (servers idle): $IDLE_BUSY%"
-  echo "- $WRK_VERSION; PostGraphile $GRAPHILE_VERSION (NODE_ENV=production, one process${POSTGRAPHILE_ARGS:+, $POSTGRAPHILE_ARGS}); node $(node --version)"
-  echo "- monassurance: RATE_LIMIT_RPM=0 WORKERS=0 RUST_LOG=warn; SQL statements from \`db_statements_total\` on /metrics"
-  echo "- same page from both servers (same policies, same order): $SAME_PAGE"
+    "CPU busy just before the run (servers idle): $IDLE_BUSY%; load average before: $LOAD_BEFORE"
+  echo "- $WRK_VERSION; PostGraphile $GRAPHILE_VERSION (NODE_ENV=production); node $(node --version)"
+  echo "- monassurance: RATE_LIMIT_RPM=0 WORKERS=0 RUST_LOG=warn, DATABASE_URL with \`${DB_PARAMS:-(nothing)}\`; SQL statements from \`db_statements_total\` on /metrics"
   echo
   echo "Queries:"
   echo
   echo '```'
-  echo "$MA_BODY"
-  echo "$GRAPHILE_BODY"
+  for q in "${QUERIES[@]}"; do echo "$q"; done
   echo '```'
-  for name in monassurance postgraphile; do
+  for f in "$WORK"/*.profile; do
+    [[ -e $f ]] || continue
     echo
-    echo "<details><summary>wrk output: $name</summary>"
+    echo "<details><summary>perf (PERF=1), the server's own CPU samples by symbol, top 40: $(basename "$f" .profile)</summary>"
     echo
     echo '```'
-    cat "$WORK/$name.wrk"
+    cat "$f"
+    echo '```'
+    echo
+    echo "</details>"
+  done
+  for f in "$WORK"/*.wrk; do
+    echo
+    echo "<details><summary>wrk output: $(basename "$f" .wrk)</summary>"
+    echo
+    echo '```'
+    cat "$f"
     echo '```'
     echo
     echo "</details>"
@@ -327,6 +432,6 @@ TABLE=$(
 say "Summary"
 echo "$TABLE"
 echo
-echo "target >= $TARGET_RPS requests/s: $RPS_OK; ahead of PostGraphile: $AHEAD"
+for v in "${VERDICTS[@]}"; do echo "$v"; done
 for w in "${WARNINGS[@]}"; do echo "WARNING: $w"; done
 echo "report: ${REPORT#"$ROOT"/}"

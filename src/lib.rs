@@ -26,8 +26,10 @@
 //! Shared GraphQL:
 //! - [`graphql`]: what every domain shares. It holds the context accessors (`ctx.principal()`),
 //!   the DataLoaders (`RequestLoader`), Relay pagination, ids, scalars and validation. It also
-//!   holds the extensions every operation passes through: error codes, limits, persisted
-//!   operations and operation metrics, all reading the request's `Operation`, worked out once.
+//!   holds the steps every operation passes: error codes, null propagation (`nulls`), limits,
+//!   the rate limit and timeout (`guard`), persisted operations and operation metrics, all
+//!   reading the request's `Operation`, worked out once. `http::pipeline` runs them in order,
+//!   once per operation: the schema has no async-graphql extension (they run around every field).
 //!
 //! Domains: each has `types.rs` (GraphQL), `resolvers.rs` and `service.rs`.
 //! - [`audit`]: the trail. `audit::service::Audited` commits a change together with its audit

@@ -207,30 +207,16 @@ pub fn schema() -> SchemaBuilder<Query, Mutation, Subscription> {
         .register_output_type::<Node>()
         // Listed by `DeclarationBatch.deliveries`; registered here so the type is in the schema on its own.
         .register_output_type::<DeclarationDelivery>()
-        .extension(crate::graphql::error_codes::ErrorCodes)
 }
 
-/// The served schema: the rate limit and timeout of every operation first (the cheapest refusal),
-/// then persisted operations (they may supply the query text), then the abuse limits of the
-/// settings, introspection and suggestions off in production.
+/// The served schema: the abuse limits of the settings that async-graphql checks itself (depth,
+/// complexity, nesting, directives), introspection and suggestions off in production. It has no
+/// extension: what every operation passes (rate limit, persisted operations, limits, error codes,
+/// metrics) is `http::pipeline`, run once per operation rather than around every field.
 pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> {
     let settings = &state.settings;
     let limits = &settings.limits;
-    let manifest = match &settings.persisted_operations_manifest {
-        Some(path) => crate::graphql::persisted::load_manifest(path)?,
-        None => Default::default(),
-    };
-    let mut builder = schema()
-        .data(state.clone())
-        .extension(crate::graphql::guard::OperationGuard::new(state.clone()))
-        .extension(crate::graphql::persisted::PersistedOperations::new(
-            state.cache.clone(),
-            std::time::Duration::from_secs(settings.apq_ttl_secs.max(1)),
-            manifest,
-            settings.persisted_operations_only,
-        ))
-        .extension(crate::graphql::limits::QueryLimits(limits.clone()))
-        .extension(crate::graphql::operation_metrics::OperationMetrics::new(state.metrics.clone(), settings.slow_operation_ms));
+    let mut builder = schema().data(state.clone());
     if limits.max_depth > 0 {
         builder = builder.limit_depth(limits.max_depth);
     }

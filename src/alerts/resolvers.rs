@@ -38,7 +38,7 @@ impl AlertQuery {
     ) -> Result<Page<Alert>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Alert).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Alert).await?)
     }
 
     /// The caller's organization's alert settings.

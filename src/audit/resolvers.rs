@@ -30,6 +30,6 @@ impl AuditQuery {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), AuditLog).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), AuditLog).await?)
     }
 }

@@ -37,7 +37,7 @@ impl ClaimQuery {
     ) -> Result<Page<Claim>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Claim).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Claim).await?)
     }
 
     /// One claim by ID (`NOT_FOUND` when the caller may not read it).

@@ -35,7 +35,7 @@ impl ClientQuery {
     ) -> Result<Page<Client>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by)?;
-        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Client).await?;
+        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Client).await?;
         let ids: Vec<_> = page.edges.iter().map(|edge| edge.node.0.id).collect();
         super::types::prefetch_nested(ctx, &ids).await?;
         Ok(page)

@@ -37,7 +37,7 @@ impl CommissionQuery {
         let p = ctx.principal()?;
         let key = ids::decode_input(&company_id, "Company", "companyId")?;
         let q = service::list(&ctx.state().db, p, key).await?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), CommissionRate).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), CommissionRate).await?)
     }
 }
 

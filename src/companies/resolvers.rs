@@ -36,7 +36,7 @@ impl CompanyQuery {
     ) -> Result<Page<Company>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Company).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Company).await?)
     }
 
     /// One insurer by ID (`NOT_FOUND` outside the caller's organization).

@@ -38,7 +38,7 @@ impl DeclarationQuery {
         let p = ctx.principal()?;
         p.require(Role::Manager)?;
         let query = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before), DeclarationBatch).await?)
+        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), DeclarationBatch).await?)
     }
 }
 

@@ -119,7 +119,7 @@ impl DeclarationBatch {
             .into_query();
         let query = scope::policies(p).filter(policy::Column::Id.in_subquery(items));
         let query = sea_orm::QueryOrder::order_by_asc(query, policy::Column::Number);
-        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before), Policy).await?)
+        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), Policy).await?)
     }
     /// How many policies it declares.
     async fn item_count(&self) -> i32 {

@@ -33,7 +33,7 @@ impl DocumentQuery {
     ) -> Result<Page<Document>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Document).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Document).await?)
     }
 
     /// One document by ID.

@@ -7,12 +7,9 @@
 //! The caller is read from the request's data (HTTP) or the connection's (WebSocket, where each
 //! operation also carries its own re-checked credentials).
 
-use std::{any::TypeId, sync::Arc, time::Duration};
+use std::time::Duration;
 
-use async_graphql::{
-    Data, ErrorExtensionValues, Response, ServerError, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest},
-};
+use async_graphql::{ErrorExtensionValues, ServerError, Value};
 
 use crate::{
     error::code,
@@ -20,31 +17,6 @@ use crate::{
     seams::RateDecision,
     state::AppState,
 };
-
-pub struct OperationGuard {
-    state: AppState,
-}
-
-impl OperationGuard {
-    pub fn new(state: AppState) -> Self {
-        OperationGuard { state }
-    }
-}
-
-impl ExtensionFactory for OperationGuard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardExtension { state: self.state.clone() })
-    }
-}
-
-struct GuardExtension {
-    state: AppState,
-}
-
-fn find<'a, T: 'static>(request: &'a Data, session: &'a Data) -> Option<&'a T> {
-    let id = TypeId::of::<T>();
-    request.get(&id).or_else(|| session.get(&id)).and_then(|d| d.downcast_ref::<T>())
-}
 
 /// The key an operation is counted under: the API key, the user, or the client address.
 fn rate_key(auth: Option<&Auth>, meta: Option<&RequestMeta>) -> String {
@@ -69,41 +41,39 @@ fn rate_limited(retry_after: Duration) -> ServerError {
     error
 }
 
-#[async_trait::async_trait]
-impl Extension for GuardExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        let limit = self.state.settings.rate_limit_rpm;
-        if limit > 0 {
-            let key = rate_key(find::<Auth>(&request.data, ctx.session_data), find::<RequestMeta>(&request.data, ctx.session_data));
-            if let RateDecision::Limited { retry_after } = self.state.rate_limiter.hit(&key, limit, Duration::from_secs(60)).await {
-                self.state.metrics.rate_limited("api");
-                return Err(rate_limited(retry_after));
-            }
-        }
-        next.run(ctx, request).await
+/// Counts one operation of the caller against `RATE_LIMIT_RPM`: the first thing done for it.
+pub async fn check_rate(state: &AppState, auth: Option<&Auth>, meta: Option<&RequestMeta>) -> Result<(), ServerError> {
+    let limit = state.settings.rate_limit_rpm;
+    if limit == 0 {
+        return Ok(());
     }
+    if let RateDecision::Limited { retry_after } = state.rate_limiter.hit(&rate_key(auth, meta), limit, Duration::from_secs(60)).await {
+        state.metrics.rate_limited("api");
+        return Err(rate_limited(retry_after));
+    }
+    Ok(())
+}
 
-    /// Past `REQUEST_TIMEOUT_SECS` the execution is dropped (its open transaction rolls back).
-    async fn execute(&self, ctx: &ExtensionContext<'_>, operation_name: Option<&str>, next: NextExecute<'_>) -> Response {
-        let secs = self.state.settings.limits.request_timeout_secs;
-        if secs == 0 {
-            return next.run(ctx, operation_name).await;
-        }
-        match tokio::time::timeout(Duration::from_secs(secs), next.run(ctx, operation_name)).await {
-            Ok(resp) => resp,
-            Err(_) => {
-                tracing::warn!(timeout_secs = secs, operation = operation_name.unwrap_or("-"), "GraphQL operation timed out");
-                let e = code::coded(
-                    format!("the operation did not finish within {secs} s (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
-                    code::TIMEOUT,
-                );
-                Response::from_errors(vec![e])
-            }
+/// Runs a query or mutation within `REQUEST_TIMEOUT_SECS`: past it the execution is dropped (its
+/// open transaction rolls back) and the answer is a `TIMEOUT` error.
+pub async fn within_timeout(
+    state: &AppState,
+    operation: Option<&str>,
+    run: impl Future<Output = async_graphql::Response>,
+) -> async_graphql::Response {
+    let secs = state.settings.limits.request_timeout_secs;
+    if secs == 0 {
+        return run.await;
+    }
+    match tokio::time::timeout(Duration::from_secs(secs), run).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(timeout_secs = secs, operation = operation.unwrap_or("-"), "GraphQL operation timed out");
+            let e = code::coded(
+                format!("the operation did not finish within {secs} s (REQUEST_TIMEOUT_SECS); nothing it was changing was kept"),
+                code::TIMEOUT,
+            );
+            async_graphql::Response::from_errors(vec![e])
         }
     }
 }

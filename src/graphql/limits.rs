@@ -4,73 +4,40 @@
 //! and directives per field are async-graphql's own limits, set from the same settings in
 //! [`crate::schema::schema_with`]. Every refusal is `QUERY_TOO_COMPLEX` and names the limit.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 use crate::error::code;
 
 use async_graphql::{
-    ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest},
+    ServerError, ServerResult,
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
 };
 
-use super::operation::{Operation, Selected};
+use super::operation::Selected;
 use crate::config::Limits;
-
-pub struct QueryLimits(pub Limits);
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimitsExtension { limits: self.0.clone() })
-    }
-}
-
-struct QueryLimitsExtension {
-    limits: Limits,
-}
 
 pub fn too_complex(message: String) -> ServerError {
     code::coded(message, code::QUERY_TOO_COMPLEX)
 }
 
-#[async_trait::async_trait]
-impl Extension for QueryLimitsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        let max = if self.limits.max_tokens > 0 { self.limits.max_tokens } else { usize::MAX - 1 };
-        let scan = scan(&request.query, max);
-        if scan.tokens > max {
-            return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
-        }
-        let nesting = max_nesting(&self.limits);
-        if scan.nesting > nesting {
-            return Err(too_complex(format!(
-                "the query nests more than {nesting} levels of braces and brackets (MAX_QUERY_DEPTH is {})",
-                self.limits.max_depth
-            )));
-        }
-        next.run(ctx, request).await
+/// The query text's tokens and nesting, before it is parsed (parsing is the cost being bounded).
+pub fn check_text(query: &str, limits: &Limits) -> ServerResult<()> {
+    let max = if limits.max_tokens > 0 { limits.max_tokens } else { usize::MAX - 1 };
+    let scan = scan(query, max);
+    if scan.tokens > max {
+        return Err(too_complex(format!("the query has more than {max} tokens (MAX_QUERY_TOKENS)")));
     }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let selected = Operation::of(ctx).and_then(|operation| operation.select(&doc));
-        check_shape(&doc, selected, &self.limits)?;
-        Ok(doc)
+    let nesting = max_nesting(limits);
+    if scan.nesting > nesting {
+        return Err(too_complex(format!(
+            "the query nests more than {nesting} levels of braces and brackets (MAX_QUERY_DEPTH is {})",
+            limits.max_depth
+        )));
     }
+    Ok(())
 }
 
 /// Aliases and root fields of the selected operation (all operations when it cannot be told).
-fn check_shape(doc: &ExecutableDocument, selected: Option<&Selected>, limits: &Limits) -> ServerResult<()> {
+pub fn check_shape(doc: &ExecutableDocument, selected: Option<&Selected>, limits: &Limits) -> ServerResult<()> {
     use async_graphql::parser::types::DocumentOperations;
     let ops: Vec<&SelectionSet> = match (selected.and_then(|s| s.definition(doc)), &doc.operations) {
         (Some(op), _) => vec![&op.node.selection_set.node],

@@ -27,10 +27,13 @@ macro_rules! keyed {
 }
 keyed!(company::Model, client::Model, policy::Model, user::Model, organization::Model);
 
-/// Loads rows of `E` by key, always through the caller's scope.
+/// Loads rows of `E` by key, always through the caller's scope. The scoped query is built when
+/// a load runs, not with the loader: a request (or a subscription, for its whole life) holds
+/// every loader, most of them unused.
 pub struct ScopedLoader<E: EntityTrait> {
     db: DatabaseConnection,
-    scoped: Select<E>,
+    principal: Principal,
+    scoped: fn(&Principal) -> Select<E>,
     id_col: E::Column,
 }
 
@@ -45,9 +48,7 @@ where
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
-        let rows = self
-            .scoped
-            .clone()
+        let rows = (self.scoped)(&self.principal)
             .filter(self.id_col.is_in(keys.iter().copied()))
             .all(&self.db)
             .await
@@ -81,19 +82,20 @@ pub trait RequestLoader: Send + Sync + Sized + 'static {
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, p: &Principal) -> Self {
-        fn dl<E>(db: &DatabaseConnection, scoped: Select<E>, id_col: E::Column) -> Cached<E>
+        fn dl<E>(db: &DatabaseConnection, p: &Principal, scoped: fn(&Principal) -> Select<E>, id_col: E::Column) -> Cached<E>
         where
             E: EntityTrait,
             ScopedLoader<E>: Loader<Uuid>,
         {
-            DataLoader::with_cache(ScopedLoader { db: db.clone(), scoped, id_col }, tokio::spawn, HashMapCache::default())
+            let loader = ScopedLoader { db: db.clone(), principal: p.clone(), scoped, id_col };
+            DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
         }
         Loaders {
-            companies: dl(db, scope::companies(p), company::Column::Id),
-            clients: dl(db, scope::clients(p), client::Column::Id),
-            policies: dl(db, scope::policies(p), policy::Column::Id),
-            users: dl(db, scope::users(p), user::Column::Id),
-            organizations: dl(db, scope::organizations(p), organization::Column::Id),
+            companies: dl(db, p, scope::companies, company::Column::Id),
+            clients: dl(db, p, scope::clients, client::Column::Id),
+            policies: dl(db, p, scope::policies, policy::Column::Id),
+            users: dl(db, p, scope::users, user::Column::Id),
+            organizations: dl(db, p, scope::organizations, organization::Column::Id),
             db: db.clone(),
             principal: p.clone(),
             others: Mutex::default(),

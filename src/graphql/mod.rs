@@ -1,6 +1,7 @@
 //! What every domain's GraphQL shares: the context accessors, DataLoaders, Relay pagination,
-//! global ids, scalars, input validation, and the extensions every operation passes through
-//! (error codes, abuse limits, persisted operations). Imports no domain.
+//! global ids, scalars, input validation, and the steps every operation passes through (error
+//! codes, null propagation, selection order, abuse limits, rate limit, persisted operations, metrics), which
+//! `http::pipeline` runs in order. Imports no domain.
 
 pub mod context;
 pub mod error_codes;
@@ -8,8 +9,10 @@ pub mod guard;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod nulls;
 pub mod operation;
 pub mod operation_metrics;
+pub mod ordering;
 pub mod pagination;
 pub mod per_parent;
 pub mod persisted;

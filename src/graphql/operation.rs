@@ -1,12 +1,11 @@
-//! Which operation a request runs, worked out once per request: the first extension to look at
-//! the parsed document fills the request's [`Operation`], and every other extension (error codes,
-//! limits, metrics) and the transport (GET may only run queries) read it from request data.
+//! Which operation a request runs, worked out once per request when its document is parsed: the
+//! pipeline's steps (error codes, limits, metrics) and the transport (GET may only run queries)
+//! read it from the request's [`Operation`].
 
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::{
     Positioned,
-    extensions::ExtensionContext,
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
@@ -48,11 +47,6 @@ pub struct Operation {
 impl Operation {
     pub fn new(requested: Option<String>) -> Self {
         Operation { requested, selected: Arc::default() }
-    }
-
-    /// This request's, when the request carries one (every request does once prepared).
-    pub fn of<'a>(ctx: &ExtensionContext<'a>) -> Option<&'a Operation> {
-        ctx.data_opt::<Operation>()
     }
 
     /// The `operationName` of the request.

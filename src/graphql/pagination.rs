@@ -8,7 +8,10 @@ use async_graphql::{
     connection::{Connection, Edge},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect, Select};
+use sea_orm::{
+    DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryResult, QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Expr, SelectStatement, SubQueryStatement},
+};
 
 use crate::error::{AppError, AppResult};
 
@@ -41,8 +44,38 @@ impl From<OrderDirection> for sea_orm::Order {
     }
 }
 
+/// A row of a page and the number of rows of the whole result.
+struct Counted<M> {
+    model: M,
+    total: i64,
+}
+
+const TOTAL_COLUMN: &str = "total__";
+
+impl<M: FromQueryResult> FromQueryResult for Counted<M> {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Counted { model: M::from_query_result(res, pre)?, total: res.try_get(pre, TOTAL_COLUMN)? })
+    }
+}
+
 /// A Relay connection whose extra field is `totalCount`.
-pub type Page<N> = Connection<String, N, TotalCount>;
+pub type Page<N> = Connection<Offset, N, TotalCount>;
+
+/// An edge's cursor: its offset in the result, written (opaque) only when a client selects it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offset(pub u64);
+
+impl async_graphql::connection::CursorType for Offset {
+    type Error = AppError;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        decode_cursor(s, "after").map(Offset)
+    }
+
+    fn encode_cursor(&self) -> String {
+        encode_cursor(self.0)
+    }
+}
 
 type CountFn = dyn Fn() -> Pin<Box<dyn Future<Output = AppResult<u64>> + Send>> + Send + Sync;
 
@@ -67,6 +100,11 @@ impl TotalCount {
     {
         TotalCount(Arc::new(move || Box::pin(f())))
     }
+
+    /// A count already known (read with the page).
+    pub fn known(n: u64) -> Self {
+        TotalCount(Arc::new(move || Box::pin(async move { Ok(n) })))
+    }
 }
 
 /// Builds a connection from nodes that start at `offset`.
@@ -78,7 +116,7 @@ pub fn page_of<N: async_graphql::OutputType>(
     total: TotalCount,
 ) -> Page<N> {
     let mut conn = Connection::with_additional_fields(has_previous, has_next, total);
-    conn.edges.extend(nodes.into_iter().enumerate().map(|(i, n)| Edge::new(encode_cursor(offset + i as u64), n)));
+    conn.edges.extend(nodes.into_iter().enumerate().map(|(i, n)| Edge::new(Offset(offset + i as u64), n)));
     conn
 }
 
@@ -94,11 +132,20 @@ pub struct PageArgs {
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    /// `totalCount` is selected: a forward page reads it in the same statement.
+    pub total: bool,
 }
 
 impl PageArgs {
     pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
-        PageArgs { first, after, last, before }
+        PageArgs { first, after, last, before, total: false }
+    }
+
+    /// Notes whether the connection's selection asks for `totalCount` (the look-ahead of `ctx`,
+    /// the connection field's context).
+    pub fn counted(mut self, ctx: &async_graphql::Context<'_>) -> Self {
+        self.total = ctx.look_ahead().field("totalCount").exists();
+        self
     }
 }
 
@@ -147,7 +194,7 @@ where
         None => None,
     };
     let (count_select, count_db) = (select.clone(), db.clone());
-    let total = TotalCount::lazy(move || {
+    let mut total = TotalCount::lazy(move || {
         let (s, db) = (count_select.clone(), count_db.clone());
         async move { Ok(s.count(&db).await?) }
     });
@@ -157,7 +204,28 @@ where
         if let Some(end) = end {
             limit = limit.min(end.saturating_sub(start));
         }
-        let mut rows = select.offset(start).limit(limit + 1).all(db).await?;
+        let page = select.clone().offset(start).limit(limit + 1);
+        let mut rows = if args.total {
+            // The count comes with the page, as a scalar subquery the database runs once: one
+            // statement instead of two, and the page still stops after its rows (a window
+            // `COUNT(*) OVER ()` would read and sort every matching row first). An empty page
+            // (past the end) carries no count; the lazy one answers then.
+            let mut whole = select.clone().into_query();
+            whole.clear_order_by();
+            let mut count = SelectStatement::new();
+            count.expr(Expr::cust("COUNT(*)")).from_subquery(whole, Alias::new("counted__"));
+            let counted = page
+                .column_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), TOTAL_COLUMN)
+                .into_model::<Counted<E::Model>>()
+                .all(db)
+                .await?;
+            if let Some(first) = counted.first() {
+                total = TotalCount::known(u64::try_from(first.total).unwrap_or(0));
+            }
+            counted.into_iter().map(|c| c.model).collect()
+        } else {
+            page.all(db).await?
+        };
         // With `before`, the item it names still follows this page.
         let has_next = rows.len() as u64 > limit || end.is_some();
         rows.truncate(limit as usize);

@@ -11,21 +11,12 @@
 //! (`PERSISTED_OPERATIONS_MANIFEST`) run, by hash or by their exact text; anything else is
 //! refused with `PERSISTED_QUERY_NOT_FOUND`, and APQ registration is off.
 //!
-//! Runs as the first extension, so over HTTP and WebSocket alike.
+//! Run by the operation pipeline (`http::pipeline`), over HTTP and WebSocket alike.
 
-use std::{
-    collections::HashMap,
-    path::Path,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashMap, path::Path, sync::Arc, time::Duration};
 use crate::error::code;
 
-use async_graphql::{
-    ServerResult, Value,
-    ValidationResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextValidation},
-};
+use async_graphql::{ServerResult, Value};
 use sha2::{Digest, Sha256};
 
 use crate::seams::Cache;
@@ -37,35 +28,14 @@ pub struct PersistedOperations {
     cache: Arc<dyn Cache>,
     ttl: Duration,
     /// sha256 hex → query text.
-    manifest: Arc<HashMap<String, String>>,
+    manifest: HashMap<String, String>,
     only: bool,
 }
 
-impl PersistedOperations {
-    pub fn new(cache: Arc<dyn Cache>, ttl: Duration, manifest: HashMap<String, String>, only: bool) -> Self {
-        PersistedOperations { cache, ttl, manifest: Arc::new(manifest), only }
-    }
-}
-
-impl ExtensionFactory for PersistedOperations {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(PersistedExtension {
-            cache: self.cache.clone(),
-            ttl: self.ttl,
-            manifest: self.manifest.clone(),
-            only: self.only,
-            register: Mutex::new(None),
-        })
-    }
-}
-
-struct PersistedExtension {
-    cache: Arc<dyn Cache>,
-    ttl: Duration,
-    manifest: Arc<HashMap<String, String>>,
-    only: bool,
-    /// The (hash, text) this request sent to be registered: kept once the text validated.
-    register: Mutex<Option<(String, String)>>,
+/// Text a request sent with its hash, to be registered once it has validated.
+pub struct Pending {
+    hash: String,
+    text: String,
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -76,14 +46,15 @@ fn cache_key(hash: &str) -> String {
     format!("apq:{hash}")
 }
 
-#[async_trait::async_trait]
-impl Extension for PersistedExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
+impl PersistedOperations {
+    pub fn new(cache: Arc<dyn Cache>, ttl: Duration, manifest: HashMap<String, String>, only: bool) -> Self {
+        PersistedOperations { cache, ttl, manifest, only }
+    }
+
+    /// Gives the request its query text when it sent a hash only, checks a sent text against its
+    /// hash, and refuses what the allow-list does not hold. Returns the text to register once it
+    /// has parsed, passed every limit and validated (text that would be refused is never kept).
+    pub async fn resolve(&self, request: &mut async_graphql::Request) -> ServerResult<Option<Pending>> {
         match request.extensions.get("persistedQuery") {
             None => {
                 if self.only && !self.manifest.contains_key(&sha256_hex(&request.query)) {
@@ -92,6 +63,7 @@ impl Extension for PersistedExtension {
                         code::PERSISTED_QUERY_NOT_FOUND,
                     ));
                 }
+                Ok(None)
             }
             Some(Value::Object(pq)) => {
                 match pq.get("version") {
@@ -111,40 +83,32 @@ impl Extension for PersistedExtension {
                             None => return Err(code::coded("PersistedQueryNotFound", code::PERSISTED_QUERY_NOT_FOUND)),
                         },
                     };
-                } else {
-                    if sha256_hex(&request.query) != hash {
-                        return Err(code::coded("provided sha does not match query", code::BAD_USER_INPUT));
-                    }
-                    if self.only {
-                        if !self.manifest.contains_key(&hash) {
-                            return Err(code::coded(
-                                "only persisted operations are accepted here; this one is not in the manifest",
-                                code::PERSISTED_QUERY_NOT_FOUND,
-                            ));
-                        }
-                    } else if request.query.len() <= MAX_CACHED_QUERY && !self.manifest.contains_key(&hash) {
-                        *self.register.lock().unwrap_or_else(|p| p.into_inner()) = Some((hash, request.query.clone()));
-                    }
+                    return Ok(None);
                 }
+                if sha256_hex(&request.query) != hash {
+                    return Err(code::coded("provided sha does not match query", code::BAD_USER_INPUT));
+                }
+                if self.only {
+                    if !self.manifest.contains_key(&hash) {
+                        return Err(code::coded(
+                            "only persisted operations are accepted here; this one is not in the manifest",
+                            code::PERSISTED_QUERY_NOT_FOUND,
+                        ));
+                    }
+                    return Ok(None);
+                }
+                if request.query.len() <= MAX_CACHED_QUERY && !self.manifest.contains_key(&hash) {
+                    return Ok(Some(Pending { hash, text: request.query.clone() }));
+                }
+                Ok(None)
             }
-            Some(_) => return Err(code::coded("extensions.persistedQuery must be an object", code::BAD_USER_INPUT)),
+            Some(_) => Err(code::coded("extensions.persistedQuery must be an object", code::BAD_USER_INPUT)),
         }
-        next.run(ctx, request).await
     }
 
-    /// Registers the text sent with its hash only now: it parsed, passed the limits (tokens,
-    /// nesting, aliases, root fields, depth, complexity) and validated against the schema.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
-        let result = next.run(ctx).await?;
-        let pending = self.register.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some((hash, text)) = pending {
-            self.cache.set(&cache_key(&hash), text.into_bytes(), self.ttl).await;
-        }
-        Ok(result)
+    /// Registers the text sent with its hash: call it only once the operation validated.
+    pub async fn register(&self, pending: Pending) {
+        self.cache.set(&cache_key(&pending.hash), pending.text.into_bytes(), self.ttl).await;
     }
 }
 

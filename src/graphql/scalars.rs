@@ -34,9 +34,37 @@ impl From<Date> for NaiveDate {
     }
 }
 
+impl Date {
+    /// `YYYY-MM-DD`, written digit by digit: `chrono`'s `format` parses its pattern on every call,
+    /// and a page of policies writes hundreds of dates. Years outside 0..=9999 (which the API never
+    /// stores) fall back to `chrono`.
+    pub fn to_iso(self) -> String {
+        use chrono::Datelike;
+        let (year, month, day) = (self.0.year(), self.0.month(), self.0.day());
+        if !(0..=9999).contains(&year) {
+            return self.0.format("%Y-%m-%d").to_string();
+        }
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let year = year as u32;
+        let bytes = [
+            digit(year / 1000),
+            digit(year / 100),
+            digit(year / 10),
+            digit(year),
+            b'-',
+            digit(month / 10),
+            digit(month),
+            b'-',
+            digit(day / 10),
+            digit(day),
+        ];
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
 impl std::fmt::Display for Date {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "{}", self.0.format("%Y-%m-%d"))
+        formatter.write_str(&self.to_iso())
     }
 }
 
@@ -56,7 +84,7 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.to_string())
+        Value::String(self.to_iso())
     }
 }
 
@@ -77,5 +105,8 @@ mod tests {
         assert!(<Date as ScalarType>::parse(Value::from(20260131)).is_err());
         let d = <Date as ScalarType>::parse(Value::String("2024-02-29".into())).unwrap();
         assert_eq!(ScalarType::to_value(&d), Value::String("2024-02-29".into()));
+        for text in ["0001-01-01", "0999-12-31", "2026-10-05", "9999-12-31"] {
+            assert_eq!(Date::parse_str(text).unwrap().to_iso(), text);
+        }
     }
 }

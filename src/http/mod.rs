@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod files;
 pub mod graphql;
 pub mod health;
+pub mod pipeline;
 pub mod subscriptions;
 pub mod ws;
 
@@ -22,16 +23,14 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{
-    schema::AppSchema,
-    state::AppState,
-};
+use crate::state::AppState;
 
 /// What every handler gets.
 #[derive(Clone)]
 pub struct HttpState {
     pub app: AppState,
-    pub schema: AppSchema,
+    /// The schema and what every operation passes around it.
+    pub pipeline: std::sync::Arc<pipeline::Pipeline>,
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -117,12 +117,13 @@ pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, 
         prepare: Some(prepare),
         max_operations: (max_operations > 0).then_some((max_operations, too_many)),
     };
-    let schema = http.schema.clone();
+    let pipeline = http.pipeline.clone();
+    let execute: ws::ExecuteFn = Arc::new(move |request, session| pipeline.execute_stream(request, session));
     let on_init: Arc<dyn ws::OnInit> = Arc::new(on_init);
     let connections = http.app.metrics.ws_connections.clone();
     ws.protocols([protocol.name()]).max_message_size(1024 * 1024).on_upgrade(move |socket| async move {
         let _open = GaugeGuard::new(&connections);
-        ws::serve(socket, headers, protocol, schema, on_init, config).await
+        ws::serve(socket, headers, protocol, execute, on_init, config).await
     })
 }
 

@@ -39,7 +39,7 @@ impl JobQuery {
         filter: Option<JobFilter>,
     ) -> Result<Page<Job>> {
         let p = ctx.principal()?;
-        Ok(paginate(&ctx.state().db, service::list(p, filter), PageArgs::new(first, after, last, before), Job).await?)
+        Ok(paginate(&ctx.state().db, service::list(p, filter), PageArgs::new(first, after, last, before).counted(ctx), Job).await?)
     }
 
     /// One job by ID.

@@ -156,7 +156,7 @@ impl Job {
             .filter(document::Column::JobId.eq(self.0.id))
             .order_by_asc(document::Column::CreatedAt)
             .order_by_asc(document::Column::Id);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Document).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Document).await?)
     }
     /// Who started it.
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

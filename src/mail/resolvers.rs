@@ -38,7 +38,7 @@ impl MailQuery {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Message).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Message).await?)
     }
 }
 

@@ -84,7 +84,7 @@ pub async fn connection(
     if let Some((parent, id)) = parent {
         q = q.filter(parent.column().eq(id));
     }
-    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Policy).await?;
+    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Policy).await?;
     prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0)).await?;
     let ids: Vec<Uuid> = conn.edges.iter().map(|edge| edge.node.0.id).collect();
     super::types::prefetch_nested(ctx, &ids).await?;

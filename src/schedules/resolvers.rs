@@ -33,7 +33,7 @@ impl ScheduleQuery {
         before: Option<String>,
     ) -> Result<Page<ReportSchedule>> {
         let q = service::list(ctx.principal()?)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), ReportSchedule).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), ReportSchedule).await?)
     }
 }
 

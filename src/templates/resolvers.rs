@@ -35,7 +35,7 @@ impl TemplateQuery {
     ) -> Result<Page<Template>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter)?;
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), Template).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Template).await?)
     }
 
     /// One template by ID.

@@ -94,7 +94,7 @@ impl Template {
         let q = template_version::Entity::find()
             .filter(template_version::Column::TemplateId.eq(self.0.id))
             .order_by_desc(template_version::Column::Version);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), TemplateVersion).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), TemplateVersion).await?)
     }
     /// The companies whose policies it is offered for; empty means all.
     async fn companies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Company>> {

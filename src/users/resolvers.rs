@@ -44,7 +44,7 @@ impl UserQuery {
         let p = ctx.principal()?;
         p.require(Role::Admin)?;
         let q = service::list(p, filter, order_by);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before), User::new).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), User::new).await?)
     }
 
     /// One user by ID (ADMIN, or the user themselves).

@@ -421,3 +421,87 @@ async fn production_turns_graphiql_and_introspection_off() {
     let body = app.graphql("{ __typename }", serde_json::json!({})).await;
     assert_eq!(body["data"]["__typename"], "Query");
 }
+
+/// The raw body of `query` run by `user`.
+async fn raw_body(app: &TestApp, user: &User, query: &str, variables: Value) -> String {
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&user.token)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap();
+    resp.text().await.unwrap()
+}
+
+/// Where each of `needles` first occurs in `text`, in order; panics when one is missing.
+fn positions(text: &str, needles: &[&str]) -> Vec<usize> {
+    needles.iter().map(|n| text.find(n).unwrap_or_else(|| panic!("{n} not in {text}"))).collect()
+}
+
+/// The specification's "Serialized Map Ordering": an answer lists its fields in the order the
+/// selection asked for them (aliases and fragments included), not sorted.
+#[tokio::test]
+async fn fields_answer_in_the_order_they_were_selected() {
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let company = app.create_company(&admin, "ZZ").await;
+    let client = app.create_client(&admin, "Zola").await;
+    let mutation = "mutation($i: CreatePolicyInput!) { createPolicy(input: $i) { status premium number id currency } }";
+    let text = raw_body(&app, &admin, mutation, json!({"i": policy_input("P-ORDER", &client, &company)})).await;
+    let at = positions(&text, &[r#""status""#, r#""premium""#, r#""number""#, r#""id""#, r#""currency""#]);
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "not in selection order: {text}");
+
+    let query = r#"{ zz: policies(first: 1) { totalCount edges { node { ...P client { lastName id } } } } a: me { role email } }
+        fragment P on Policy { status number company { name code } }"#;
+    let text = raw_body(&app, &admin, query, json!({})).await;
+    let at = positions(
+        &text,
+        &[r#""zz""#, r#""totalCount""#, r#""status""#, r#""number""#, r#""name""#, r#""code""#, r#""lastName""#, r#""a""#, r#""role""#, r#""email""#],
+    );
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "not in selection order: {text}");
+    assert!(text.starts_with(r#"{"data":{"zz":"#), "{text}");
+}
+
+/// A failed nullable field answers `null` (its key is there); a failed non-null field makes its
+/// nearest nullable parent `null`, or `data` itself when there is none.
+#[tokio::test]
+async fn failed_fields_answer_null_and_propagate_to_the_nearest_nullable_parent() {
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let company = app.create_company(&admin, "ZZ").await;
+    let query = r#"query($c: ID!) { me { email } insurer: company(id: $c) { name policies(first: -1) { totalCount } }
+        missing: node(id: "not-an-id") { id } again: company(id: $c) { code } }"#;
+    let body = admin.run(query, json!({"c": company})).await;
+    let data = body["data"].as_object().unwrap_or_else(|| panic!("{body:#}"));
+    assert_eq!(data.len(), 4, "{body:#}");
+    assert!(data.contains_key("insurer") && data["insurer"].is_null(), "{body:#}");
+    assert!(data.contains_key("missing") && data["missing"].is_null(), "{body:#}");
+    assert_eq!(data["again"]["code"], "ZZ");
+    assert_eq!(data["me"]["email"], "admin@acme.test");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{body:#}");
+    assert!(errors.iter().any(|e| e["path"] == json!(["insurer", "policies"]) && e["extensions"]["code"] == "BAD_USER_INPUT"), "{body:#}");
+    assert!(errors.iter().any(|e| e["path"] == json!(["missing"])), "{body:#}");
+
+    // Every root field failed: `data` is still an object of nulls.
+    let body = admin.run(r#"{ a: node(id: "x") { id } b: policy(id: "y") { id } }"#, json!({})).await;
+    assert_eq!(body["data"], json!({"a": null, "b": null}), "{body:#}");
+
+    // A non-null root field failed: `data` is null.
+    let body = admin.run("{ me { email } policies(first: -1) { totalCount } }", json!({})).await;
+    assert!(body.as_object().unwrap().contains_key("data") && body["data"].is_null(), "{body:#}");
+    assert_eq!(body["errors"][0]["path"], json!(["policies"]), "{body:#}");
+
+    // Inside a list: the nearest nullable parent of the failed field is each policy's `client`.
+    app.create_policy(&admin, "P-1", &app.create_client(&admin, "Zola").await, &company).await;
+    let body = admin
+        .run("query($c: ID!) { company(id: $c) { code clients: policies(first: 5) { edges { node { number client { policies(first: -1) { totalCount } } } } } } }", json!({"c": company}))
+        .await;
+    let node = &body["data"]["company"]["clients"]["edges"][0]["node"];
+    assert_eq!(body["data"]["company"]["code"], "ZZ", "{body:#}");
+    assert_eq!(node["number"], "P-1", "{body:#}");
+    assert!(node.as_object().unwrap().contains_key("client") && node["client"].is_null(), "{body:#}");
+    assert_eq!(body["errors"][0]["path"], json!(["company", "clients", "edges", 0, "node", "client", "policies"]), "{body:#}");
+}

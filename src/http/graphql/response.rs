@@ -6,9 +6,10 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer, ser::SerializeMap};
+use serde_json::json;
 
-use crate::error::code;
+use crate::{error::code, graphql::error_codes::is_request_error};
 
 pub(super) const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 pub(super) const JSON: &str = "application/json";
@@ -49,28 +50,43 @@ pub(super) fn error_body(status: StatusCode, message: &str, code: &str) -> Respo
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))], body.to_string()).into_response()
 }
 
-/// True when the response is a request error (parse, validation, variables): there is no `data`.
-pub(super) fn is_request_error(resp: &GqlResponse) -> bool {
-    !resp.errors.is_empty() && resp.data == async_graphql::Value::Null && resp.errors.iter().all(|e| e.path.is_empty())
-}
+/// A response as its JSON body, written straight to bytes in the selection's order (the
+/// specification's "Serialized Map Ordering"): `data` (absent for a request error: it never
+/// started), then `errors` and `extensions` when there are any.
+pub(super) struct Body<'a>(pub &'a GqlResponse);
 
-pub(super) fn to_json(resp: GqlResponse) -> Value {
-    let request_error = is_request_error(&resp);
-    let mut v = serde_json::to_value(&resp).unwrap_or_else(|_| json!({"errors": [{"message": "internal server error"}]}));
-    if request_error {
-        if let Some(obj) = v.as_object_mut() {
-            obj.remove("data");
+impl Serialize for Body<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let resp = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        if !is_request_error(resp) {
+            map.serialize_entry("data", &resp.data)?;
         }
+        if !resp.errors.is_empty() {
+            map.serialize_entry("errors", &resp.errors)?;
+        }
+        if !resp.extensions.is_empty() {
+            map.serialize_entry("extensions", &resp.extensions)?;
+        }
+        map.end()
     }
-    v
 }
 
-pub(super) fn respond(media: MediaType, status: StatusCode, body: Value) -> Response {
+/// The body of one response, or of a batch's responses.
+pub(super) fn to_bytes(body: &impl Serialize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4096);
+    if serde_json::to_writer(&mut out, body).is_err() {
+        out = br#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_vec();
+    }
+    out
+}
+
+pub(super) fn respond(media: MediaType, status: StatusCode, body: Vec<u8>) -> Response {
     let ct = match media {
         MediaType::GraphqlResponse => GRAPHQL_RESPONSE,
         MediaType::Json => JSON,
     };
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body.to_string()).into_response()
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(ct))], body).into_response()
 }
 
 pub(super) fn error_code(error: &async_graphql::ServerError) -> Option<String> {

@@ -1,4 +1,5 @@
-//! GraphQL over WebSocket: our own protocol layer over `Schema::execute_stream_with_session_data`.
+//! GraphQL over WebSocket: our own protocol layer over the operation pipeline's
+//! `execute_stream` (an [`ExecuteFn`]).
 //!
 //! Speaks `graphql-transport-ws` (the `graphql-ws` npm client; close codes exactly as in its
 //! PROTOCOL.md) and the legacy `graphql-ws` subprotocol of subscriptions-transport-ws. We do not
@@ -11,12 +12,12 @@ mod protocol;
 
 use std::{sync::Arc, time::Duration};
 
-use async_graphql::{Data, ObjectType, Request, Schema, ServerError, SubscriptionType};
+use async_graphql::{Data, Request, Response, ServerError};
 use axum::{
     extract::ws::{CloseFrame, Message, WebSocket},
     http::{HeaderMap, header::SEC_WEBSOCKET_PROTOCOL},
 };
-use futures_util::future::BoxFuture;
+use futures_util::{future::BoxFuture, stream::BoxStream};
 use serde_json::Value;
 
 /// Re-checks the connection's principal (the data `OnInit` returned): `Err(reason)` closes 4403.
@@ -118,20 +119,13 @@ pub async fn reject_subprotocol(mut socket: WebSocket) {
         .await;
 }
 
+/// Runs one operation with the socket's data: the responses it answers (one for a query or
+/// mutation, one per event for a subscription).
+pub type ExecuteFn = Arc<dyn Fn(Request, Arc<Data>) -> BoxStream<'static, Response> + Send + Sync>;
+
 /// Runs the protocol on an upgraded socket until either side closes it.
-pub async fn serve<Q, M, S>(
-    socket: WebSocket,
-    headers: HeaderMap,
-    protocol: Protocol,
-    schema: Schema<Q, M, S>,
-    on_init: Arc<dyn OnInit>,
-    config: WsConfig,
-) where
-    Q: ObjectType + 'static,
-    M: ObjectType + 'static,
-    S: SubscriptionType + 'static,
-{
-    socket::serve(socket, headers, protocol, schema, on_init, config).await;
+pub async fn serve(socket: WebSocket, headers: HeaderMap, protocol: Protocol, execute: ExecuteFn, on_init: Arc<dyn OnInit>, config: WsConfig) {
+    socket::serve(socket, headers, protocol, execute, on_init, config).await;
 }
 
 /// Close reasons must fit in 123 bytes (a control frame's 125 less the code).

@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use async_graphql::{Data, ObjectType, Request, Response, Schema, SubscriptionType};
+use async_graphql::{Data, Request, Response};
 use axum::{
     extract::ws::{Message, WebSocket},
     http::HeaderMap,
@@ -15,27 +15,23 @@ use tokio::time::{
 };
 
 use super::{
-    OnInit, Protocol, WsConfig, close_message,
+    ExecuteFn, OnInit, Protocol, WsConfig, close_message,
     protocol::{self, Cmd, Invalid},
 };
 
-pub(super) async fn serve<Q, M, S>(
+pub(super) async fn serve(
     socket: WebSocket,
     headers: HeaderMap,
     protocol: Protocol,
-    schema: Schema<Q, M, S>,
+    execute: ExecuteFn,
     on_init: Arc<dyn OnInit>,
     config: WsConfig,
-) where
-    Q: ObjectType + 'static,
-    M: ObjectType + 'static,
-    S: SubscriptionType + 'static,
-{
+) {
     let mut conn = Socket {
         socket,
         headers,
         protocol,
-        schema,
+        execute,
         on_init,
         config,
         session: None,
@@ -75,11 +71,11 @@ enum Event {
     End,
 }
 
-struct Socket<Q, M, S> {
+struct Socket {
     socket: WebSocket,
     headers: HeaderMap,
     protocol: Protocol,
-    schema: Schema<Q, M, S>,
+    execute: ExecuteFn,
     on_init: Arc<dyn OnInit>,
     config: WsConfig,
     /// Set once `connection_init` was accepted (and acknowledged).
@@ -109,12 +105,7 @@ fn every(period: Duration) -> Interval {
     i
 }
 
-impl<Q, M, S> Socket<Q, M, S>
-where
-    Q: ObjectType + 'static,
-    M: ObjectType + 'static,
-    S: SubscriptionType + 'static,
-{
+impl Socket {
     fn legacy(&self) -> bool {
         self.protocol == Protocol::LegacyGraphqlWs
     }
@@ -285,7 +276,7 @@ where
         // Preparing (the credentials checked again) happens in the operation's own stream, so
         // a slow check never holds up the socket's other operations.
         let prepare = self.config.prepare.clone();
-        let schema = self.schema.clone();
+        let execute = self.execute.clone();
         let responses = stream::once(async move {
             let prepared = match (refused, prepare) {
                 (Some(error), _) => Err(error),
@@ -293,7 +284,7 @@ where
                 (None, None) => Ok(request),
             };
             match prepared {
-                Ok(request) => schema.execute_stream_with_session_data(request, session),
+                Ok(request) => execute(request, session),
                 Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
             }
         })
