@@ -149,7 +149,6 @@ echo "node $(node --version); ws $WS_VERSION"
 port_free "$PORT" || die "port $PORT is already in use"
 # Each client process connects from its own loopback address (127.0.0.10, .11, ...; all of
 # 127.0.0.0/8 is the loopback): one source address has ~28,000 ephemeral ports towards a server port.
-ip -o addr show lo 2>/dev/null | grep -q '127.0.0.1/8' || echo "note: lo does not hold 127.0.0.0/8; the clients' source addresses may fail" >&2
 
 # ---------------------------------------------------------------------------------------------
 say "Database $BENCH_DB (fresh)"
