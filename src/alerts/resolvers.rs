@@ -92,12 +92,13 @@ impl AlertSubscription {
         let state = ctx.state().clone();
         let held = hold_subscription(&state, &p)?;
         let live = state.events.subscribe(&service::org_topic(p.org_id));
-        Ok(live.filter_map(move |value| {
+        Ok(live.filter_map(move |event| {
             let _held = &held;
-            let visible = serde_json::from_value::<Raised>(value).ok().filter(|event| {
-                event.alert.organization_id == p.org_id && (!p.is_agent() || event.owner_id == Some(p.user_id))
+            // Decoded once for every subscriber of the organization; each keeps what it may see.
+            let visible = event.decode::<Raised>().filter(|raised| {
+                raised.alert.organization_id == p.org_id && (!p.is_agent() || raised.owner_id == Some(p.user_id))
             });
-            std::future::ready(visible.map(|event| Alert(event.alert)))
+            std::future::ready(visible.map(|raised| Alert(raised.alert.clone())))
         }))
     }
 }

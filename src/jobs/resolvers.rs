@@ -81,14 +81,6 @@ impl JobMutation {
     }
 }
 
-fn event_of(payload: Payload) -> JobEvent {
-    JobEvent { job: payload.job, message: payload.message, document_id: payload.document_id, at: payload.at }
-}
-
-fn parse(value: serde_json::Value) -> Option<Payload> {
-    serde_json::from_value(value).ok()
-}
-
 /// Re-reads a job (after a lag, or when no event came for a while).
 async fn reread(state: &AppState, principal: &Principal, id: uuid::Uuid) -> Option<job::Model> {
     scope::jobs(principal).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
@@ -119,30 +111,30 @@ impl JobSubscription {
         let first = scope::one(&state.db, scope::jobs(&p), job::Column::Id, key, "Job").await?;
         Ok(async_stream::stream! {
             let _held = held;
-            let mut last = first.clone();
             // A job that already ended says why in its first (and only) event.
             let message = if JobStatus::parse(&first.status).is_terminal() { first.error.clone() } else { None };
-            yield JobEvent { job: first, message, document_id: None, at: Utc::now() };
-            if JobStatus::parse(&last.status).is_terminal() {
+            let mut last = JobEvent::now(first, message).0;
+            yield JobEvent(last.clone());
+            if JobStatus::parse(&last.job.status).is_terminal() {
                 return;
             }
             loop {
                 let next = tokio::time::timeout(std::time::Duration::from_secs(5), live.next()).await;
                 let candidate = match next {
-                    Ok(Some(v)) if v.get("lagged").is_some() => reread(&state, &p, key).await.map(|j| (j, None, None)),
-                    Ok(Some(v)) => parse(v).map(|e| (e.job, e.message, e.document_id)),
+                    Ok(Some(event)) if event.is_lagged() => reread(&state, &p, key).await.map(|j| JobEvent::now(j, None).0),
+                    Ok(Some(event)) => event.decode::<Payload>(),
                     // The bus closed: nothing more will come.
                     Ok(None) => break,
                     // Quiet for a while: the row is the truth (an event may have gone to another process).
-                    Err(_) => reread(&state, &p, key).await.map(|j| (j, None, None)),
+                    Err(_) => reread(&state, &p, key).await.map(|j| JobEvent::now(j, None).0),
                 };
-                let Some((j, message, document_id)) = candidate else { continue };
-                if !events::is_newer(&last, &j) {
+                let Some(candidate) = candidate else { continue };
+                if !events::is_newer(&last.job, &candidate.job) {
                     continue;
                 }
-                last = j.clone();
-                let terminal = JobStatus::parse(&j.status).is_terminal();
-                yield JobEvent { job: j, message, document_id, at: Utc::now() };
+                last = candidate;
+                let terminal = JobStatus::parse(&last.job.status).is_terminal();
+                yield JobEvent(last.clone());
                 if terminal {
                     break;
                 }
@@ -180,13 +172,14 @@ impl JobSubscription {
         Ok(async_stream::stream! {
             let _held = held;
             for j in replay {
-                yield JobEvent { job: j, message: None, document_id: None, at: Utc::now() };
+                yield JobEvent::now(j, None);
             }
-            while let Some(v) = live.next().await {
-                let Some(e) = parse(v) else { continue };
+            while let Some(event) = live.next().await {
+                // Decoded once for every subscriber of the organization; each keeps what it may see.
+                let Some(e) = event.decode::<Payload>() else { continue };
                 let visible = e.job.organization_id == p.org_id && (!p.is_agent() || e.job.created_by == Some(p.user_id));
                 if visible {
-                    yield event_of(e);
+                    yield JobEvent(e);
                 }
             }
         })

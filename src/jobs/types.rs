@@ -1,9 +1,12 @@
 //! GraphQL types of jobs.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 
+use super::events::Payload;
 use crate::{
     graphql::{context::ContextExt, ids, loaders::loader_error, pagination::{Page, PageArgs, paginate}},
     documents::types::Document,
@@ -219,53 +222,56 @@ pub struct JobFilter {
     pub created_to: Option<DateTime<Utc>>,
 }
 
-/// A change in a job, as subscriptions push it.
-pub struct JobEvent {
-    pub job: job::Model,
-    pub message: Option<String>,
-    pub document_id: Option<uuid::Uuid>,
-    pub at: DateTime<Utc>,
+/// A change in a job, as subscriptions push it: the event's payload, shared by every subscriber
+/// that sees it (one published event, decoded once, not copied per subscriber).
+pub struct JobEvent(pub Arc<Payload>);
+
+impl JobEvent {
+    /// An event about `job` as it is now (read from its row rather than received).
+    pub fn now(job: job::Model, message: Option<String>) -> Self {
+        JobEvent(Arc::new(Payload { job, message, document_id: None, at: Utc::now() }))
+    }
 }
 
 #[Object]
 impl JobEvent {
     /// The job, as of this event.
     async fn job(&self) -> Job {
-        Job(self.job.clone())
+        Job(self.0.job.clone())
     }
     /// Its status.
     async fn status(&self) -> JobStatus {
-        JobStatus::parse(&self.job.status)
+        JobStatus::parse(&self.0.job.status)
     }
     /// Its progress in [0, 1].
     async fn progress(&self) -> f64 {
-        progress_of(&self.job)
+        progress_of(&self.0.job)
     }
     /// Items made.
     async fn done(&self) -> i32 {
-        self.job.done
+        self.0.job.done
     }
     /// Items that failed.
     async fn failed(&self) -> i32 {
-        self.job.failed
+        self.0.job.failed
     }
     /// Items in all.
     async fn total(&self) -> i32 {
-        self.job.total
+        self.0.job.total
     }
     /// What happened, in words (e.g. an item's error).
     async fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
     /// The document this event is about, when one was just made.
     async fn document(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Document>> {
-        let Some(id) = self.document_id else { return Ok(None) };
+        let Some(id) = self.0.document_id else { return Ok(None) };
         let p = ctx.principal()?;
         let d = scope::documents(p).filter(document::Column::Id.eq(id)).one(&ctx.state().db).await.map_err(crate::error::AppError::from)?;
         Ok(d.map(Document))
     }
     /// When it happened.
     async fn at(&self) -> DateTime<Utc> {
-        self.at
+        self.0.at
     }
 }

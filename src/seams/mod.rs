@@ -7,9 +7,10 @@ pub mod redis;
 pub mod revocable;
 
 use std::{
+    any::{Any, TypeId},
     collections::HashMap,
     pin::Pin,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -50,9 +51,64 @@ pub trait Cache: Send + Sync {
 /// Publishes JSON events on topics and streams them to subscribers.
 pub trait EventBus: Send + Sync {
     fn publish(&self, topic: &str, payload: serde_json::Value);
-    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>>;
+    /// Every event published on `topic` from now on, each one [`Event`] shared by all its subscribers.
+    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = Event> + Send>>;
     /// Topics this process holds a channel for (the `event_bus_topics` gauge).
     fn live_topics(&self) -> usize;
+}
+
+/// One published event, shared by every subscriber of its topic: cloning it counts a reference,
+/// and its payload is decoded once, by the first subscriber that asks, for all of them (ten
+/// thousand subscribers of an organization's jobs cost one decode an event, not ten thousand).
+#[derive(Clone)]
+pub struct Event(Arc<Published>);
+
+struct Published {
+    json: serde_json::Value,
+    /// The payload decoded by the first [`Event::decode`], with its type.
+    decoded: OnceLock<Option<(TypeId, Arc<dyn Any + Send + Sync>)>>,
+}
+
+impl Event {
+    pub fn new(json: serde_json::Value) -> Self {
+        Event(Arc::new(Published { json, decoded: OnceLock::new() }))
+    }
+
+    /// The marker a subscriber that fell behind gets in place of the events it missed: it
+    /// re-reads the state it needs.
+    pub fn lagged() -> Self {
+        Event::new(serde_json::json!({"lagged": true}))
+    }
+
+    pub fn is_lagged(&self) -> bool {
+        self.0.json.get("lagged").is_some()
+    }
+
+    /// The payload as published.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.0.json
+    }
+
+    /// The payload as a `T`, decoded once and shared; `None` when it is not a `T`. A topic
+    /// carries one type: asked for another, the event decodes again (correct, not shared).
+    pub fn decode<T>(&self) -> Option<Arc<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        let decode = || serde_json::from_value::<T>(self.0.json.clone()).ok().map(Arc::new);
+        let decoded = self.0.decoded.get_or_init(|| decode().map(|v| (TypeId::of::<T>(), v as Arc<dyn Any + Send + Sync>)));
+        match decoded {
+            Some((type_id, value)) if *type_id == TypeId::of::<T>() => value.clone().downcast::<T>().ok(),
+            Some(_) => decode(),
+            None => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Event").field(&self.0.json).finish()
+    }
 }
 
 /// GCRA (the generic cell rate algorithm) in process memory: `limit` requests per `window`,
@@ -168,7 +224,7 @@ impl Cache for MemoryCache {
     }
 }
 
-type Topics = Arc<Mutex<HashMap<String, broadcast::Sender<serde_json::Value>>>>;
+type Topics = Arc<Mutex<HashMap<String, broadcast::Sender<Event>>>>;
 
 /// One broadcast channel per topic with a live subscriber, in process memory. A topic's channel
 /// opens with its first subscriber and goes with its last ([`Subscription`]'s drop): a publish
@@ -182,14 +238,14 @@ impl EventBus for MemoryEventBus {
     fn publish(&self, topic: &str, payload: serde_json::Value) {
         let topics = self.topics.lock().expect("event bus lock");
         if let Some(tx) = topics.get(topic) {
-            let _ = tx.send(payload);
+            let _ = tx.send(Event::new(payload));
         }
     }
 
-    fn subscribe(&self, topic: &str) -> Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
+    fn subscribe(&self, topic: &str) -> Pin<Box<dyn Stream<Item = Event> + Send>> {
         let rx = {
             let mut topics = self.topics.lock().expect("event bus lock");
-            topics.entry(topic.to_string()).or_insert_with(|| broadcast::channel(1024).0).subscribe()
+            topics.entry(topic.to_string()).or_insert_with(|| broadcast::channel(TOPIC_CAPACITY).0).subscribe()
         };
         Box::pin(Subscription { stream: Some(BroadcastStream::new(rx)), topic: topic.to_string(), topics: self.topics.clone() })
     }
@@ -199,21 +255,26 @@ impl EventBus for MemoryEventBus {
     }
 }
 
+/// Events a topic keeps for its slowest subscriber; one further behind gets [`Event::lagged`].
+/// Each is a reference to an event shared by every subscriber, so a topic costs this many
+/// pointers, whatever its number of subscribers.
+const TOPIC_CAPACITY: usize = 1024;
+
 /// One subscriber of a [`MemoryEventBus`] topic.
 struct Subscription {
     /// `None` once dropped (the receiver goes first, then the topic is checked).
-    stream: Option<BroadcastStream<serde_json::Value>>,
+    stream: Option<BroadcastStream<Event>>,
     topic: String,
     topics: Topics,
 }
 
 impl Stream for Subscription {
-    type Item = serde_json::Value;
+    type Item = Event;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let Some(stream) = self.get_mut().stream.as_mut() else { return Poll::Ready(None) };
         // A subscriber that fell behind gets a `{"lagged": true}` marker: it re-reads the state it needs.
-        stream.poll_next_unpin(cx).map(|next| next.map(|r| r.unwrap_or_else(|_| serde_json::json!({"lagged": true}))))
+        stream.poll_next_unpin(cx).map(|next| next.map(|r| r.unwrap_or_else(|_| Event::lagged())))
     }
 }
 
@@ -318,7 +379,37 @@ mod tests {
         let mut sub = bus.subscribe("job:1");
         bus.publish("job:2", serde_json::json!({"n": 0}));
         bus.publish("job:1", serde_json::json!({"n": 1}));
-        assert_eq!(sub.next().await, Some(serde_json::json!({"n": 1})));
+        assert_eq!(sub.next().await.map(|e| e.json().clone()), Some(serde_json::json!({"n": 1})));
+    }
+
+    #[tokio::test]
+    async fn subscribers_share_one_event_and_one_decoding_of_it() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Progress {
+            n: u32,
+        }
+        let bus = MemoryEventBus::default();
+        let mut first = bus.subscribe("job:1");
+        let mut second = bus.subscribe("job:1");
+        bus.publish("job:1", serde_json::json!({"n": 7}));
+        let (a, b) = (first.next().await.expect("an event"), second.next().await.expect("an event"));
+        let (x, y) = (a.decode::<Progress>().expect("a Progress"), b.decode::<Progress>().expect("a Progress"));
+        assert_eq!(*x, Progress { n: 7 });
+        assert!(Arc::ptr_eq(&x, &y), "decoded once, for both subscribers");
+        assert_eq!(a.decode::<serde_json::Map<String, serde_json::Value>>().map(|m| m.len()), Some(1), "another type decodes too");
+        assert!(a.decode::<Vec<u8>>().is_none(), "not that type");
+        assert!(!a.is_lagged() && Event::lagged().is_lagged());
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_is_told_so() {
+        let bus = MemoryEventBus::default();
+        let mut slow = bus.subscribe("job:1");
+        for n in 0..=TOPIC_CAPACITY {
+            bus.publish("job:1", serde_json::json!({"n": n}));
+        }
+        assert!(slow.next().await.expect("an event").is_lagged());
+        assert_eq!(slow.next().await.map(|e| e.json().clone()), Some(serde_json::json!({"n": 1})));
     }
 
     #[tokio::test]
@@ -331,11 +422,11 @@ mod tests {
         assert_eq!(bus.live_topics(), 1);
         drop(first);
         bus.publish("job:1", serde_json::json!({"n": 1}));
-        assert_eq!(second.next().await, Some(serde_json::json!({"n": 1})), "the other subscriber still listens");
+        assert_eq!(second.next().await.map(|e| e.json().clone()), Some(serde_json::json!({"n": 1})), "the other subscriber still listens");
         drop(second);
         assert_eq!(bus.live_topics(), 0);
         let mut again = bus.subscribe("job:1");
         bus.publish("job:1", serde_json::json!({"n": 2}));
-        assert_eq!(again.next().await, Some(serde_json::json!({"n": 2})), "a new subscriber opens a new channel");
+        assert_eq!(again.next().await.map(|e| e.json().clone()), Some(serde_json::json!({"n": 2})), "a new subscriber opens a new channel");
     }
 }

@@ -25,7 +25,7 @@ use redis::{
 };
 use tokio::sync::{Notify, mpsc};
 
-use crate::seams::{Cache, EventBus, MemoryEventBus, MemoryRateLimiter, RateDecision, RateLimiter};
+use crate::seams::{Cache, Event, EventBus, MemoryEventBus, MemoryRateLimiter, RateDecision, RateLimiter};
 
 /// The topic that wakes idle workers in every process.
 pub const WAKEUP_TOPIC: &str = "jobs:wakeup";
@@ -309,7 +309,7 @@ impl EventBus for RedisEventBus {
         self.0.publisher.push(topic.to_string(), payload.to_string());
     }
 
-    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = serde_json::Value> + Send>> {
+    fn subscribe(&self, topic: &str) -> std::pin::Pin<Box<dyn Stream<Item = Event> + Send>> {
         self.0.local.subscribe(topic)
     }
 
@@ -336,7 +336,7 @@ mod tests {
         }
         outbox.push(WAKEUP_TOPIC.into(), "1".into());
         assert_eq!(dropped.get(), 2, "the third event and the wake-up did not fit");
-        assert_eq!(subscriber.next().await, Some(json!({"n": 2})), "the event that did not fit reached this process");
+        assert_eq!(subscriber.next().await.map(|e| e.json().clone()), Some(json!({"n": 2})), "the event that did not fit reached this process");
         for n in 0..2 {
             let (topic, payload) = queue.recv().await.expect("a queued event");
             assert_eq!((topic.as_str(), payload), ("job:1", json!({"n": n}).to_string()));
