@@ -8,7 +8,7 @@
 #   SKIP_BUILD=1 DURATION=5 bash bench/typename.sh
 #
 # Settings (environment): DURATION (20), WARMUP (5), THREADS (2), CONNECTIONS (50), SKIP_BUILD=1,
-# CARGO_TARGET_DIR ($HOME/.cache/ma-target), PG_BASE_URL, BENCH_DB (ma_bench_typename), PORT (18620;
+# CARGO_TARGET_DIR ($HOME/.cache/ma-target), BIN (the server binary), PG_BASE_URL, BENCH_DB (ma_bench_typename), PORT (18620;
 # the bare server on +1). See bench/README.md.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ BARE_PORT=$((PORT + 1))
 PG_BASE_URL=${PG_BASE_URL:-postgres://postgres@127.0.0.1:5432}
 BENCH_DB=${BENCH_DB:-ma_bench_typename}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/ma-target}
-BIN=$CARGO_TARGET_DIR/release/monassurance
+BIN=${BIN:-$CARGO_TARGET_DIR/release/monassurance}
 BARE=$CARGO_TARGET_DIR/release/examples/bare
 TARGET_RATIO=0.7
 
