@@ -16,6 +16,15 @@ wait_for() {
   die "$name did not answer within 60 s (log above)"
 }
 
+stop() { # stop <pid>: ends one process this script started, and reaps it
+  local pid=$1
+  [[ -n $pid ]] || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 cpu_busy() { # percent of all CPU time spent busy over 2 s

@@ -54,14 +54,6 @@ SERVER_PID=
 GRAPHILE_PID=
 CLUSTER_PID=
 
-stop() { # stop <pid>: ends one process this script started, and reaps it
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -74,7 +66,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for, port_free, cpu_busy
+# stop, wait_for, port_free, cpu_busy
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -372,6 +364,13 @@ done
 [[ $IDLE_BUSY -lt 10 ]] ||
   WARNINGS+=("other work kept the CPUs $IDLE_BUSY% busy just before the run: figures are skewed")
 
+# details <summary> <file>: the file as a folded block of the report.
+details() {
+  printf '\n<details><summary>%s</summary>\n\n```\n' "$1"
+  cat "$2"
+  printf '```\n\n</details>\n'
+}
+
 STAMP=$(date +%Y-%m-%d-%H%M%S)
 REPORT=$BENCH/results/list-$STAMP.md
 mkdir -p "$BENCH/results"
@@ -408,24 +407,10 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   echo '```'
   for f in "$WORK"/*.profile; do
     [[ -e $f ]] || continue
-    echo
-    echo "<details><summary>perf (PERF=1), the server's own CPU samples by symbol, top 40: $(basename "$f" .profile)</summary>"
-    echo
-    echo '```'
-    cat "$f"
-    echo '```'
-    echo
-    echo "</details>"
+    details "perf (PERF=1), the server's own CPU samples by symbol, top 40: $(basename "$f" .profile)" "$f"
   done
   for f in "$WORK"/*.wrk; do
-    echo
-    echo "<details><summary>wrk output: $(basename "$f" .wrk)</summary>"
-    echo
-    echo '```'
-    cat "$f"
-    echo '```'
-    echo
-    echo "</details>"
+    details "wrk output: $(basename "$f" .wrk)" "$f"
   done
 } >"$REPORT"
 

@@ -37,14 +37,6 @@ SUDO=
 WORK=$(mktemp -d -t ma-typename.XXXXXX)
 SERVER_PID=
 BARE_PID=
-stop() {
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

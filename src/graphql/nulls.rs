@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use async_graphql::{
     Name, PathSegment, Response, Value,
     parser::types::{
-        BaseType, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet, Type, TypeDefinition,
+        BaseType, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet, Type, TypeDefinition,
         TypeKind, TypeSystemDefinition,
     },
 };
@@ -165,28 +165,18 @@ fn set_null(data: &mut Value, path: &[PathSegment], revive: bool) -> bool {
     }
 }
 
-/// Applies null propagation to a response whose fields failed (does nothing otherwise).
-pub fn propagate(types: &FieldTypes, doc: &ExecutableDocument, operation: Option<&str>, resp: &mut Response) {
+/// Applies null propagation to a response of `op` (of `doc`) whose fields failed (does nothing
+/// otherwise).
+pub fn propagate(types: &FieldTypes, doc: &ExecutableDocument, op: &OperationDefinition, resp: &mut Response) {
     if resp.errors.iter().all(|e| e.path.is_empty()) {
         return;
     }
-    let op = match (&doc.operations, operation) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
-            Some(op) => op,
-            None => return,
-        },
-        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
-            Some(op) if ops.len() == 1 => op,
-            _ => return,
-        },
-    };
-    let root = match op.node.ty {
+    let root = match op.ty {
         OperationType::Query => &types.roots[0],
         OperationType::Mutation => &types.roots[1],
         OperationType::Subscription => &types.roots[2],
     };
-    let root = (&op.node.selection_set.node, root.as_str());
+    let root = (&op.selection_set.node, root.as_str());
     let mut data = std::mem::take(&mut resp.data);
     // First every failed nullable field reads `null`, then non-null failures null their nearest
     // nullable ancestor, which wins over anything set below it.

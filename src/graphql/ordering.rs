@@ -10,7 +10,7 @@ use std::cell::OnceCell;
 use async_graphql::{
     Name, Value,
     indexmap::IndexMap,
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    parser::types::{ExecutableDocument, OperationDefinition, Selection, SelectionSet},
 };
 
 /// The response keys of a selection in order, each with the selections below it and, once
@@ -105,19 +105,8 @@ fn apply<'d>(doc: &'d ExecutableDocument, plan: &Plan<'d>, value: &mut Value) {
     }
 }
 
-/// Puts `data`, the answer to `operation` of `doc`, in selection order.
-pub fn in_selection_order(doc: &ExecutableDocument, operation: Option<&str>, data: &mut Value) {
-    let op = match (&doc.operations, operation) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
-            Some(op) => op,
-            None => return,
-        },
-        (DocumentOperations::Multiple(ops), None) => match ops.values().next() {
-            Some(op) if ops.len() == 1 => op,
-            _ => return,
-        },
-    };
-    let root = plan(doc, &[&op.node.selection_set.node]);
+/// Puts `data`, the answer to `op` of `doc`, in selection order.
+pub fn in_selection_order(doc: &ExecutableDocument, op: &OperationDefinition, data: &mut Value) {
+    let root = plan(doc, &[&op.selection_set.node]);
     apply(doc, &root, data);
 }

@@ -132,12 +132,13 @@ impl Pipeline {
     /// Error codes, null propagation and the selection's order on a response of `doc`.
     fn finish(&self, doc: &ExecutableDocument, selected: Option<&Selected>, resp: &mut Response) {
         error_codes::code_request_errors(resp);
-        let name = selected.and_then(|s| s.name.as_deref());
+        let Some(op) = selected.and_then(|s| s.definition(doc)) else { return };
         if !resp.errors.is_empty() {
-            nulls::propagate(&self.types, doc, name, resp);
+            nulls::propagate(&self.types, doc, &op.node, resp);
         }
-        ordering::in_selection_order(doc, name, &mut resp.data);
+        ordering::in_selection_order(doc, &op.node, &mut resp.data);
     }
+
 
     /// Runs one query or mutation (HTTP), in its own `graphql` span.
     pub async fn execute(&self, request: Request) -> Response {
