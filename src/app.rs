@@ -43,7 +43,7 @@ impl Application {
     pub async fn with_state(state: AppState) -> anyhow::Result<Self> {
         let schema = schema::schema_with(&state)?;
         let pipeline = std::sync::Arc::new(http::pipeline::Pipeline::new(&state, schema)?);
-        let router = http::router(HttpState { app: state.clone(), pipeline });
+        let router = http::router(HttpState { app: std::sync::Arc::new(state.clone()), pipeline });
         let addr = state.settings.bind_addr;
         let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("BIND_ADDR: cannot bind {addr}: {e}"))?;
         Ok(Application { listener, router, state })
