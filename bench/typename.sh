@@ -7,7 +7,7 @@
 #   bash bench/typename.sh
 #   SKIP_BUILD=1 DURATION=5 bash bench/typename.sh
 #
-# Settings (environment): DURATION (20), WARMUP (5), THREADS (2), CONNECTIONS (50), SKIP_BUILD=1,
+# Settings (environment): DURATION (10 s a run), ROUNDS (2: each server ROUNDS times, in turn), WARMUP (5), THREADS (2), CONNECTIONS (50), SKIP_BUILD=1,
 # CARGO_TARGET_DIR ($HOME/.cache/ma-target), BIN (the server binary), PG_BASE_URL, BENCH_DB (ma_bench_typename), PORT (18620;
 # the bare server on +1). See bench/README.md.
 set -euo pipefail
@@ -16,7 +16,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH=$ROOT/bench
 cd "$ROOT"
 
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-5}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-50}
@@ -85,16 +86,27 @@ done
 IDLE_BUSY=$(cpu_busy)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# ROUNDS rounds, each server in turn within a round (A B A B …), so that a drift of the machine
+# during the run weighs on both alike; the figure of a server is the mean of its rounds.
+declare -A SUM=()
+RUNS=()
+for round in $(seq "$ROUNDS"); do
+  for name in monassurance bare; do
+    port=$PORT
+    [[ $name == monassurance ]] || port=$BARE_PORT
+    say "Benchmark: $name, round $round of $ROUNDS"
+    BENCH_BODY=$BODY wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH/body.lua" "http://127.0.0.1:$port/graphql" >/dev/null
+    BENCH_BODY=$BODY wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" \
+      "http://127.0.0.1:$port/graphql" | tee "$WORK/$name-$round.wrk"
+    grep -q 'Non-2xx' "$WORK/$name-$round.wrk" && die "$name answered non-2xx responses"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/$name-$round.wrk")
+    RUNS+=("| $round | $name | $rps |")
+    SUM[$name]=$(awk -v a="${SUM[$name]:-0}" -v b="$rps" 'BEGIN { print a + b }')
+  done
+done
 declare -A RPS=()
 for name in monassurance bare; do
-  port=$PORT
-  [[ $name == monassurance ]] || port=$BARE_PORT
-  say "Benchmark: $name"
-  BENCH_BODY=$BODY wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH/body.lua" "http://127.0.0.1:$port/graphql" >/dev/null
-  BENCH_BODY=$BODY wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" \
-    "http://127.0.0.1:$port/graphql" | tee "$WORK/$name.wrk"
-  RPS[$name]=$(awk '/^Requests\/sec:/ { print $2 }' "$WORK/$name.wrk")
-  grep -q 'Non-2xx' "$WORK/$name.wrk" && die "$name answered non-2xx responses"
+  RPS[$name]=$(awk -v s="${SUM[$name]}" -v n="$ROUNDS" 'BEGIN { printf "%.2f", s / n }')
 done
 RATIO=$(awk -v a="${RPS[monassurance]}" -v b="${RPS[bare]}" 'BEGIN { printf "%.2f", a / b }')
 MET=$(awk -v r="$RATIO" -v t=$TARGET_RATIO 'BEGIN { print (r >= t) ? "met" : "NOT met" }')
@@ -106,23 +118,28 @@ git -C "$ROOT" diff --quiet HEAD 2>/dev/null || GIT_REV="$GIT_REV (with uncommit
 {
   echo "# Ceiling benchmark — $STAMP"
   echo
-  echo "\`{ __typename }\`, anonymous, wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s after a ${WARMUP}s warm-up."
+  echo "\`{ __typename }\`, anonymous, wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s after a ${WARMUP}s warm-up, each" \
+    "server $ROUNDS times in turn; a server's figure is the mean of its runs."
   echo
   echo "| server | requests/s |"
   echo "|---|---:|"
   echo "| monassurance (release, whole stack) | ${RPS[monassurance]} |"
   echo "| bare axum + async-graphql (examples/bare.rs, release) | ${RPS[bare]} |"
   echo
+  echo "| round | server | requests/s |"
+  echo "|---:|---|---:|"
+  for r in "${RUNS[@]}"; do echo "$r"; done
+  echo
   echo "Ratio: **$RATIO** (target ≥ $TARGET_RATIO: **$MET**)."
   echo
   echo "- commit: $GIT_REV; machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo);" \
     "CPU busy just before the run: $IDLE_BUSY%; load average before: $LOAD_BEFORE; wrk on the same cores"
-  for name in monassurance bare; do
+  for f in "$WORK"/*.wrk; do
     echo
-    echo "<details><summary>wrk output: $name</summary>"
+    echo "<details><summary>wrk output: $(basename "$f" .wrk)</summary>"
     echo
     echo '```'
-    cat "$WORK/$name.wrk"
+    cat "$f"
     echo '```'
     echo
     echo "</details>"
