@@ -45,7 +45,8 @@
 //!   (`rules` holds the exact arithmetic in minor units). [`commissions`]: insurers' rates per
 //!   product type from a date and the rate in force (`rules`, also as SQL). [`portfolio`]: the
 //!   book over a period, aggregated in one statement.
-//! - [`templates`]: versioned templates. `render_data` is what a template sees; `renderer` is
+//! - [`templates`]: versioned templates. `render_data` is what a template sees (`report_row`, a
+//!   report's row typed for the XLSX writer); `renderer` is
 //!   the render facade. [`documents`]: generated files. [`mail`]: the outbox sent over SMTP by
 //!   the workers (`mail::worker`, `mail::sender`), bodies from `mail::templates`.
 //! - [`declarations`]: bordereaux — a batch of an insurer's policies for a period (each policy in one

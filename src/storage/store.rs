@@ -196,7 +196,13 @@ impl Storage {
     /// the same owner under the same settings give the same key, and an existing object is not
     /// rewritten).
     pub async fn put(&self, owner: uuid::Uuid, plaintext: Vec<u8>) -> Result<Stored> {
-        let compress = self.compress;
+        self.put_with(owner, plaintext, true).await
+    }
+
+    /// As [`put`](Self::put); `compressible: false` (a zip such as a workbook) skips zstd, which
+    /// would spend time to gain next to nothing.
+    pub async fn put_with(&self, owner: uuid::Uuid, plaintext: Vec<u8>, compressible: bool) -> Result<Stored> {
+        let compress = self.compress && compressible;
         let (sha256, size_bytes, body, compressed) = tokio::task::spawn_blocking(move || {
             let sha256 = codec::sha256_hex(&plaintext);
             let size = plaintext.len() as u64;

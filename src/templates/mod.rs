@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod render_data;
+pub mod report_row;
 pub mod renderer;
 pub mod resolvers;
 pub mod service;

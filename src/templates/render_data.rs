@@ -11,10 +11,11 @@ use uuid::Uuid;
 use crate::{
     entities::{client, company, organization, policy, user},
     error::{AppError, AppResult},
-    currency::Money,
     principal::Principal,
     scope,
 };
+
+use super::report_row::ReportPolicy;
 
 /// A policy with its client and insurer: what a POLICY template's data is made of.
 pub struct PolicySources {
@@ -91,14 +92,7 @@ pub fn client(client_row: &client::Model) -> Value {
 }
 
 pub fn policy(policy_row: &policy::Model) -> Value {
-    json!({
-        "number": policy_row.number, "productName": policy_row.product_name, "productType": policy_row.product_type, "status": policy_row.status,
-        "premium": Money::to_decimal(policy_row.premium_minor, &policy_row.currency).to_string(),
-        "netPremium": Money::to_decimal(policy_row.net_premium_minor, &policy_row.currency).to_string(),
-        "fees": Money::to_decimal(policy_row.fees_minor, &policy_row.currency).to_string(),
-        "taxes": Money::to_decimal(policy_row.taxes_minor, &policy_row.currency).to_string(), "currency": policy_row.currency,
-        "effectiveDate": policy_row.effective_date.to_string(), "expiryDate": policy_row.expiry_date.to_string(), "coverage": policy_row.coverage,
-    })
+    ReportPolicy::of(policy_row).to_json()
 }
 
 /// One row of a report: a policy with its client and company.

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{
     render_data,
+    report_row::ReportRow,
     types::{DocumentFormat, TemplatePreview, TemplateScope},
 };
 use crate::{
@@ -96,7 +97,7 @@ impl<'a> Renderer<'a> {
     /// A REPORT-scope workbook from rows as they arrive: the sheet writer runs on a blocking
     /// thread in constant-memory mode and pulls each row from the channel, so a report never
     /// holds its whole list. Dropping `rows` early (a bad spec) stops the sender.
-    pub async fn render_xlsx_rows(&self, content: &str, mut pages: tokio::sync::mpsc::Receiver<Vec<Value>>) -> Result<Rendered, RenderFailure> {
+    pub async fn render_xlsx_rows(&self, content: &str, mut pages: tokio::sync::mpsc::Receiver<Vec<ReportRow>>) -> Result<Rendered, RenderFailure> {
         let content = content.to_string();
         let bytes = tokio::task::spawn_blocking(move || {
             let spec = xlsx::SheetSpec::parse(&content)?;

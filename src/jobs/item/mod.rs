@@ -193,7 +193,9 @@ async fn make_and_record(state: &AppState, ctx: &JobContext, item: &job_item::Mo
         TemplateScope::Client => client::make(state, ctx, item, &number).await?,
         TemplateScope::Report => report::make(state, ctx, &number).await?,
     };
-    let stored = state.storage.put(ctx.job.organization_id, made.rendered.bytes).await.map_err(|e| Failure::Transient { what: "document storage", detail: e.to_string() })?;
+    // A workbook is a zip already: zstd would gain next to nothing (attachments skip it too).
+    let compressible = ctx.format != DocumentFormat::Xlsx;
+    let stored = state.storage.put_with(ctx.job.organization_id, made.rendered.bytes, compressible).await.map_err(|e| Failure::Transient { what: "document storage", detail: e.to_string() })?;
     let file_name = format!("{}-{}.{}", slug(&ctx.template.name), slug(&made.name_part), made.rendered.extension);
     let row = document::ActiveModel {
         id: Set(Uuid::now_v7()),

@@ -2,7 +2,7 @@
 //! XLSX streams rows from the database into the constant-memory sheet writer; Typst and HTML
 //! templates see the whole list at once, so they cover at most `REPORT_MAX_POLICIES`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -20,6 +20,7 @@ use crate::{
     state::AppState,
     templates::{
         render_data::{self, merge},
+        report_row::{Declared, ReportPolicy, ReportRow},
         types::DocumentFormat,
     },
 };
@@ -64,22 +65,21 @@ pub(super) async fn make(state: &AppState, ctx: &JobContext, number: &str) -> Re
 }
 
 /// A bordereau's rows carry what each policy was declared with: its premium and commission then.
-async fn declared(state: &AppState, batch: Uuid, page: &[policy::Model], rows: &mut [Value]) -> Result<(), Failure> {
+async fn declared(state: &AppState, batch: Uuid, rows: &mut [ReportRow]) -> Result<(), Failure> {
     let found = declaration_batch::Entity::find_by_id(batch).one(&state.db).await?;
     let currency = found.ok_or_else(|| Failure::Template("the declaration batch is gone".into()))?.currency;
     let items: HashMap<Uuid, declaration_item::Model> = declaration_item::Entity::find()
         .filter(declaration_item::Column::BatchId.eq(batch))
-        .filter(declaration_item::Column::PolicyId.is_in(page.iter().map(|policy| policy.id)))
+        .filter(declaration_item::Column::PolicyId.is_in(rows.iter().map(|row| row.policy.id)))
         .all(&state.db)
         .await?
         .into_iter()
         .map(|item| (item.policy_id, item))
         .collect();
-    for (policy, row) in page.iter().zip(rows.iter_mut()) {
-        if let Some(item) = items.get(&policy.id) {
-            row["policy"]["premium"] = json!(Money::to_decimal(item.premium_minor, &currency).to_string());
-            row["policy"]["commission"] = json!(Money::to_decimal(item.commission_minor, &currency).to_string());
-            row["policy"]["currency"] = json!(currency);
+    for row in rows.iter_mut() {
+        if let Some(item) = items.get(&row.policy.id) {
+            let declared = Declared { premium_minor: item.premium_minor, commission_minor: item.commission_minor, currency: currency.clone() };
+            row.declared = Some(declared);
         }
     }
     Ok(())
@@ -97,11 +97,11 @@ async fn declaration(state: &AppState, batch: Uuid) -> Result<Value, Failure> {
     }}))
 }
 
-/// Every row, or `None` as soon as there are more than `limit` (the reader then stops).
-async fn collect(mut pages: mpsc::Receiver<Vec<Value>>, limit: u64) -> Option<Vec<Value>> {
+/// Every row as JSON, or `None` as soon as there are more than `limit` (the reader then stops).
+async fn collect(mut pages: mpsc::Receiver<Vec<ReportRow>>, limit: u64) -> Option<Vec<Value>> {
     let mut rows = Vec::new();
     while let Some(page) = pages.recv().await {
-        rows.extend(page);
+        rows.extend(page.iter().map(ReportRow::to_json));
         if rows.len() as u64 > limit {
             return None;
         }
@@ -114,19 +114,20 @@ async fn collect(mut pages: mpsc::Receiver<Vec<Value>>, limit: u64) -> Option<Ve
 /// requester's scope (keyset on the number, unique per organization, so no page is
 /// re-read or skipped and no offset grows). Stops early, without error, if the reader
 /// is gone (the renderer refused the template: its error is the item's).
-async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pages: mpsc::Sender<Vec<Value>>) -> Result<(), Failure> {
+async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pages: mpsc::Sender<Vec<ReportRow>>) -> Result<(), Failure> {
     let by_number = vec![PolicyOrder { field: PolicyOrderField::Number, direction: OrderDirection::Asc }];
     // The job's organization only, whoever queued it.
     let base = params.policies(ctx.job.organization_id, Some(by_number)).map_err(|e| Failure::Template(e.to_string()))?;
     let mut after: Option<String> = None;
-    let mut clients: HashMap<Uuid, client::Model> = HashMap::new();
-    let mut companies: HashMap<Uuid, company::Model> = HashMap::new();
+    // What a template sees of each client and company, made once and shared by their rows.
+    let mut clients: HashMap<Uuid, Arc<Value>> = HashMap::new();
+    let mut companies: HashMap<Uuid, Arc<Value>> = HashMap::new();
     loop {
         let mut query = base.clone().limit(REPORT_PAGE);
         if let Some(last) = &after {
             query = query.filter(policy::Column::Number.gt(last.as_str()));
         }
-        let page = query.all(&state.db).await?;
+        let page = ReportPolicy::select(query).all(&state.db).await?;
         let Some(last) = page.last() else { return Ok(()) };
         after = Some(last.number.clone());
         // Each client and company is read once for the whole report (most policies share them);
@@ -138,21 +139,26 @@ async fn send_rows(state: &AppState, ctx: &JobContext, params: &ReportParams, pa
         client_ids.sort_unstable();
         client_ids.dedup();
         if !client_ids.is_empty() {
-            clients.extend(client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+            let found = client::Entity::find().filter(client::Column::Id.is_in(client_ids)).all(&state.db).await?;
+            clients.extend(found.iter().map(|c| (c.id, Arc::new(render_data::client(c)))));
         }
         let mut company_ids: Vec<Uuid> = page.iter().map(|policy| policy.company_id).filter(|id| !companies.contains_key(id)).collect();
         company_ids.sort_unstable();
         company_ids.dedup();
         if !company_ids.is_empty() {
-            companies.extend(company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?.into_iter().map(|c| (c.id, c)));
+            let found = company::Entity::find().filter(company::Column::Id.is_in(company_ids)).all(&state.db).await?;
+            companies.extend(found.iter().map(|c| (c.id, Arc::new(render_data::company(c)))));
         }
         let full = page.len() as u64 == REPORT_PAGE;
-        let mut rows: Vec<Value> = page
-            .iter()
-            .map(|policy| render_data::report_row(policy, clients.get(&policy.client_id), companies.get(&policy.company_id)))
+        let mut rows: Vec<ReportRow> = page
+            .into_iter()
+            .map(|policy| {
+                let (client, company) = (clients.get(&policy.client_id).cloned(), companies.get(&policy.company_id).cloned());
+                ReportRow::new(policy, client, company)
+            })
             .collect();
         if let Some(batch) = params.declaration {
-            declared(state, batch, &page, &mut rows).await?;
+            declared(state, batch, &mut rows).await?;
         }
         if pages.send(rows).await.is_err() {
             return Ok(());

@@ -1,12 +1,14 @@
-//! Typed cells: a JSON value at a path, written as text, number, money, date or percent.
+//! Typed cells: a row's value at a column's field, written as text, number, money, date or percent.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use chrono::Datelike;
+use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Format, FormatBorder, Worksheet};
 use serde_json::Value;
 
-use super::{CellFormat, internal};
+use super::{CellFormat, internal, row::Cell};
 use crate::render::RenderError;
 
 const MAX_STRING: usize = 32_767;
@@ -46,55 +48,70 @@ impl Formats {
     fn money(&mut self, currency: Option<&str>) -> &Format {
         match currency {
             None => &self.money,
-            Some(code) => self
-                .money_by_currency
-                .entry(code.to_owned())
-                .or_insert_with(|| Format::new().set_num_format(format!("{MONEY} \"{code}\""))),
+            Some(code) => {
+                // Looked up before it is inserted: no code copied per cell.
+                if !self.money_by_currency.contains_key(code) {
+                    let format = Format::new().set_num_format(format!("{MONEY} \"{code}\""));
+                    self.money_by_currency.insert(code.to_owned(), format);
+                }
+                &self.money_by_currency[code]
+            }
         }
     }
 
-    /// Writes the value at `path` in `data`; returns the number written, if any, and
-    /// notes a money cell's currency in `currency` (`Some(None)` once two differ).
-    pub(super) fn write_value<S: AsRef<str>>(
+    /// Writes `cell` as `format` says; returns the number written, if any, and notes a money
+    /// cell's currency (`currency()`, the code beside it) in `seen` (`Some(None)` once two differ).
+    pub(super) fn write_value<'a>(
         &mut self,
         ws: &mut Worksheet,
         (row, col): (u32, u16),
         format: CellFormat,
-        path: &[S],
-        data: &Value,
-        currency: &mut Option<Option<String>>,
+        cell: Cell<'a>,
+        currency: impl FnOnce() -> Option<&'a str>,
+        seen: &mut Option<Option<String>>,
     ) -> Result<Option<f64>, RenderError> {
-        let Some(value) = lookup(data, path) else {
-            return Ok(None);
-        };
-        match (format, value) {
-            (_, Value::Null) => Ok(None),
-            (CellFormat::Text, _) | (CellFormat::Date, Value::Number(_)) => {
-                self.write_text(ws, row, col, value).map(|_| None)
+        match (format, cell) {
+            (_, Cell::Empty) => Ok(None),
+            (CellFormat::Text, cell) | (CellFormat::Date, cell @ Cell::Json(Value::Number(_))) => {
+                self.write_text(ws, row, col, cell).map(|_| None)
             }
-            (CellFormat::Date, _) => {
-                match value.as_str().and_then(parse_date) {
+            (CellFormat::Date, cell) => {
+                let when = match &cell {
+                    // A day of four digits reads back as itself; any other goes the way of its text.
+                    Cell::Day(day) if (0..=9999).contains(&day.year()) => Some(When::Day(*day)),
+                    Cell::Day(day) => parse_date(&day.to_string()),
+                    Cell::Json(value) => value.as_str().and_then(parse_date),
+                    Cell::Text(text) => parse_date(text),
+                    // A decimal string is no date.
+                    Cell::Amount(_) | Cell::Empty => None,
+                };
+                match when {
                     Some(When::Day(d)) => ws.write_datetime_with_format(row, col, d, &self.date),
                     Some(When::Moment(t)) => {
                         ws.write_datetime_with_format(row, col, t, &self.datetime)
                     }
-                    None => return self.write_text(ws, row, col, value).map(|_| None),
+                    None => return self.write_text(ws, row, col, cell).map(|_| None),
                 }
                 .map_err(internal)?;
                 Ok(None)
             }
-            (_, _) => {
-                let Some(n) = as_number(value) else {
-                    return self.write_text(ws, row, col, value).map(|_| None);
+            (_, cell) => {
+                let number = match &cell {
+                    Cell::Json(value) => as_number(value),
+                    Cell::Text(text) => parse_number(text),
+                    Cell::Amount(amount) => amount.to_f64(),
+                    // `YYYY-MM-DD` is no number.
+                    Cell::Day(_) | Cell::Empty => None,
+                };
+                let Some(n) = number else {
+                    return self.write_text(ws, row, col, cell).map(|_| None);
                 };
                 let fmt = match format {
                     CellFormat::Money => {
-                        let code = currency_of(data, path);
-                        match currency {
-                            None => *currency = Some(code.map(str::to_owned)),
-                            Some(Some(seen)) if Some(seen.as_str()) != code => {
-                                *currency = Some(None)
-                            }
+                        let code = currency().filter(|code| is_currency_code(code));
+                        match seen {
+                            None => *seen = Some(code.map(str::to_owned)),
+                            Some(Some(known)) if Some(known.as_str()) != code => *seen = Some(None),
                             _ => {}
                         }
                         self.money(code)
@@ -110,17 +127,15 @@ impl Formats {
         }
     }
 
-    fn write_text(
-        &self,
-        ws: &mut Worksheet,
-        row: u32,
-        col: u16,
-        value: &Value,
-    ) -> Result<(), RenderError> {
-        match value {
-            Value::Bool(b) => ws.write_boolean(row, col, *b).map(|_| ()).map_err(internal),
-            Value::String(s) => self.write_string(ws, row, col, s),
-            other => self.write_string(ws, row, col, &other.to_string()),
+    fn write_text(&self, ws: &mut Worksheet, row: u32, col: u16, cell: Cell<'_>) -> Result<(), RenderError> {
+        match cell {
+            Cell::Empty => Ok(()),
+            Cell::Json(Value::Bool(b)) => ws.write_boolean(row, col, *b).map(|_| ()).map_err(internal),
+            Cell::Json(Value::String(s)) => self.write_string(ws, row, col, s),
+            Cell::Json(other) => self.write_string(ws, row, col, &other.to_string()),
+            Cell::Text(text) => self.write_string(ws, row, col, text),
+            Cell::Amount(amount) => self.write_string(ws, row, col, &amount.to_string()),
+            Cell::Day(day) => self.write_string(ws, row, col, &day.to_string()),
         }
     }
 
@@ -140,39 +155,26 @@ impl Formats {
     }
 }
 
-fn lookup<'a, S: AsRef<str>>(mut value: &'a Value, path: &[S]) -> Option<&'a Value> {
-    for key in path {
-        let key = key.as_ref();
-        value = match value {
-            Value::Object(map) => map.get(key)?,
-            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(value)
-}
-
-/// The `currency` beside a money field (`policy.currency` for `policy.premium`), if it
-/// looks like an ISO-4217 code (it goes into a number format, so nothing else passes).
-fn currency_of<'a, S: AsRef<str>>(data: &'a Value, path: &[S]) -> Option<&'a str> {
-    let parent = lookup(data, &path[..path.len().saturating_sub(1)])?;
-    let code = parent.get("currency")?.as_str()?;
-    (code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())).then_some(code)
+/// A money cell's currency goes into a number format: an ISO-4217-looking code, nothing else.
+fn is_currency_code(code: &str) -> bool {
+    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
 }
 
 /// JSON numbers, and decimal strings like `"125000.50"` (never "NaN" or "inf").
 pub(super) fn as_number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64().filter(|f| f.is_finite()),
-        Value::String(s) => {
-            let s = s.trim();
-            let d = rust_decimal::Decimal::from_str(s)
-                .or_else(|_| rust_decimal::Decimal::from_scientific(s))
-                .ok()?;
-            rust_decimal::prelude::ToPrimitive::to_f64(&d)
-        }
+        Value::String(s) => parse_number(s),
         _ => None,
     }
+}
+
+fn parse_number(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let d = rust_decimal::Decimal::from_str(text)
+        .or_else(|_| rust_decimal::Decimal::from_scientific(text))
+        .ok()?;
+    d.to_f64()
 }
 
 enum When {
