@@ -96,3 +96,30 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
     let stmt = sea_orm::Statement::from_string(db.get_database_backend(), "SELECT 1");
     tokio::time::timeout(Duration::from_secs(2), db.execute_raw(stmt)).await.map(|r| r.is_ok()).unwrap_or(false)
 }
+
+/// Ids one statement may bind: SQLite takes at most 32,766 values and PostgreSQL 65,535, with
+/// room left for the query's other values.
+pub const IDS_PER_STATEMENT: usize = 10_000;
+
+/// The rows of `query` whose `column` is one of `ids`, read [`IDS_PER_STATEMENT`] ids a statement,
+/// so a set of any size stays within the backends' bound-value limits.
+pub async fn all_in<E, C>(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    column: C,
+    ids: impl IntoIterator<Item = uuid::Uuid>,
+) -> Result<Vec<E::Model>, sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    use sea_orm::QueryFilter;
+    let mut ids: Vec<uuid::Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        rows.extend(query.clone().filter(column.is_in(chunk.iter().copied())).all(db).await?);
+    }
+    Ok(rows)
+}

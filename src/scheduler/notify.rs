@@ -31,17 +31,14 @@ pub async fn mail_alerts(db: &impl ConnectionTrait, raised: &[alert::Model]) -> 
         settings.insert(*id, alerts::settings::get(db, *id).await?);
     }
     let client_ids: HashSet<Uuid> = raised.iter().map(|a| a.client_id).collect();
-    let clients: HashMap<Uuid, client::Model> = client::Entity::find()
-        .filter(client::Column::Id.is_in(client_ids))
-        .all(db)
+    // A first tick over a large book raises tens of thousands of alerts: the reads are chunked.
+    let clients: HashMap<Uuid, client::Model> = crate::db::all_in(db, client::Entity::find(), client::Column::Id, client_ids)
         .await?
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
     let policy_ids: HashSet<Uuid> = raised.iter().map(|a| a.policy_id).collect();
-    let numbers: HashMap<Uuid, String> = policy::Entity::find()
-        .filter(policy::Column::Id.is_in(policy_ids))
-        .all(db)
+    let numbers: HashMap<Uuid, String> = crate::db::all_in(db, policy::Entity::find(), policy::Column::Id, policy_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p.number))

@@ -229,3 +229,61 @@ async fn alerts_are_scoped_like_their_clients_and_acknowledged_once() {
         assert_eq!(d["alerts"]["totalCount"], count, "{filter}");
     }
 }
+
+/// The first tick over a large book (a book imported before the scheduler ran) raises tens of
+/// thousands of alerts at once, more than a statement may bind values (SQLite: 32,766; PostgreSQL:
+/// 65,535): the tick and its mail read what they need in bounded statements and succeed.
+#[tokio::test]
+async fn a_first_tick_over_a_large_book_raises_and_mails_every_alert() {
+    use monassurance::entities::{alert, organization, outbox, policy as policy_entity};
+    use sea_orm::{EntityTrait, PaginatorTrait, sea_query::Expr};
+
+    // More policies than PostgreSQL binds values in one statement.
+    const BOOK: usize = 66_000;
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let company = app.create_company(&org.manager, "AXA").await;
+    let client = app.create_client(&org.agent, "Ngono").await;
+    let now = noon();
+    policy(&org.agent, &client, &company, "BIG-0", "ACTIVE", now, 3).await;
+    // The rest of the book is imported as copies of that policy, each with its own id and number.
+    let db = &app.state.db;
+    let model = policy_entity::Entity::find().one(db).await.unwrap().expect("the policy");
+    let copies: Vec<policy_entity::ActiveModel> = (1..BOOK)
+        .map(|n| policy_entity::Model { id: uuid::Uuid::now_v7(), number: format!("BIG-{n}"), ..model.clone() }.into())
+        .collect();
+    for chunk in copies.chunks(1_000) {
+        policy_entity::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await.unwrap();
+    }
+    // Payments are tracked from today: the copies' implicit instalments, due a year ago, were
+    // collected before, so the tick raises one alert a policy.
+    organization::Entity::update_many()
+        .col_expr(organization::Column::PaymentsTrackedFrom, Expr::value(now.date_naive()))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let report = tick(&app, now).await;
+    // Each policy expires in 3 days: POLICY_EXPIRING at 7, mailed to the client's owner.
+    assert_eq!((report.alerts_raised, report.messages_queued), (BOOK, BOOK), "{report:?}");
+    assert_eq!(alert::Entity::find().count(db).await.unwrap() as usize, BOOK);
+    assert_eq!(outbox::Entity::find().count(db).await.unwrap() as usize, BOOK);
+    assert_eq!(org.agent.ok(ALERTS, json!({})).await["alerts"]["totalCount"], BOOK);
+    assert_eq!(tick(&app, now + Duration::minutes(5)).await.alerts_raised, 0, "raised once");
+}
+
+/// `db::all_in` reads a set of ids larger than any backend binds in one statement.
+#[tokio::test]
+async fn reading_by_more_ids_than_a_statement_binds_is_chunked() {
+    use monassurance::entities::client as client_entity;
+    use sea_orm::EntityTrait;
+
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    app.create_client(&org.agent, "Ngono").await;
+    let client = client_entity::Entity::find().one(&app.state.db).await.unwrap().expect("the client").id;
+    let mut ids: Vec<uuid::Uuid> = (0..70_000).map(|_| uuid::Uuid::now_v7()).collect();
+    ids.extend([client, client]);
+    let found = monassurance::db::all_in(&app.state.db, client_entity::Entity::find(), client_entity::Column::Id, ids).await.unwrap();
+    assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), [client], "found once, among 70,001 ids");
+}
