@@ -8,6 +8,7 @@ use super::{
 };
 use serde_json::json;
 
+use crate::graphql::direct::Direct;
 use crate::{
     audit::service::Audited,
     graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
@@ -32,11 +33,11 @@ impl ClientQuery {
         before: Option<String>,
         filter: Option<ClientFilter>,
         order_by: Option<Vec<ClientOrder>>,
-    ) -> Result<Page<Client>> {
+    ) -> Result<Page<Direct<Client>>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by)?;
-        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Client).await?;
-        let ids: Vec<_> = page.edges.iter().map(|edge| edge.node.0.id).collect();
+        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Client(row))).await?;
+        let ids: Vec<_> = page.edges.iter().map(|edge| edge.node.0.0.id).collect();
         super::types::prefetch_nested(ctx, &ids).await?;
         Ok(page)
     }

@@ -8,6 +8,7 @@ use super::{
 };
 use serde_json::json;
 
+use crate::graphql::direct::Direct;
 use crate::{
     audit::service::Audited,
     principal::Role,
@@ -33,10 +34,10 @@ impl CompanyQuery {
         before: Option<String>,
         filter: Option<CompanyFilter>,
         order_by: Option<Vec<CompanyOrder>>,
-    ) -> Result<Page<Company>> {
+    ) -> Result<Page<Direct<Company>>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Company).await?)
+        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Company(row))).await?)
     }
 
     /// One insurer by ID (`NOT_FOUND` outside the caller's organization).

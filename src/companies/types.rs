@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
+use crate::graphql::direct::Direct;
 use crate::{
     entities::company,
     graphql::{ids, pagination::{Page, OrderDirection}},
@@ -100,7 +101,7 @@ impl Company {
         before: Option<String>,
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
-    ) -> async_graphql::Result<Page<Policy>> {
+    ) -> async_graphql::Result<Page<Direct<Policy>>> {
         let parent = (policies::connection::Parent::Company, self.0.id);
         policies::connection::connection(ctx, Some(parent), first, after, last, before, filter, order_by).await
     }

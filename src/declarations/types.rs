@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, Condition, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 
+use crate::graphql::direct::Direct;
 use crate::{
     companies::types::Company,
     currency::Money,
@@ -110,7 +111,7 @@ impl DeclarationBatch {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Page<Policy>> {
+    ) -> async_graphql::Result<Page<Direct<Policy>>> {
         let p = ctx.principal()?;
         let items = declaration_item::Entity::find()
             .select_only()
@@ -119,7 +120,7 @@ impl DeclarationBatch {
             .into_query();
         let query = scope::policies(p).filter(policy::Column::Id.in_subquery(items));
         let query = sea_orm::QueryOrder::order_by_asc(query, policy::Column::Number);
-        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), Policy).await?)
+        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?)
     }
     /// How many policies it declares.
     async fn item_count(&self) -> i32 {

@@ -4,6 +4,7 @@
 //! `http::pipeline` runs in order. Imports no domain.
 
 pub mod context;
+pub mod direct;
 pub mod error_codes;
 pub mod guard;
 pub mod ids;

@@ -13,6 +13,7 @@ use crate::{
     entities::policy,
     graphql::{
         context::ContextExt,
+        direct::Direct,
         loaders::prefetch,
         pagination::{Page, PageArgs, paginate},
         per_parent::{self, Children},
@@ -74,19 +75,19 @@ pub async fn connection(
     before: Option<String>,
     filter: Option<PolicyFilter>,
     order_by: Option<Vec<PolicyOrder>>,
-) -> Result<Page<Policy>> {
+) -> Result<Page<Direct<Policy>>> {
     let p = ctx.principal()?;
     let plain = filter.is_none() && order_by.as_ref().is_none_or(|o| o.is_empty());
     if let (Some((parent, id)), true) = (parent, plain) {
-        return per_parent::connection::<PoliciesOf, _>(ctx, parent, id, PageArgs::new(first, after, last, before), Policy).await;
+        return per_parent::connection::<PoliciesOf, _>(ctx, parent, id, PageArgs::new(first, after, last, before), |row| Direct(Policy(row))).await;
     }
     let mut q = service::list(p, filter, order_by)?;
     if let Some((parent, id)) = parent {
         q = q.filter(parent.column().eq(id));
     }
-    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), Policy).await?;
-    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0)).await?;
-    let ids: Vec<Uuid> = conn.edges.iter().map(|edge| edge.node.0.id).collect();
+    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?;
+    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0.0)).await?;
+    let ids: Vec<Uuid> = conn.edges.iter().map(|edge| edge.node.0.0.id).collect();
     super::types::prefetch_nested(ctx, &ids).await?;
     Ok(conn)
 }

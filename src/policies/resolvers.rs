@@ -9,6 +9,7 @@ use super::{
 };
 use serde_json::json;
 
+use crate::graphql::direct::Direct;
 use crate::{
     audit::service::Audited,
     graphql::{context::ContextExt, ids, pagination::Page},
@@ -32,7 +33,7 @@ impl PolicyQuery {
         before: Option<String>,
         filter: Option<PolicyFilter>,
         order_by: Option<Vec<PolicyOrder>>,
-    ) -> Result<Page<Policy>> {
+    ) -> Result<Page<Direct<Policy>>> {
         connection(ctx, None, first, after, last, before, filter, order_by).await
     }
 

@@ -4,6 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use crate::graphql::direct::Direct;
 use crate::{
     attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
@@ -189,14 +190,14 @@ impl Policy {
         Json(self.0.coverage.clone())
     }
     /// The policy holder.
-    async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Client>> {
+    async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Client>>> {
         let found = ctx.loaders()?.clients.load_one(self.0.client_id).await.map_err(loader_error)?;
-        Ok(found.map(Client))
+        Ok(found.map(|row| Direct(Client(row))))
     }
     /// The insurer.
-    async fn company(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Company>> {
+    async fn company(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Direct<Company>>> {
         let found = ctx.loaders()?.companies.load_one(self.0.company_id).await.map_err(loader_error)?;
-        Ok(found.map(Company))
+        Ok(found.map(|row| Direct(Company(row))))
     }
     /// The policy this one renews, when it is a renewal.
     async fn previous_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Policy>> {

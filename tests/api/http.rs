@@ -464,6 +464,31 @@ async fn fields_answer_in_the_order_they_were_selected() {
     assert!(text.starts_with(r#"{"data":{"zz":"#), "{text}");
 }
 
+/// A list page answers its policies, their clients and companies through `graphql::direct`; one
+/// `policy(id:)` goes through async-graphql's own executor. Both answer the same object, in the
+/// same order: fragments (on the type and on an interface), aliases, repeated keys merged and
+/// `__typename` included.
+#[tokio::test]
+async fn a_page_answers_its_nodes_as_a_single_object_is_answered() {
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let company = app.create_company(&admin, "ZZ").await;
+    let client = app.create_client(&admin, "Zola").await;
+    let id = app.create_policy(&admin, "P-DIRECT", &client, &company).await;
+    let selection = "__typename n: number ... on Node { nodeId: id } ...F client { id } status \
+        client { lastName __typename ... on Node { id } } company { ... on Company { name } code } number";
+    let fragment = "fragment F on Policy { premium effectiveDate status }";
+    let page = format!("{{ policies(first: 1) {{ nodes {{ {selection} }} edges {{ node {{ {selection} }} }} }} }} {fragment}");
+    let one = format!("query($id: ID!) {{ policy(id: $id) {{ {selection} }} }} {fragment}");
+
+    let listed = raw_body(&app, &admin, &page, json!({})).await;
+    let single = raw_body(&app, &admin, &one, json!({"id": id})).await;
+    let object = single.strip_prefix(r#"{"data":{"policy":"#).and_then(|s| s.strip_suffix("}}")).unwrap_or_else(|| panic!("{single}"));
+    assert!(object.starts_with(r#"{"__typename":"Policy","n":"P-DIRECT","nodeId":"#), "{object}");
+    assert!(object.contains(r#""client":{"id":"#) && object.contains(r#""lastName":"Zola","__typename":"Client""#), "{object}");
+    assert_eq!(listed, format!(r#"{{"data":{{"policies":{{"nodes":[{object}],"edges":[{{"node":{object}}}]}}}}}}"#));
+}
+
 /// A failed nullable field answers `null` (its key is there); a failed non-null field makes its
 /// nearest nullable parent `null`, or `data` itself when there is none.
 #[tokio::test]

@@ -1,0 +1,162 @@
+//! `Direct<T>`: an object of a hot page (a policy, its client and company) answered with one
+//! allocation for all its fields.
+//!
+//! async-graphql answers an object by boxing one future per selected field, running them in a
+//! `FuturesUnordered` and merging the results into a map (`resolver_utils::resolve_container`):
+//! on a 100-policy list page that is ~1,500 boxed futures and task nodes. `Direct<T>` answers
+//! the same fields through the same generated `ContainerType::resolve_field` of `T` (so each
+//! field's code, guards and errors are unchanged), but the selection's field futures are one
+//! `join_all` of one future type: fields that are ready answer on the first poll, and those that
+//! wait (a DataLoader) are polled together as before. The answer lists the fields in the
+//! selection's order. To GraphQL the type is `T` itself: same name, same registration.
+
+use std::borrow::Cow;
+
+use async_graphql::{
+    ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult, Value,
+    indexmap::IndexMap,
+    parser::types::{Field, Selection},
+    registry::Registry,
+};
+
+/// `T`, answered directly (see the module's documentation).
+pub struct Direct<T>(pub T);
+
+impl<T: ContainerType> OutputType for Direct<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, _field: &Positioned<Field>) -> ServerResult<Value> {
+        resolve(&self.0, ctx).await
+    }
+}
+
+/// Where one response key's value comes from: known at once, or the `n`th field.
+enum Slot {
+    Ready(Value),
+    Field(usize),
+}
+
+/// The selection set `ctx` on `root`: what `resolve_container` answers, in the selection's order.
+pub async fn resolve<'a, T: ContainerType>(root: &'a T, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
+    let mut slots: Vec<(Name, Slot)> = Vec::with_capacity(ctx.item.node.items.len());
+    let mut fields: Vec<&'a Positioned<Field>> = Vec::with_capacity(ctx.item.node.items.len());
+    if !collect(root, ctx, &mut slots, &mut fields)? {
+        // A custom directive on a field: async-graphql's own path runs it.
+        return async_graphql::resolver_utils::resolve_container(ctx, root).await;
+    }
+    let mut results: Vec<Option<ServerResult<Option<Value>>>> =
+        futures_util::future::join_all(fields.iter().map(|item| resolve_field(root, ctx, item))).await.into_iter().map(Some).collect();
+    let mut object = IndexMap::with_capacity(slots.len());
+    for (name, slot) in slots {
+        let value = match slot {
+            Slot::Ready(value) => value,
+            Slot::Field(n) => match results[n].take() {
+                Some(Ok(value)) => value.unwrap_or_default(),
+                Some(Err(error)) => {
+                    // As `resolve_container`: the error is recorded and the key left out (null
+                    // propagation puts it back as null, or nulls the parent).
+                    ctx.add_error(error);
+                    continue;
+                }
+                None => continue,
+            },
+        };
+        insert(&mut object, name, value);
+    }
+    Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
+}
+
+/// One field of `root`, through its generated resolver: one future type for every field.
+async fn resolve_field<T: ContainerType>(root: &T, ctx: &ContextSelectionSet<'_>, item: &Positioned<Field>) -> ServerResult<Option<Value>> {
+    root.resolve_field(&ctx.with_field(item)).await
+}
+
+/// Walks the selection set and the fragments that apply to `T`, as `Fields::add_set` does.
+/// False when a field carries a custom directive.
+fn collect<'a, T: ContainerType>(
+    root: &'a T,
+    ctx: &ContextSelectionSet<'a>,
+    slots: &mut Vec<(Name, Slot)>,
+    fields: &mut Vec<&'a Positioned<Field>>,
+) -> ServerResult<bool> {
+    for selection in &ctx.item.node.items {
+        let (condition, selection_set) = match &selection.node {
+            Selection::Field(item) => {
+                let key = item.node.response_key().node.clone();
+                if item.node.name.node == "__typename" {
+                    slots.push((key, Slot::Ready(Value::String(root.introspection_type_name().into_owned()))));
+                    continue;
+                }
+                let custom = &ctx.schema_env.custom_directives;
+                if item.node.directives.iter().any(|d| custom.contains_key(d.node.name.node.as_str())) {
+                    return Ok(false);
+                }
+                slots.push((key, Slot::Field(fields.len())));
+                fields.push(item);
+                continue;
+            }
+            Selection::FragmentSpread(spread) => {
+                let Some(fragment) = ctx.query_env.fragments.get(&spread.node.fragment_name.node) else {
+                    return Err(ServerError::new(format!(r#"Unknown fragment "{}"."#, spread.node.fragment_name.node), Some(spread.pos)));
+                };
+                (Some(fragment.node.type_condition.node.on.node.as_str()), &fragment.node.selection_set)
+            }
+            Selection::InlineFragment(fragment) => {
+                (fragment.node.type_condition.as_ref().map(|c| c.node.on.node.as_str()), &fragment.node.selection_set)
+            }
+        };
+        let own = root.introspection_type_name();
+        let applies = condition.is_none_or(|condition| {
+            own == condition
+                || T::type_name() == condition
+                || ctx.schema_env.registry.implements.get(own.as_ref()).is_some_and(|interfaces| interfaces.contains(condition))
+        });
+        if applies && !collect(root, &ctx.with_selection_set(selection_set), slots, fields)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Adds a response key, merging a repeated key's objects and lists of objects (`insert_value` in
+/// async-graphql's `resolver_utils::container`).
+fn insert(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+    match target.get_mut(&name) {
+        None => {
+            target.insert(name, value);
+        }
+        Some(Value::Object(existing)) => {
+            if let Value::Object(object) = value {
+                for (key, value) in object {
+                    insert(existing, key, value);
+                }
+            }
+        }
+        Some(Value::List(existing)) => {
+            if let Value::List(list) = value {
+                for (i, value) in list.into_iter().enumerate() {
+                    if let (Some(Value::Object(existing)), Value::Object(object)) = (existing.get_mut(i), value) {
+                        for (key, value) in object {
+                            insert(existing, key, value);
+                        }
+                    }
+                }
+            }
+        }
+        Some(_) => {}
+    }
+}
