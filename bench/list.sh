@@ -13,7 +13,8 @@
 # THREADS (2), CONNECTIONS (50), BIN, SKIP_BUILD=1, CARGO_TARGET_DIR ($HOME/.cache/ma-target),
 # PG_BASE_URL (postgres://postgres@127.0.0.1:5432), BENCH_DB (ma_bench), PORT (18600),
 # GRAPHILE_PORT (18601; the clustered one on +1), GRAPHILE_CLUSTER (2; 0: no clustered run),
-# PERF=1 (a `perf record` of the server during its measured runs, the top symbols in the report),
+# PERF=1 (a `perf record` of the server during its measured runs, the top symbols in the report;
+# PERF_ARGS, default -F 499, e.g. "--call-graph dwarf -F 199"; PERF_KEEP=<dir> keeps the perf.data),
 # BIN_PROFILE (how to describe a BIN outside target/{release,debug}), DB_PARAMS (appended to the
 # server's DATABASE_URL; default ?sslmode=disable, as PostGraphile connects).
 # See bench/README.md.
@@ -227,7 +228,8 @@ run_wrk() {
   pg_ticks >"$WORK/$name.pg0"
   local perf_pid=
   if [[ ${PERF:-0} == 1 && $name == monassurance-* ]] && command -v perf >/dev/null; then
-    perf record -q -F 499 -p "$pid" -o "$WORK/$name.perf" 2>/dev/null &
+    # shellcheck disable=SC2086 # PERF_ARGS is a list of perf options
+    perf record -q ${PERF_ARGS:--F 499} -p "$pid" -o "$WORK/$name.perf" 2>/dev/null &
     perf_pid=$!
   fi
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" "$url/graphql" | tee "$WORK/$name.wrk"
@@ -239,6 +241,7 @@ run_wrk() {
     wait "$perf_pid" 2>/dev/null || true
     perf report -q -i "$WORK/$name.perf" --no-children --sort symbol --stdio 2>/dev/null |
       sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | grep -v '^$' | head -n 40 >"$WORK/$name.profile" || true
+    [[ -z ${PERF_KEEP:-} ]] || cp "$WORK/$name.perf" "$PERF_KEEP/$name.perf"
   fi
   echo $((t1 - t0)) >"$WORK/$name.cpu"
   [[ $name != monassurance* ]] || STMTS_AFTER=$(settled_metric)

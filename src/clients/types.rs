@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
-use crate::graphql::direct::Direct;
+use crate::graphql::direct::{Direct, Enum, Plain, PlainValue, ready};
 use crate::{
     attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
@@ -41,6 +41,26 @@ impl ClientKind {
 
 /// A policy holder: a person or a business, owned by one user of the organization.
 pub struct Client(pub client::Model);
+
+impl Plain for Client {
+    fn plain(&self, ctx: &Context<'_>) -> Option<async_graphql::Value> {
+        Some(match ctx.item.node.name.node.as_str() {
+            "id" => ready(self.id(ctx))?.into_value(),
+            "kind" => Enum(ready(self.kind(ctx))?).into_value(),
+            "firstName" => ready(self.first_name(ctx))?.into_value(),
+            "lastName" => ready(self.last_name(ctx))?.into_value(),
+            "companyName" => ready(self.company_name(ctx))?.into_value(),
+            "displayName" => ready(self.display_name(ctx))?.into_value(),
+            "email" => ready(self.email(ctx))?.into_value(),
+            "phone" => ready(self.phone(ctx))?.into_value(),
+            "address" => ready(self.address(ctx))?.into_value(),
+            "externalRef" => ready(self.external_ref(ctx))?.into_value(),
+            "createdAt" => ready(self.created_at(ctx))?.into_value(),
+            "updatedAt" => ready(self.updated_at(ctx))?.into_value(),
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Client {

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
-use crate::graphql::direct::Direct;
+use crate::graphql::direct::{Direct, Enum, Plain, PlainValue, ready};
 use crate::{
     entities::company,
     graphql::{ids, pagination::{Page, OrderDirection}},
@@ -42,6 +42,24 @@ impl ApiMode {
 
 /// An insurer the brokerage places policies with.
 pub struct Company(pub company::Model);
+
+impl Plain for Company {
+    fn plain(&self, ctx: &Context<'_>) -> Option<async_graphql::Value> {
+        Some(match ctx.item.node.name.node.as_str() {
+            "id" => ready(self.id(ctx))?.into_value(),
+            "name" => ready(self.name(ctx))?.into_value(),
+            "code" => ready(self.code(ctx))?.into_value(),
+            "contactEmail" => ready(self.contact_email(ctx))?.into_value(),
+            "phone" => ready(self.phone(ctx))?.into_value(),
+            "address" => ready(self.address(ctx))?.into_value(),
+            "apiMode" => Enum(ready(self.api_mode(ctx))?).into_value(),
+            "apiEndpoint" => ready(self.api_endpoint(ctx))?.into_value(),
+            "createdAt" => ready(self.created_at(ctx))?.into_value(),
+            "updatedAt" => ready(self.updated_at(ctx))?.into_value(),
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Company {

@@ -9,20 +9,102 @@
 //! `join_all` of one future type: fields that are ready answer on the first poll, and those that
 //! wait (a DataLoader) are polled together as before. The answer lists the fields in the
 //! selection's order. To GraphQL the type is `T` itself: same name, same registration.
+//!
+//! Most fields of those objects only read a column: `Plain::plain` answers them at once, by
+//! calling the same resolver method (ready at its first poll) and converting its value as the
+//! field's type would. A field's future is as large as the largest of the type's resolvers (a
+//! nested page's), so those that `plain` answers are never built nor moved; a name `plain` does
+//! not know goes through `resolve_field`, which is never wrong, only slower.
 
 use std::borrow::Cow;
 
 use async_graphql::{
-    ContainerType, ContextSelectionSet, Name, OutputType, Positioned, ServerError, ServerResult, Value,
+    ContainerType, Context, ContextSelectionSet, EnumType, ID, Name, OutputType, Positioned, ScalarType, ServerError, ServerResult, Value,
     indexmap::IndexMap,
     parser::types::{Field, Selection},
     registry::Registry,
 };
+use chrono::{DateTime, Utc};
 
 /// `T`, answered directly (see the module's documentation).
 pub struct Direct<T>(pub T);
 
-impl<T: ContainerType> OutputType for Direct<T> {
+/// The fields of a type that need no argument, no context and no wait.
+pub trait Plain: ContainerType {
+    /// The value of the field `ctx` (by its GraphQL name) when it is one of those; `None` for any
+    /// other field, which its generated resolver answers.
+    fn plain(&self, ctx: &Context<'_>) -> Option<Value>;
+}
+
+/// A resolver method's value as its GraphQL type answers it (`OutputType::resolve` of a scalar or
+/// an enum).
+pub trait PlainValue {
+    fn into_value(self) -> Value;
+}
+
+impl PlainValue for &str {
+    fn into_value(self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+
+impl PlainValue for String {
+    fn into_value(self) -> Value {
+        Value::String(self)
+    }
+}
+
+impl PlainValue for ID {
+    fn into_value(self) -> Value {
+        Value::String(self.0)
+    }
+}
+
+impl PlainValue for bool {
+    fn into_value(self) -> Value {
+        Value::Boolean(self)
+    }
+}
+
+impl PlainValue for rust_decimal::Decimal {
+    fn into_value(self) -> Value {
+        ScalarType::to_value(&self)
+    }
+}
+
+impl PlainValue for DateTime<Utc> {
+    fn into_value(self) -> Value {
+        ScalarType::to_value(&self)
+    }
+}
+
+impl PlainValue for super::scalars::Date {
+    fn into_value(self) -> Value {
+        ScalarType::to_value(&self)
+    }
+}
+
+impl<T: PlainValue> PlainValue for Option<T> {
+    fn into_value(self) -> Value {
+        self.map_or(Value::Null, PlainValue::into_value)
+    }
+}
+
+/// An enum's value, by its GraphQL name.
+pub struct Enum<T>(pub T);
+
+impl<T: EnumType> PlainValue for Enum<T> {
+    fn into_value(self) -> Value {
+        async_graphql::resolver_utils::enum_value(self.0)
+    }
+}
+
+/// The value of a resolver method that is ready at its first poll and did not fail.
+pub fn ready<T, F: std::future::Future<Output = async_graphql::Result<T>>>(future: F) -> Option<T> {
+    futures_util::FutureExt::now_or_never(future)?.ok()
+}
+
+impl<T: Plain> OutputType for Direct<T> {
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -51,7 +133,7 @@ enum Slot {
 }
 
 /// The selection set `ctx` on `root`: what `resolve_container` answers, in the selection's order.
-pub async fn resolve<'a, T: ContainerType>(root: &'a T, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
+pub async fn resolve<'a, T: Plain>(root: &'a T, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
     let mut slots: Vec<(Name, Slot)> = Vec::with_capacity(ctx.item.node.items.len());
     let mut fields: Vec<&'a Positioned<Field>> = Vec::with_capacity(ctx.item.node.items.len());
     if !collect(root, ctx, &mut slots, &mut fields)? {
@@ -87,7 +169,7 @@ async fn resolve_field<T: ContainerType>(root: &T, ctx: &ContextSelectionSet<'_>
 
 /// Walks the selection set and the fragments that apply to `T`, as `Fields::add_set` does.
 /// False when a field carries a custom directive.
-fn collect<'a, T: ContainerType>(
+fn collect<'a, T: Plain>(
     root: &'a T,
     ctx: &ContextSelectionSet<'a>,
     slots: &mut Vec<(Name, Slot)>,
@@ -99,6 +181,14 @@ fn collect<'a, T: ContainerType>(
                 let key = item.node.response_key().node.clone();
                 if item.node.name.node == "__typename" {
                     slots.push((key, Slot::Ready(Value::String(root.introspection_type_name().into_owned()))));
+                    continue;
+                }
+                if item.node.arguments.is_empty()
+                    && item.node.directives.is_empty()
+                    && item.node.selection_set.node.items.is_empty()
+                    && let Some(value) = root.plain(&ctx.with_field(item))
+                {
+                    slots.push((key, Slot::Ready(value)));
                     continue;
                 }
                 let custom = &ctx.schema_env.custom_directives;

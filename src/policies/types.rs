@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::graphql::direct::Direct;
+use crate::graphql::direct::{Direct, Enum, Plain, PlainValue, ready};
 use crate::{
     attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
@@ -122,6 +122,29 @@ impl ProductType {
 
 /// An insurance policy: a client's contract with an insurer.
 pub struct Policy(pub policy::Model);
+
+impl Plain for Policy {
+    fn plain(&self, ctx: &Context<'_>) -> Option<async_graphql::Value> {
+        Some(match ctx.item.node.name.node.as_str() {
+            "id" => ready(self.id(ctx))?.into_value(),
+            "number" => ready(self.number(ctx))?.into_value(),
+            "productName" => ready(self.product_name(ctx))?.into_value(),
+            "productType" => Enum(ready(self.product_type(ctx))?).into_value(),
+            // A status this service cannot read is an error: its resolver answers it.
+            "status" => Enum(ready(self.status(ctx))?).into_value(),
+            "premium" => ready(self.premium(ctx))?.into_value(),
+            "netPremium" => ready(self.net_premium(ctx))?.into_value(),
+            "fees" => ready(self.fees(ctx))?.into_value(),
+            "taxes" => ready(self.taxes(ctx))?.into_value(),
+            "currency" => ready(self.currency(ctx))?.into_value(),
+            "effectiveDate" => ready(self.effective_date(ctx))?.into_value(),
+            "expiryDate" => ready(self.expiry_date(ctx))?.into_value(),
+            "createdAt" => ready(self.created_at(ctx))?.into_value(),
+            "updatedAt" => ready(self.updated_at(ctx))?.into_value(),
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Policy {

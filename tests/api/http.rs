@@ -476,7 +476,8 @@ async fn a_page_answers_its_nodes_as_a_single_object_is_answered() {
     let client = app.create_client(&admin, "Zola").await;
     let id = app.create_policy(&admin, "P-DIRECT", &client, &company).await;
     let selection = "__typename n: number ... on Node { nodeId: id } ...F client { id } status \
-        client { lastName __typename ... on Node { id } } company { ... on Company { name } code } number";
+        client { lastName __typename ... on Node { id } } company { ... on Company { name } code } number \
+        productName productType netPremium fees taxes currency expiryDate createdAt updatedAt coverage";
     let fragment = "fragment F on Policy { premium effectiveDate status }";
     let page = format!("{{ policies(first: 1) {{ nodes {{ {selection} }} edges {{ node {{ {selection} }} }} }} }} {fragment}");
     let one = format!("query($id: ID!) {{ policy(id: $id) {{ {selection} }} }} {fragment}");
@@ -487,6 +488,18 @@ async fn a_page_answers_its_nodes_as_a_single_object_is_answered() {
     assert!(object.starts_with(r#"{"__typename":"Policy","n":"P-DIRECT","nodeId":"#), "{object}");
     assert!(object.contains(r#""client":{"id":"#) && object.contains(r#""lastName":"Zola","__typename":"Client""#), "{object}");
     assert_eq!(listed, format!(r#"{{"data":{{"policies":{{"nodes":[{object}],"edges":[{{"node":{object}}}]}}}}}}"#));
+
+    // Every field of a client and of a company that is answered at once, listed and alone.
+    for (list, one, id, selection) in [
+        ("clients", "client", &client, "id kind firstName lastName companyName displayName email phone address externalRef createdAt updatedAt owner { email }"),
+        ("companies", "company", &company, "id name code contactEmail phone address apiMode apiEndpoint createdAt updatedAt __typename"),
+    ] {
+        let listed = raw_body(&app, &admin, &format!("{{ {list}(first: 1) {{ nodes {{ {selection} }} }} }}"), json!({})).await;
+        let single = raw_body(&app, &admin, &format!("query($id: ID!) {{ {one}(id: $id) {{ {selection} }} }}"), json!({"id": id})).await;
+        let object = single.strip_prefix(&format!(r#"{{"data":{{"{one}":"#)).and_then(|s| s.strip_suffix("}}")).unwrap_or_else(|| panic!("{single}"));
+        assert!(object.contains(r#""createdAt":""#) && !object.contains("errors"), "{object}");
+        assert_eq!(listed, format!(r#"{{"data":{{"{list}":{{"nodes":[{object}]}}}}}}"#));
+    }
 }
 
 /// A failed nullable field answers `null` (its key is there); a failed non-null field makes its
