@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use async_graphql::{
     ContainerType, Context, ContextSelectionSet, EnumType, ID, Name, OutputType, Positioned, ScalarType, ServerError, ServerResult, Value,
-    indexmap::IndexMap,
+    indexmap::{IndexMap, map::Entry},
     parser::types::{Field, Selection},
     registry::Registry,
 };
@@ -126,38 +126,47 @@ impl<T: Plain> OutputType for Direct<T> {
     }
 }
 
-/// Where one response key's value comes from: known at once, or the `n`th field.
-enum Slot {
-    Ready(Value),
-    Field(usize),
+/// A field its generated resolver answers: where its value goes in the answer.
+struct Pending<'a> {
+    field: &'a Positioned<Field>,
+    /// The index of its response key in the answer.
+    index: usize,
+    /// True when it made the key (its value replaces the placeholder); false when the key was
+    /// already there (a repeated key: its value is merged in).
+    fresh: bool,
 }
 
 /// The selection set `ctx` on `root`: what `resolve_container` answers, in the selection's order.
 pub async fn resolve<'a, T: Plain>(root: &'a T, ctx: &ContextSelectionSet<'a>) -> ServerResult<Value> {
-    let mut slots: Vec<(Name, Slot)> = Vec::with_capacity(ctx.item.node.items.len());
-    let mut fields: Vec<&'a Positioned<Field>> = Vec::with_capacity(ctx.item.node.items.len());
-    if !collect(root, ctx, &mut slots, &mut fields)? {
+    let mut object = IndexMap::with_capacity(ctx.item.node.items.len());
+    let mut pending: Vec<Pending<'a>> = Vec::new();
+    if !collect(root, ctx, &mut object, &mut pending)? {
         // A custom directive on a field: async-graphql's own path runs it.
         return async_graphql::resolver_utils::resolve_container(ctx, root).await;
     }
-    let mut results: Vec<Option<ServerResult<Option<Value>>>> =
-        futures_util::future::join_all(fields.iter().map(|item| resolve_field(root, ctx, item))).await.into_iter().map(Some).collect();
-    let mut object = IndexMap::with_capacity(slots.len());
-    for (name, slot) in slots {
-        let value = match slot {
-            Slot::Ready(value) => value,
-            Slot::Field(n) => match results[n].take() {
-                Some(Ok(value)) => value.unwrap_or_default(),
-                Some(Err(error)) => {
+    if !pending.is_empty() {
+        let results = futures_util::future::join_all(pending.iter().map(|p| resolve_field(root, ctx, p.field))).await;
+        let mut failed = Vec::new();
+        for (p, result) in pending.iter().zip(results) {
+            match result {
+                Ok(value) => {
+                    let value = value.unwrap_or_default();
+                    let (_, slot) = object.get_index_mut(p.index).expect("the key was made by collect");
+                    if p.fresh { *slot = value } else { merge(slot, value) }
+                }
+                Err(error) => {
                     // As `resolve_container`: the error is recorded and the key left out (null
                     // propagation puts it back as null, or nulls the parent).
                     ctx.add_error(error);
-                    continue;
+                    if p.fresh {
+                        failed.push(p.index);
+                    }
                 }
-                None => continue,
-            },
-        };
-        insert(&mut object, name, value);
+            }
+        }
+        for index in failed.into_iter().rev() {
+            object.shift_remove_index(index);
+        }
     }
     Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
 }
@@ -167,20 +176,21 @@ async fn resolve_field<T: ContainerType>(root: &T, ctx: &ContextSelectionSet<'_>
     root.resolve_field(&ctx.with_field(item)).await
 }
 
-/// Walks the selection set and the fragments that apply to `T`, as `Fields::add_set` does.
-/// False when a field carries a custom directive.
+/// Walks the selection set and the fragments that apply to `T`, as `Fields::add_set` does: the
+/// values `plain` knows go into `object`, the other fields into `pending` (with a placeholder in
+/// `object`, so the keys keep the selection's order). False when a field carries a custom directive.
 fn collect<'a, T: Plain>(
     root: &'a T,
     ctx: &ContextSelectionSet<'a>,
-    slots: &mut Vec<(Name, Slot)>,
-    fields: &mut Vec<&'a Positioned<Field>>,
+    object: &mut IndexMap<Name, Value>,
+    pending: &mut Vec<Pending<'a>>,
 ) -> ServerResult<bool> {
     for selection in &ctx.item.node.items {
         let (condition, selection_set) = match &selection.node {
             Selection::Field(item) => {
                 let key = item.node.response_key().node.clone();
                 if item.node.name.node == "__typename" {
-                    slots.push((key, Slot::Ready(Value::String(root.introspection_type_name().into_owned()))));
+                    insert(object, key, Value::String(root.introspection_type_name().into_owned()));
                     continue;
                 }
                 if item.node.arguments.is_empty()
@@ -188,15 +198,22 @@ fn collect<'a, T: Plain>(
                     && item.node.selection_set.node.items.is_empty()
                     && let Some(value) = root.plain(&ctx.with_field(item))
                 {
-                    slots.push((key, Slot::Ready(value)));
+                    insert(object, key, value);
                     continue;
                 }
                 let custom = &ctx.schema_env.custom_directives;
                 if item.node.directives.iter().any(|d| custom.contains_key(d.node.name.node.as_str())) {
                     return Ok(false);
                 }
-                slots.push((key, Slot::Field(fields.len())));
-                fields.push(item);
+                let (index, fresh) = match object.entry(key) {
+                    Entry::Occupied(entry) => (entry.index(), false),
+                    Entry::Vacant(entry) => {
+                        let index = entry.index();
+                        entry.insert(Value::Null);
+                        (index, true)
+                    }
+                };
+                pending.push(Pending { field: item, index, fresh });
                 continue;
             }
             Selection::FragmentSpread(spread) => {
@@ -215,7 +232,7 @@ fn collect<'a, T: Plain>(
                 || T::type_name() == condition
                 || ctx.schema_env.registry.implements.get(own.as_ref()).is_some_and(|interfaces| interfaces.contains(condition))
         });
-        if applies && !collect(root, &ctx.with_selection_set(selection_set), slots, fields)? {
+        if applies && !collect(root, &ctx.with_selection_set(selection_set), object, pending)? {
             return Ok(false);
         }
     }
@@ -225,28 +242,32 @@ fn collect<'a, T: Plain>(
 /// Adds a response key, merging a repeated key's objects and lists of objects (`insert_value` in
 /// async-graphql's `resolver_utils::container`).
 fn insert(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    match target.get_mut(&name) {
-        None => {
-            target.insert(name, value);
+    match target.entry(name) {
+        Entry::Vacant(entry) => {
+            entry.insert(value);
         }
-        Some(Value::Object(existing)) => {
-            if let Value::Object(object) = value {
-                for (key, value) in object {
-                    insert(existing, key, value);
-                }
+        Entry::Occupied(mut entry) => merge(entry.get_mut(), value),
+    }
+}
+
+/// Merges a repeated key's value into the one already there: objects key by key, lists of
+/// objects item by item; anything else keeps the first value.
+fn merge(existing: &mut Value, value: Value) {
+    match (existing, value) {
+        (Value::Object(existing), Value::Object(object)) => {
+            for (key, value) in object {
+                insert(existing, key, value);
             }
         }
-        Some(Value::List(existing)) => {
-            if let Value::List(list) = value {
-                for (i, value) in list.into_iter().enumerate() {
-                    if let (Some(Value::Object(existing)), Value::Object(object)) = (existing.get_mut(i), value) {
-                        for (key, value) in object {
-                            insert(existing, key, value);
-                        }
+        (Value::List(existing), Value::List(list)) => {
+            for (i, value) in list.into_iter().enumerate() {
+                if let (Some(Value::Object(existing)), Value::Object(object)) = (existing.get_mut(i), value) {
+                    for (key, value) in object {
+                        insert(existing, key, value);
                     }
                 }
             }
         }
-        Some(_) => {}
+        _ => {}
     }
 }
