@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::graphql::direct::Direct;
 use crate::{
     audit::service::Audited,
-    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate_fast}},
     entities::client,
     scope,
 };
@@ -36,7 +36,7 @@ impl ClientQuery {
     ) -> Result<Page<Direct<Client>>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by)?;
-        let page = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Client(row))).await?;
+        let page = paginate_fast(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Client(row))).await?;
         let ids: Vec<_> = page.edges.iter().map(|edge| edge.node.0.0.id).collect();
         super::types::prefetch_nested(ctx, &ids).await?;
         Ok(page)

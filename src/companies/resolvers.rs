@@ -12,7 +12,7 @@ use crate::graphql::direct::Direct;
 use crate::{
     audit::service::Audited,
     principal::Role,
-    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate}},
+    graphql::{context::ContextExt, ids, pagination::{Page, PageArgs, paginate_fast}},
     entities::company,
     scope,
 };
@@ -37,7 +37,7 @@ impl CompanyQuery {
     ) -> Result<Page<Direct<Company>>> {
         let p = ctx.principal()?;
         let q = service::list(p, filter, order_by);
-        Ok(paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Company(row))).await?)
+        Ok(paginate_fast(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Company(row))).await?)
     }
 
     /// One insurer by ID (`NOT_FOUND` outside the caller's organization).

@@ -16,7 +16,7 @@ use crate::{
         context::ContextExt,
         ids,
         loaders::loader_error,
-        pagination::{Page, PageArgs, paginate},
+        pagination::{Page, PageArgs, paginate_fast},
         scalars::Date,
     },
     integrations::{
@@ -120,7 +120,7 @@ impl DeclarationBatch {
             .into_query();
         let query = scope::policies(p).filter(policy::Column::Id.in_subquery(items));
         let query = sea_orm::QueryOrder::order_by_asc(query, policy::Column::Number);
-        Ok(paginate(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?)
+        Ok(paginate_fast(&ctx.state().db, query, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?)
     }
     /// How many policies it declares.
     async fn item_count(&self) -> i32 {

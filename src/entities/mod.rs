@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod password_reset;
 pub mod payment;
 pub mod policy;
+pub mod positional;
 pub mod refresh_token;
 pub mod report_schedule;
 pub mod scheduler_lease;

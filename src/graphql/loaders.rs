@@ -3,15 +3,20 @@
 use std::{
     any::{Any, TypeId},
     collections::HashMap,
+    marker::PhantomData,
     sync::{Arc, Mutex},
 };
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter, ColumnTrait, Select};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::{
-    entities::{client, company, organization, policy, user},
+    entities::{
+        client, company, organization, policy,
+        positional::{Fast, IntoModel},
+        user,
+    },
     error::AppError,
     principal::Principal,
     scope,
@@ -30,19 +35,23 @@ keyed!(company::Model, client::Model, policy::Model, user::Model, organization::
 /// Loads rows of `E` by key, always through the caller's scope. The scoped query is built when
 /// a load runs, not with the loader: a request (or a subscription, for its whole life) holds
 /// every loader, most of them unused.
-pub struct ScopedLoader<E: EntityTrait> {
+/// Each row is read as `R`: the model itself (by name), or `Fast<Model>` (by position, for the
+/// parents of the list pages: `entities::positional`).
+pub struct ScopedLoader<E: EntityTrait, R = <E as EntityTrait>::Model> {
     db: DatabaseConnection,
     principal: Principal,
     scoped: fn(&Principal) -> Select<E>,
     id_col: E::Column,
+    read_as: PhantomData<fn() -> R>,
 }
 
-impl<E> Loader<Uuid> for ScopedLoader<E>
+impl<E, R> Loader<Uuid> for ScopedLoader<E, R>
 where
     E: EntityTrait,
     E::Model: Keyed + Clone + Send + Sync + 'static,
     E::Column: Send + Sync,
     Select<E>: Send + Sync,
+    R: FromQueryResult + IntoModel<E::Model> + Send + Sync + 'static,
 {
     type Value = E::Model;
     type Error = Arc<AppError>;
@@ -50,22 +59,26 @@ where
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
         let rows = (self.scoped)(&self.principal)
             .filter(self.id_col.is_in(keys.iter().copied()))
+            .into_model::<R>()
             .all(&self.db)
             .await
             .map_err(|e| Arc::new(AppError::from(e)))?;
-        Ok(rows.into_iter().map(|m| (m.key(), m)).collect())
+        Ok(rows.into_iter().map(|row| {
+            let m = row.into_model();
+            (m.key(), m)
+        }).collect())
     }
 }
 
 /// A loader whose rows are kept for the rest of the request, so a list can fetch its children's
 /// parents in one statement up front (`prefetch`) and each child then finds its parent loaded.
-pub type Cached<E> = DataLoader<ScopedLoader<E>, HashMapCache>;
+pub type Cached<E, R = <E as EntityTrait>::Model> = DataLoader<ScopedLoader<E, R>, HashMapCache>;
 
 /// The loaders of one request, bound to its principal.
 pub struct Loaders {
-    pub companies: Cached<company::Entity>,
-    pub clients: Cached<client::Entity>,
-    pub policies: Cached<policy::Entity>,
+    pub companies: Cached<company::Entity, Fast<company::Model>>,
+    pub clients: Cached<client::Entity, Fast<client::Model>>,
+    pub policies: Cached<policy::Entity, Fast<policy::Model>>,
     pub users: Cached<user::Entity>,
     pub organizations: Cached<organization::Entity>,
     db: DatabaseConnection,
@@ -82,12 +95,12 @@ pub trait RequestLoader: Send + Sync + Sized + 'static {
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection, p: &Principal) -> Self {
-        fn dl<E>(db: &DatabaseConnection, p: &Principal, scoped: fn(&Principal) -> Select<E>, id_col: E::Column) -> Cached<E>
+        fn dl<E, R>(db: &DatabaseConnection, p: &Principal, scoped: fn(&Principal) -> Select<E>, id_col: E::Column) -> Cached<E, R>
         where
             E: EntityTrait,
-            ScopedLoader<E>: Loader<Uuid>,
+            ScopedLoader<E, R>: Loader<Uuid>,
         {
-            let loader = ScopedLoader { db: db.clone(), principal: p.clone(), scoped, id_col };
+            let loader = ScopedLoader { db: db.clone(), principal: p.clone(), scoped, id_col, read_as: PhantomData };
             DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default())
         }
         Loaders {
@@ -125,10 +138,10 @@ pub fn loader_error(error: Arc<AppError>) -> async_graphql::Error {
 }
 
 /// Loads the rows behind `keys` in one statement, ahead of the fields that will ask for them one by one.
-pub async fn prefetch<E>(loader: &Cached<E>, keys: impl IntoIterator<Item = Uuid>) -> async_graphql::Result<()>
+pub async fn prefetch<E, R>(loader: &Cached<E, R>, keys: impl IntoIterator<Item = Uuid>) -> async_graphql::Result<()>
 where
     E: EntityTrait,
-    ScopedLoader<E>: Loader<Uuid, Error = Arc<AppError>>,
+    ScopedLoader<E, R>: Loader<Uuid, Error = Arc<AppError>>,
 {
     let mut keys: Vec<Uuid> = keys.into_iter().collect();
     keys.sort_unstable();

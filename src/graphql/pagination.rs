@@ -13,7 +13,10 @@ use sea_orm::{
     sea_query::{Alias, Expr, SelectStatement, SubQueryStatement},
 };
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    entities::positional::{Fast, IntoModel, Positional},
+    error::{AppError, AppResult},
+};
 
 /// The largest page a client may ask for; larger `first`/`last` values are capped to it.
 pub const MAX_PAGE: u64 = 100;
@@ -183,6 +186,38 @@ where
     E::Model: FromQueryResult + Sized + Send + Sync,
     N: async_graphql::OutputType,
 {
+    paginate_as::<E, E::Model, N>(db, select, args, to_node).await
+}
+
+/// [`paginate`] for the entities whose rows are read by position (`entities::positional`): the
+/// policies, clients and companies of the list pages.
+pub async fn paginate_fast<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    args: PageArgs,
+    to_node: impl Fn(E::Model) -> N,
+) -> AppResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: Positional + Send + Sync,
+    N: async_graphql::OutputType,
+{
+    paginate_as::<E, Fast<E::Model>, N>(db, select, args, to_node).await
+}
+
+/// [`paginate`], each row read as `R`.
+async fn paginate_as<E, R, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    args: PageArgs,
+    to_node: impl Fn(E::Model) -> N,
+) -> AppResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Sized + Send + Sync,
+    R: FromQueryResult + IntoModel<E::Model> + Send + Sync,
+    N: async_graphql::OutputType,
+{
     let first = page_size(args.first, "first")?;
     let last = page_size(args.last, "last")?;
     let start = match &args.after {
@@ -205,7 +240,7 @@ where
             limit = limit.min(end.saturating_sub(start));
         }
         let page = select.clone().offset(start).limit(limit + 1);
-        let mut rows = if args.total {
+        let mut rows: Vec<E::Model> = if args.total {
             // The count comes with the page, as a scalar subquery the database runs once: one
             // statement instead of two, and the page still stops after its rows (a window
             // `COUNT(*) OVER ()` would read and sort every matching row first). An empty page
@@ -216,15 +251,15 @@ where
             count.expr(Expr::cust("COUNT(*)")).from_subquery(whole, Alias::new("counted__"));
             let counted = page
                 .column_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), TOTAL_COLUMN)
-                .into_model::<Counted<E::Model>>()
+                .into_model::<Counted<R>>()
                 .all(db)
                 .await?;
             if let Some(first) = counted.first() {
                 total = TotalCount::known(u64::try_from(first.total).unwrap_or(0));
             }
-            counted.into_iter().map(|c| c.model).collect()
+            counted.into_iter().map(|c| IntoModel::into_model(c.model)).collect()
         } else {
-            page.all(db).await?
+            page.into_model::<R>().all(db).await?.into_iter().map(IntoModel::into_model).collect()
         };
         // With `before`, the item it names still follows this page.
         let has_next = rows.len() as u64 > limit || end.is_some();
@@ -247,7 +282,11 @@ where
         };
         let offset = end.saturating_sub(last).max(start);
         let limit = end.saturating_sub(offset);
-        let rows = if limit == 0 { Vec::new() } else { select.offset(offset).limit(limit).all(db).await? };
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            select.offset(offset).limit(limit).into_model::<R>().all(db).await?.into_iter().map(IntoModel::into_model).collect()
+        };
         (offset, offset > 0, args.before.is_some(), rows)
     };
     Ok(page_of(rows.into_iter().map(to_node).collect(), offset, has_previous, has_next, total))

@@ -15,7 +15,7 @@ use crate::{
         context::ContextExt,
         direct::Direct,
         loaders::prefetch,
-        pagination::{Page, PageArgs, paginate},
+        pagination::{Page, PageArgs, paginate_fast},
         per_parent::{self, Children},
     },
     principal::Principal,
@@ -85,7 +85,7 @@ pub async fn connection(
     if let Some((parent, id)) = parent {
         q = q.filter(parent.column().eq(id));
     }
-    let conn = paginate(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?;
+    let conn = paginate_fast(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?;
     prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0.0)).await?;
     let ids: Vec<Uuid> = conn.edges.iter().map(|edge| edge.node.0.0.id).collect();
     super::types::prefetch_nested(ctx, &ids).await?;

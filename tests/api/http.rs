@@ -543,3 +543,48 @@ async fn failed_fields_answer_null_and_propagate_to_the_nearest_nullable_parent(
     assert!(node.as_object().unwrap().contains_key("client") && node["client"].is_null(), "{body:#}");
     assert_eq!(body["errors"][0]["path"], json!(["company", "clients", "edges", 0, "node", "client", "policies"]), "{body:#}");
 }
+
+/// On PostgreSQL the list pages read policies, clients and companies by column position
+/// (`entities::positional`); the rows are the ones sea-orm reads by name, every column, set or null.
+#[tokio::test]
+async fn rows_read_by_position_are_the_rows_read_by_name() {
+    use monassurance::entities::{client, company, policy, positional::Fast};
+    use sea_orm::{EntityTrait, QueryFilter, ColumnTrait, sea_query::Expr};
+
+    let app = spawn_app().await;
+    let admin = app.register("acme", "admin@acme.test").await;
+    let full = json!({"i": {"name": "Full", "code": "FULL", "contactEmail": "c@full.test", "phone": "+237 600 000 001", "address": "Rue 1", "apiMode": "REST", "apiEndpoint": "https://full.test/api"}});
+    let full = admin.ok("mutation($i: CreateCompanyInput!) { createCompany(input: $i) { id } }", full).await["createCompany"]["id"].as_str().unwrap().to_string();
+    let bare = app.create_company(&admin, "Bare").await;
+    let everything = json!({"i": {"kind": "BUSINESS", "firstName": "Ann", "lastName": "Zola", "companyName": "Zola SARL", "email": "z@zola.test", "phone": "+237 600 000 002", "address": "Rue 2", "externalRef": "EXT-1"}});
+    let holder = admin.ok("mutation($i: CreateClientInput!) { createClient(input: $i) { id } }", everything).await["createClient"]["id"].as_str().unwrap().to_string();
+    admin.ok("mutation { createClient(input: {lastName: \"Only\"}) { id } }", json!({})).await;
+    let mut input = policy_input("P-1", &holder, &full);
+    input["coverage"] = json!({"guarantees": ["RC", "Vol"], "limit": 150000, "deductible": null});
+    input["netPremium"] = json!("100000");
+    input["fees"] = json!("5000");
+    input["taxes"] = json!("20000");
+    admin.ok("mutation($i: CreatePolicyInput!) { createPolicy(input: $i) { id } }", json!({"i": input})).await;
+    app.create_policy(&admin, "P-2", &holder, &bare).await;
+    let db = &app.state.db;
+    // The second policy renews the first: every nullable column is set on one row and null on another.
+    let first = policy::Entity::find().filter(policy::Column::Number.eq("P-1")).one(db).await.unwrap().unwrap();
+    policy::Entity::update_many()
+        .col_expr(policy::Column::PreviousPolicyId, Expr::value(first.id))
+        .filter(policy::Column::Number.eq("P-2"))
+        .exec(db)
+        .await
+        .unwrap();
+
+    let by_name = policy::Entity::find().all(db).await.unwrap();
+    let by_position: Vec<policy::Model> = policy::Entity::find().into_model::<Fast<policy::Model>>().all(db).await.unwrap().into_iter().map(|f| f.0).collect();
+    assert_eq!(by_name.len(), 2);
+    assert!(by_name.iter().any(|p| p.previous_policy_id.is_some()) && by_name.iter().any(|p| p.previous_policy_id.is_none()));
+    assert_eq!(by_position, by_name);
+    let by_name = client::Entity::find().all(db).await.unwrap();
+    let by_position: Vec<client::Model> = client::Entity::find().into_model::<Fast<client::Model>>().all(db).await.unwrap().into_iter().map(|f| f.0).collect();
+    assert_eq!((by_name.len(), by_position), (2, by_name));
+    let by_name = company::Entity::find().all(db).await.unwrap();
+    let by_position: Vec<company::Model> = company::Entity::find().into_model::<Fast<company::Model>>().all(db).await.unwrap().into_iter().map(|f| f.0).collect();
+    assert_eq!((by_name.len(), by_position), (2, by_name));
+}
