@@ -34,6 +34,27 @@ pub trait Plain: ContainerType {
     /// The value of the field `ctx` (by its GraphQL name) when it is one of those; `None` for any
     /// other field, which its generated resolver answers.
     fn plain(&self, ctx: &Context<'_>) -> Option<Value>;
+
+    /// True for the fields [`Plain::nested`] answers: those that wait on little (a parent from a
+    /// DataLoader). The generated resolver's future is as large as the type's largest field (a
+    /// nested page's); this one holds only these fields' state.
+    fn is_nested(_name: &str) -> bool {
+        false
+    }
+
+    /// The field `ctx`, one `is_nested` names, answered as its generated resolver would (see
+    /// [`answer`]).
+    fn nested<'a>(&'a self, _ctx: &'a Context<'a>) -> impl std::future::Future<Output = ServerResult<Option<Value>>> + Send + 'a {
+        async { Ok(None) }
+    }
+}
+
+/// A resolver method's result as the field's answer: its error with the field's position and
+/// path, or its value resolved over the field's selection set (what `#[Object]` generates).
+pub async fn answer<T: OutputType>(ctx: &Context<'_>, result: async_graphql::Result<T>) -> ServerResult<Option<Value>> {
+    let value = result.map_err(|error| ctx.set_error_path(error.into_server_error(ctx.item.pos)))?;
+    let ctx_value = ctx.with_selection_set(&ctx.item.node.selection_set);
+    OutputType::resolve(&value, &ctx_value, ctx.item).await.map(Some)
 }
 
 /// A resolver method's value as its GraphQL type answers it (`OutputType::resolve` of a scalar or
@@ -129,6 +150,8 @@ impl<T: Plain> OutputType for Direct<T> {
 /// A field its generated resolver answers: where its value goes in the answer.
 struct Pending<'a> {
     field: &'a Positioned<Field>,
+    /// Answered by `Plain::nested`, not by the generated resolver.
+    nested: bool,
     /// The index of its response key in the answer.
     index: usize,
     /// True when it made the key (its value replaces the placeholder); false when the key was
@@ -145,9 +168,15 @@ pub async fn resolve<'a, T: Plain>(root: &'a T, ctx: &ContextSelectionSet<'a>) -
         return async_graphql::resolver_utils::resolve_container(ctx, root).await;
     }
     if !pending.is_empty() {
-        let results = futures_util::future::join_all(pending.iter().map(|p| resolve_field(root, ctx, p.field))).await;
+        let (nested, generic) = futures_util::future::join(
+            futures_util::future::join_all(pending.iter().filter(|p| p.nested).map(|p| nested_field(root, ctx, p.field))),
+            futures_util::future::join_all(pending.iter().filter(|p| !p.nested).map(|p| resolve_field(root, ctx, p.field))),
+        )
+        .await;
+        let (mut nested, mut generic) = (nested.into_iter(), generic.into_iter());
         let mut failed = Vec::new();
-        for (p, result) in pending.iter().zip(results) {
+        for p in &pending {
+            let result = if p.nested { nested.next() } else { generic.next() }.expect("one result per pending field");
             match result {
                 Ok(value) => {
                     let value = value.unwrap_or_default();
@@ -169,6 +198,11 @@ pub async fn resolve<'a, T: Plain>(root: &'a T, ctx: &ContextSelectionSet<'a>) -
         }
     }
     Ok(if object.is_empty() { Value::Null } else { Value::Object(object) })
+}
+
+/// One field of `root` that `Plain::nested` answers.
+async fn nested_field<T: Plain>(root: &T, ctx: &ContextSelectionSet<'_>, item: &Positioned<Field>) -> ServerResult<Option<Value>> {
+    root.nested(&ctx.with_field(item)).await
 }
 
 /// One field of `root`, through its generated resolver: one future type for every field.
@@ -213,7 +247,8 @@ fn collect<'a, T: Plain>(
                         (index, true)
                     }
                 };
-                pending.push(Pending { field: item, index, fresh });
+                let nested = item.node.directives.is_empty() && T::is_nested(item.node.name.node.as_str());
+                pending.push(Pending { field: item, nested, index, fresh });
                 continue;
             }
             Selection::FragmentSpread(spread) => {

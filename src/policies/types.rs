@@ -4,7 +4,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use crate::graphql::direct::{Direct, Enum, Plain, PlainValue, ready};
+use crate::graphql::direct::{Direct, Enum, Plain, PlainValue, answer, ready};
 use crate::{
     attachments::{service::OwnerKind, types::{Attachment, AttachmentsOf}},
     claims::types::{Claim, ClaimParent, ClaimsOf},
@@ -143,6 +143,18 @@ impl Plain for Policy {
             "updatedAt" => ready(self.updated_at(ctx))?.into_value(),
             _ => return None,
         })
+    }
+
+    fn is_nested(name: &str) -> bool {
+        matches!(name, "client" | "company")
+    }
+
+    async fn nested(&self, ctx: &Context<'_>) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        match ctx.item.node.name.node.as_str() {
+            "client" => answer(ctx, self.client(ctx).await).await,
+            "company" => answer(ctx, self.company(ctx).await).await,
+            _ => Ok(None),
+        }
     }
 }
 
