@@ -1,20 +1,21 @@
-//! `Direct<T>`: an object of a hot page (a policy, its client and company) answered with one
-//! allocation for all its fields.
+//! `Direct<T>`: an object of a hot page (a policy, its client and company) answered by one walk
+//! of its selection, without a future per field.
 //!
 //! async-graphql answers an object by boxing one future per selected field, running them in a
 //! `FuturesUnordered` and merging the results into a map (`resolver_utils::resolve_container`):
-//! on a 100-policy list page that is ~1,500 boxed futures and task nodes. `Direct<T>` answers
-//! the same fields through the same generated `ContainerType::resolve_field` of `T` (so each
-//! field's code, guards and errors are unchanged), but the selection's field futures are one
-//! `join_all` of one future type: fields that are ready answer on the first poll, and those that
-//! wait (a DataLoader) are polled together as before. The answer lists the fields in the
-//! selection's order. To GraphQL the type is `T` itself: same name, same registration.
+//! on a 100-policy list page that is ~1,500 boxed futures and task nodes. `Direct<T>` builds the
+//! answer's map as it walks the selection, in the selection's order:
 //!
-//! Most fields of those objects only read a column: `Plain::plain` answers them at once, by
-//! calling the same resolver method (ready at its first poll) and converting its value as the
-//! field's type would. A field's future is as large as the largest of the type's resolvers (a
-//! nested page's), so those that `plain` answers are never built nor moved; a name `plain` does
-//! not know goes through `resolve_field`, which is never wrong, only slower.
+//! - the column fields by `Plain::plain`, at once: it calls the type's own resolver methods (ready
+//!   at their first poll) and converts the value as the field's type would;
+//! - the fields that wait on little (a policy's client and company) by `Plain::nested`, a small
+//!   future of the type's own: the generated resolver's future is as large as the type's largest
+//!   field (a nested page's);
+//! - any other field by the generated `ContainerType::resolve_field`, unchanged (arguments,
+//!   guards, errors); a name `plain` does not know is never wrong there, only slower.
+//!
+//! The waiting fields are polled together (`join_all`). To GraphQL the type is `T` itself: same
+//! name, same registration.
 
 use std::borrow::Cow;
 
