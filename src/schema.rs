@@ -234,6 +234,11 @@ pub fn schema_with(state: &crate::state::AppState) -> anyhow::Result<AppSchema> 
     Ok(builder.finish())
 }
 
+/// The subscriptions run once for every subscriber who sees the same thing (`graphql::shared`).
+pub fn shared_subscriptions() -> Vec<crate::graphql::shared::SharedField> {
+    vec![crate::jobs::resolvers::SHARED_JOB_EVENTS]
+}
+
 /// The printed SDL, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
     schema().finish().sdl()

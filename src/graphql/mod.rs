@@ -18,4 +18,5 @@ pub mod pagination;
 pub mod per_parent;
 pub mod persisted;
 pub mod scalars;
+pub mod shared;
 pub mod validation;

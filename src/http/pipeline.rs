@@ -20,13 +20,17 @@ use async_graphql::{
     Data, Request, Response, ServerError,
     parser::types::{ExecutableDocument, OperationType},
 };
-use futures_util::{StreamExt, stream::BoxStream};
+use futures_util::{FutureExt, StreamExt, stream::BoxStream};
 use tracing::Instrument;
+
+use super::ws::Answer;
 
 use crate::{
     graphql::{
         error_codes, guard, limits,
+        loaders::Loaders,
         ordering,
+        shared::{self, Frame, Groups, SharedExecution},
         nulls::{self, FieldTypes},
         operation::{Operation, ReadOnlyTransport, Selected},
         operation_metrics::OperationMetrics,
@@ -52,6 +56,8 @@ pub struct Pipeline {
     metrics: OperationMetrics,
     types: FieldTypes,
     documents: moka::sync::Cache<String, Arc<ExecutableDocument>>,
+    /// Subscriptions run once per group of subscribers who see the same thing.
+    groups: Groups,
 }
 
 /// An operation that passed every check before execution.
@@ -89,11 +95,17 @@ impl Pipeline {
                 .max_capacity(DOCUMENT_CACHE_BYTES)
                 .weigher(|text: &String, _| u32::try_from(text.len() * PARSED_PER_TEXT_BYTE).unwrap_or(u32::MAX))
                 .build(),
+            groups: Groups::new(crate::schema::shared_subscriptions(), state.metrics.subscription_groups.clone()),
         })
     }
 
     pub fn schema(&self) -> &AppSchema {
         &self.schema
+    }
+
+    /// Shared subscriptions running now (`graphql::shared`).
+    pub fn shared_groups(&self) -> usize {
+        self.groups.len()
     }
 
     /// The parsed document of `text`, from the cache when it was parsed before.
@@ -167,8 +179,9 @@ impl Pipeline {
     }
 
     /// Runs one operation of a WebSocket with the socket's `session` data: a query or mutation
-    /// answers once, a subscription answers each event.
-    pub fn execute_stream(self: &Arc<Self>, request: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
+    /// answers once, a subscription answers each event (shared with the subscribers who see the
+    /// same thing when it can be: `graphql::shared`).
+    pub fn execute_stream(self: &Arc<Self>, request: Request, session: Arc<Data>) -> BoxStream<'static, Answer> {
         let this = self.clone();
         let span = span(data_of::<RequestMeta>(&request.data, Some(&session)));
         let start = async move {
@@ -178,12 +191,24 @@ impl Pipeline {
                 Err((e, selected)) => {
                     let resp = Response::from_errors(vec![e]);
                     this.metrics.record(selected.as_ref(), started.elapsed(), &resp);
-                    return futures_util::stream::iter([resp]).boxed();
+                    return futures_util::stream::iter([Answer::from(resp)]).boxed();
                 }
             };
             record_operation(prepared.selected.as_ref());
-            let Prepared { request, doc, selected, mut pending } = prepared;
-            let subscription = selected.as_ref().is_none_or(|s| s.ty == OperationType::Subscription);
+            let subscription = prepared.selected.as_ref().is_none_or(|s| s.ty == OperationType::Subscription);
+            if subscription {
+                let auth = data_of::<Auth>(&prepared.request.data, Some(&session)).cloned();
+                if let Some(Auth::Authenticated(p)) = auth {
+                    return this.shared_or_own(prepared, session, p).await;
+                }
+            }
+            let Prepared { mut request, doc, selected, mut pending } = prepared;
+            if let Some(Auth::Authenticated(p)) = data_of::<Auth>(&request.data, Some(&session)) {
+                if data_of::<Loaders>(&request.data, Some(&session)).is_none() {
+                    let loaders = Loaders::new(&this.state.db, p);
+                    request = request.data(loaders);
+                }
+            }
             let mut responses = this.schema.execute_stream_with_session_data(request, session);
             if !subscription {
                 let name = selected.as_ref().and_then(|s| s.name.clone());
@@ -194,25 +219,120 @@ impl Pipeline {
                     this.persisted.register(pending).await;
                 }
                 this.metrics.record(selected.as_ref(), started.elapsed(), &resp);
-                return futures_util::stream::iter([resp]).boxed();
+                return futures_util::stream::iter([Answer::from(resp)]).boxed();
             }
-            responses
-                .then(move |mut resp| {
-                    let this = this.clone();
-                    let doc = doc.clone();
-                    let selected = selected.clone();
-                    let pending = pending.take();
-                    async move {
-                        this.finish(&doc, selected.as_ref(), &mut resp);
-                        if let Some(pending) = pending.filter(|_| !error_codes::is_request_error(&resp)) {
-                            this.persisted.register(pending).await;
-                        }
-                        resp
-                    }
-                })
-                .boxed()
+            this.finished(responses, doc, selected, pending).map(Answer::from).boxed()
         };
-        futures_util::stream::once(start.instrument(span)).flatten().boxed()
+        // Boxed: the preparation's state is freed once it ran, not kept for the stream's life.
+        futures_util::stream::once(start.instrument(span).boxed()).flatten().boxed()
+    }
+
+    /// A subscription's responses, each finished (error codes, nulls, order); the persisted
+    /// operation registered with the first that is not a request error.
+    fn finished(
+        self: &Arc<Self>,
+        responses: BoxStream<'static, Response>,
+        doc: Arc<ExecutableDocument>,
+        selected: Option<Selected>,
+        mut pending: Option<Pending>,
+    ) -> BoxStream<'static, Response> {
+        let this = self.clone();
+        responses
+            .then(move |mut resp| {
+                let this = this.clone();
+                let doc = doc.clone();
+                let selected = selected.clone();
+                let pending = pending.take();
+                async move {
+                    this.finish(&doc, selected.as_ref(), &mut resp);
+                    if let Some(pending) = pending.filter(|_| !error_codes::is_request_error(&resp)) {
+                        this.persisted.register(pending).await;
+                    }
+                    resp
+                }
+            })
+            .boxed()
+    }
+
+    /// A signed-in caller's subscription: a member of the group that runs it for everyone who
+    /// sees the same thing, or, when it cannot be shared, run for this subscriber alone.
+    async fn shared_or_own(self: &Arc<Self>, prepared: Prepared, session: Arc<Data>, p: crate::principal::Principal) -> BoxStream<'static, Answer> {
+        let Prepared { mut request, doc, selected, pending } = prepared;
+        let admitted = selected.as_ref().and_then(|s| s.definition(&doc)).and_then(|op| {
+            let name = selected.as_ref().and_then(|s| s.name.as_deref());
+            self.groups.admit(&self.state, &p, &request.query, &op.node, name, &request.variables)
+        });
+        let Some(admitted) = admitted else {
+            // Not shareable (or refused: the field answers its own refusal).
+            if data_of::<Loaders>(&request.data, Some(&session)).is_none() {
+                request = request.data(Loaders::new(&self.state.db, &p));
+            }
+            let responses = self.schema.execute_stream_with_session_data(request, session);
+            return self.finished(responses, doc, selected, pending).map(Answer::from).boxed();
+        };
+        // The member keeps its request's data (the active-subscription gauge, its principal).
+        let data = std::mem::take(&mut request.data);
+        let (admitted, data) = match self.groups.join(admitted, data) {
+            Ok(member) => {
+                // The group runs this very text: it passed validation.
+                if let Some(pending) = pending {
+                    self.persisted.register(pending).await;
+                }
+                return member.map(answer_of).boxed();
+            }
+            Err(refused) => refused,
+        };
+        // The group's own execution: this caller's principal (any member's would answer the same).
+        let meta = data_of::<RequestMeta>(&data, Some(&session)).cloned();
+        let mut request = request.data(Loaders::new(&self.state.db, &p)).data(Auth::Authenticated(p)).data(SharedExecution);
+        if let Some(meta) = meta {
+            request = request.data(meta);
+        }
+        let mut responses = self.finished(
+            self.schema.execute_stream_with_session_data(request, Arc::new(Data::default())),
+            doc,
+            selected,
+            None,
+        );
+        // The first poll validates the operation and calls the field. An answer at once (an
+        // error) is this subscriber's alone; once it waits for events, it is live and shared.
+        match responses.next().now_or_never() {
+            Some(first) => {
+                if let Some(pending) = pending.filter(|_| first.as_ref().is_some_and(|r| !error_codes::is_request_error(r))) {
+                    self.persisted.register(pending).await;
+                }
+                let held = shared::Held::new(admitted, data);
+                futures_util::stream::iter(first)
+                    .chain(responses)
+                    .map(move |resp| {
+                        let _ = &held;
+                        Answer::from(resp)
+                    })
+                    .boxed()
+            }
+            None => {
+                let answers = responses.map(|resp| {
+                    if error_codes::is_request_error(&resp) {
+                        Frame::Errors(Arc::new(resp.errors))
+                    } else {
+                        Frame::Json(serde_json::to_string(&resp).unwrap_or_else(|_| "null".into()).into())
+                    }
+                });
+                let member = self.groups.start(admitted, data, answers.boxed());
+                if let Some(pending) = pending {
+                    self.persisted.register(pending).await;
+                }
+                member.map(answer_of).boxed()
+            }
+        }
+    }
+}
+
+/// What a member of a shared subscription sends: the group's text as it is.
+fn answer_of(frame: Frame) -> Answer {
+    match frame {
+        Frame::Json(json) => Answer::Json(json),
+        Frame::Errors(errors) => Answer::from(Response::from_errors(errors.as_ref().clone())),
     }
 }
 

@@ -21,10 +21,7 @@ use super::{
     credentials::{credentials, request_meta},
     ws::{self, WsConfig},
 };
-use crate::{
-    principal::Auth,
-    graphql::loaders::Loaders,
-};
+use crate::principal::Auth;
 
 /// The credentials a socket signed in with, re-checked while it lives.
 struct Credentials(Option<String>);
@@ -94,11 +91,9 @@ pub async fn upgrade(http: HttpState, ws: WebSocketUpgrade, headers: HeaderMap, 
                 None => Auth::Anonymous,
             };
             // Counted while the operation's stream lives (the request data is dropped with it).
+            // The DataLoaders come with execution (`Pipeline::execute_stream`): a member of a shared
+            // subscription runs nothing itself and needs none.
             let req = req.data(ActiveSubscription(GaugeGuard::new(&http.app.metrics.subscriptions)));
-            let req = match &auth {
-                Auth::Authenticated(p) => req.data(Loaders::new(&http.app.db, p)),
-                _ => req,
-            };
             Ok(req.data(auth))
         }
         .boxed()

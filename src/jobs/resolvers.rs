@@ -12,7 +12,12 @@ use super::{
 };
 use crate::{
     principal::Principal,
-    graphql::{context::{ContextExt, hold_subscription}, ids, pagination::{Page, PageArgs, paginate}},
+    graphql::{
+        context::{ContextExt, hold_subscription},
+        ids,
+        pagination::{Page, PageArgs, paginate},
+        shared::{Audience, SharedExecution, SharedField},
+    },
     entities::job,
     error::AppError,
     scope,
@@ -86,6 +91,17 @@ async fn reread(state: &AppState, principal: &Principal, id: uuid::Uuid) -> Opti
     scope::jobs(principal).filter(job::Column::Id.eq(id)).one(&state.db).await.ok().flatten()
 }
 
+/// `jobEvents` without `since` streams only what happens from now on, filtered by what the caller
+/// may see: the organization's jobs for a MANAGER and up, an AGENT's own. Every field reachable
+/// from `JobEvent` answers by the same rule (`scope::`, `User`'s disclosure: organization, role,
+/// an AGENT's own id), so the subscribers of one audience share one execution per event.
+pub const SHARED_JOB_EVENTS: SharedField = SharedField {
+    name: "jobEvents",
+    live_only: |args| args.get("since") == async_graphql::Value::Null,
+    audience: |p| Audience { org_id: p.org_id, role: p.role, user_id: p.is_agent().then_some(p.user_id) },
+    admit: |state, p| hold_subscription(state, p).map(|held| Box::new(held) as Box<dyn std::any::Any + Send>),
+};
+
 /// A place among the caller's live subscriptions (`MAX_SUBSCRIPTIONS_PER_USER`), held while the
 /// stream lives. Past the limit: `RATE_LIMITED`, because the caller is using too much of a shared
 /// resource and may retry once it ends one (`QUERY_TOO_COMPLEX` is about one operation's shape,
@@ -151,7 +167,11 @@ impl JobSubscription {
     async fn job_events(&self, ctx: &Context<'_>, since: Option<DateTime<Utc>>) -> Result<impl Stream<Item = JobEvent> + use<>> {
         let p = ctx.principal()?.clone();
         let state = ctx.state().clone();
-        let held = hold_subscription(&state, &p)?;
+        // Run once for a group of subscribers, each of whom was admitted on joining it.
+        let held = match ctx.data_opt::<SharedExecution>() {
+            Some(_) => None,
+            None => Some(hold_subscription(&state, &p)?),
+        };
         let mut live = state.events.subscribe(&events::org_topic(p.org_id));
         let replay = match since {
             Some(since) => {

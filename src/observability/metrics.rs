@@ -106,6 +106,8 @@ pub struct Metrics {
     pub rate_limited: Family<ScopeLabels, Counter>,
     pub ws_connections: Gauge,
     pub subscriptions: Gauge,
+    /// Shared subscriptions running (`graphql::shared`): one execution each, whatever its members.
+    pub subscription_groups: Gauge,
     pub jobs: Family<JobLabels, Counter>,
     pub jobs_active: Gauge,
     pub job_duration: Histograms<KindLabels>,
@@ -133,6 +135,7 @@ impl Metrics {
             rate_limited: Family::default(),
             ws_connections: Gauge::default(),
             subscriptions: Gauge::default(),
+            subscription_groups: Gauge::default(),
             jobs: Family::default(),
             jobs_active: Gauge::default(),
             job_duration: Family::new_with_constructor(long),
@@ -154,6 +157,7 @@ impl Metrics {
         r.register("rate_limited", "Requests refused by a rate limit, by scope (api, login, download)", m.rate_limited.clone());
         r.register("ws_connections", "Open WebSocket connections", m.ws_connections.clone());
         r.register("graphql_subscriptions_active", "Running GraphQL subscriptions", m.subscriptions.clone());
+        r.register("graphql_subscription_groups", "Shared subscriptions running: each runs once for all the subscribers who see the same thing", m.subscription_groups.clone());
         r.register("jobs", "Jobs finished by kind and status", m.jobs.clone());
         r.register("jobs_active", "Jobs this process's workers are working on", m.jobs_active.clone());
         r.register("job_duration_seconds", "Time from a job's start to its end, by kind", m.job_duration.clone());

@@ -13,6 +13,7 @@ mod reports;
 mod retries;
 mod sandbox;
 pub mod subscriptions;
+mod shared;
 mod templates;
 mod tenancy;
 

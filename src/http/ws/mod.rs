@@ -119,9 +119,23 @@ pub async fn reject_subprotocol(mut socket: WebSocket) {
         .await;
 }
 
-/// Runs one operation with the socket's data: the responses it answers (one for a query or
+/// Runs one operation with the socket's data: the answers it gives (one for a query or
 /// mutation, one per event for a subscription).
-pub type ExecuteFn = Arc<dyn Fn(Request, Arc<Data>) -> BoxStream<'static, Response> + Send + Sync>;
+pub type ExecuteFn = Arc<dyn Fn(Request, Arc<Data>) -> BoxStream<'static, Answer> + Send + Sync>;
+
+/// One answer of an operation.
+pub enum Answer {
+    Response(Box<Response>),
+    /// A response already serialised, the same text for every socket of a shared subscription
+    /// (`graphql::shared`): sent as the `next` message's payload as it is.
+    Json(Arc<str>),
+}
+
+impl From<Response> for Answer {
+    fn from(response: Response) -> Self {
+        Answer::Response(Box::new(response))
+    }
+}
 
 /// Runs the protocol on an upgraded socket until either side closes it.
 pub async fn serve(socket: WebSocket, headers: HeaderMap, protocol: Protocol, execute: ExecuteFn, on_init: Arc<dyn OnInit>, config: WsConfig) {

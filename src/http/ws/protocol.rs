@@ -42,6 +42,21 @@ pub(super) struct Out<'a, P> {
     pub payload: Option<P>,
 }
 
+/// `{"type", "id", "payload"}` around a payload that is already JSON text: the same bytes as
+/// [`Out`] with that payload.
+pub(super) fn envelope(kind: &str, id: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into());
+    let mut text = String::with_capacity(payload.len() + id.len() + kind.len() + 32);
+    text.push_str("{\"type\":\"");
+    text.push_str(kind);
+    text.push_str("\",\"id\":");
+    text.push_str(&id);
+    text.push_str(",\"payload\":");
+    text.push_str(payload);
+    text.push('}');
+    text
+}
+
 /// graphql-transport-ws client messages; payloads are objects or null (PROTOCOL.md).
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -129,4 +144,19 @@ pub(super) fn is_request_error(response: &Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_is_the_same_bytes_as_the_message_serialised_whole() {
+        let payload = serde_json::json!({"data": {"jobEvents": {"message": "é\"\n\u{2028}"}}});
+        let text = serde_json::to_string(&payload).unwrap();
+        for (kind, id) in [("next", "1"), ("data", "a\"b\\c\u{1}é")] {
+            let whole = serde_json::to_string(&Out { kind, id: Some(id), payload: Some(&payload) }).unwrap();
+            assert_eq!(envelope(kind, id, &text), whole);
+        }
+    }
 }

@@ -8,14 +8,17 @@ use axum::{
     extract::ws::{Message, WebSocket},
     http::HeaderMap,
 };
-use futures_util::stream::{self, AbortHandle, BoxStream, SelectAll, StreamExt};
+use futures_util::{
+    FutureExt, SinkExt,
+    stream::{self, AbortHandle, BoxStream, SelectAll, StreamExt},
+};
 use serde_json::{Value, json};
 use tokio::time::{
     Instant, Interval, MissedTickBehavior, interval_at, sleep_until, timeout, timeout_at,
 };
 
 use super::{
-    ExecuteFn, OnInit, Protocol, WsConfig, close_message,
+    Answer, ExecuteFn, OnInit, Protocol, WsConfig, close_message,
     protocol::{self, Cmd, Invalid},
 };
 
@@ -65,9 +68,9 @@ fn close(code: u16, reason: impl Into<String>) -> End {
     End::Close(code, reason.into())
 }
 
-/// What an operation's stream yields: its n-th response, then its end.
+/// What an operation's stream yields: its n-th answer, then its end.
 enum Event {
-    Item(usize, Box<Response>),
+    Item(usize, Answer),
     End,
 }
 
@@ -128,6 +131,12 @@ impl Socket {
                 }
                 Some((id, generation, event)) = self.streams.next(), if !self.streams.is_empty() => {
                     self.on_event(id, generation, event).await?;
+                    // What else is ready now leaves in the same write: when events come in a
+                    // burst, one system call (and one wake-up of the peer) for all of them.
+                    while let Some(Some((id, generation, event))) = self.streams.next().now_or_never() {
+                        self.on_event(id, generation, event).await?;
+                    }
+                    self.socket.flush().await.map_err(|_| End::Gone)?;
                 }
                 _ = tick(&mut self.keep_alive) => {
                     if self.legacy() {
@@ -147,10 +156,30 @@ impl Socket {
         id: Option<&str>,
         payload: Option<P>,
     ) -> Result<(), End> {
+        self.feed(kind, id, payload).await?;
+        self.socket.flush().await.map_err(|_| End::Gone)
+    }
+
+    /// Queues a message without writing it yet (the next flush does).
+    async fn feed<P: serde::Serialize>(
+        &mut self,
+        kind: &str,
+        id: Option<&str>,
+        payload: Option<P>,
+    ) -> Result<(), End> {
         let text =
             serde_json::to_string(&protocol::Out { kind, id, payload }).map_err(|_| End::Gone)?;
         self.socket
-            .send(Message::Text(text.into()))
+            .feed(Message::Text(text.into()))
+            .await
+            .map_err(|_| End::Gone)
+    }
+
+    /// Queues a message whose payload is already JSON text.
+    async fn feed_json(&mut self, kind: &str, id: &str, payload: &str) -> Result<(), End> {
+        let text = protocol::envelope(kind, id, payload);
+        self.socket
+            .feed(Message::Text(text.into()))
             .await
             .map_err(|_| End::Gone)
     }
@@ -285,7 +314,7 @@ impl Socket {
             };
             match prepared {
                 Ok(request) => execute(request, session),
-                Err(error) => stream::iter([Response::from_errors(vec![error])]).boxed(),
+                Err(error) => stream::iter([Answer::from(Response::from_errors(vec![error]))]).boxed(),
             }
         })
         .flatten()
@@ -294,7 +323,7 @@ impl Socket {
         let tag = id.clone();
         let events = responses
             .enumerate()
-            .map(|(n, response)| Event::Item(n, Box::new(response)))
+            .map(|(n, answer)| Event::Item(n, answer))
             .chain(stream::once(async { Event::End }))
             .map(move |event| (tag.clone(), generation, event));
         self.streams.push(events.boxed());
@@ -306,21 +335,20 @@ impl Socket {
         if self.subs.get(&id).is_none_or(|(g, _)| *g != generation) {
             return Ok(()); // completed by the client, or an old operation under a reused id
         }
+        let kind = if self.legacy() { "data" } else { "next" };
         match event {
             // A request error (parse, validation, unknown operation…): `error`, and no `complete`.
-            Event::Item(0, response) if !self.legacy() && protocol::is_request_error(&response) => {
+            Event::Item(0, Answer::Response(response)) if !self.legacy() && protocol::is_request_error(&response) => {
                 if let Some((_, handle)) = self.subs.remove(&id) {
                     handle.abort();
                 }
-                self.send("error", Some(&id), Some(&response.errors)).await
+                self.feed("error", Some(&id), Some(&response.errors)).await
             }
-            Event::Item(_, response) => {
-                let kind = if self.legacy() { "data" } else { "next" };
-                self.send(kind, Some(&id), Some(&response)).await
-            }
+            Event::Item(_, Answer::Response(response)) => self.feed(kind, Some(&id), Some(&response)).await,
+            Event::Item(_, Answer::Json(json)) => self.feed_json(kind, &id, &json).await,
             Event::End => {
                 self.subs.remove(&id);
-                self.send("complete", Some(&id), None::<()>).await
+                self.feed("complete", Some(&id), None::<()>).await
             }
         }
     }
