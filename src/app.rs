@@ -60,7 +60,15 @@ impl Application {
     /// Serves until `shutdown` completes, then lets in-flight requests finish.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        // TCP_NODELAY, as axum 0.7 set it and axum 0.8 no longer does: without it a WebSocket's
+        // second small frame waits (Nagle) for the peer's delayed acknowledgement of the first, up
+        // to 40 ms, and so do the events of a job after its first.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await?;
         Ok(())
     }
 }

@@ -131,7 +131,7 @@ const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// What a socket reads into at once. tungstenite's default, 128 KiB, is allocated and zeroed for
 /// every socket (10,000 idle subscribers held 1.3 GB of it); a client's messages are small, and
 /// a larger one still arrives whole (the buffer grows for it), in more reads.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 
 fn data_of<T: 'static>(data: &Data) -> Option<&T> {
     data.get(&std::any::TypeId::of::<T>()).and_then(|d| d.downcast_ref::<T>())
