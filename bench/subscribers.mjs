@@ -20,7 +20,8 @@
 //           subscribers signed in as an AGENT, who must see none of these jobs (not theirs)
 //   shard   (forked by `run`; talks over IPC) holds its share of the sockets
 //
-// Environment: MA_URL (base URL), BENCH_WORK (a scratch directory), USERS, SOCKETS, SHARDS,
+// Environment: MA_URL (base URL), BENCH_WORK (a scratch directory), CLIENT (lean: bench/lean-ws.mjs,
+// the default; ws: the npm package), SHARD_NODE_ARGS (node options of the shards), USERS, SOCKETS, SHARDS,
 // STEPS, AGENT_SOCKETS, JOBS, DOCS, CONNECT_PARALLEL (connections being opened at once per
 // shard), SETTLE_SECS (wait before each memory reading), QUIET_SECS (a job whose events stop
 // coming for this long fails the run), SERVER_PID.
@@ -29,6 +30,8 @@ import { fork } from 'node:child_process';
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+
+import { LeanWebSocket } from './lean-ws.mjs';
 
 const BASE = (process.env.MA_URL ?? 'http://127.0.0.1:18900').replace(/\/$/, '');
 const WORK = process.env.BENCH_WORK ?? '/tmp';
@@ -48,6 +51,9 @@ const CONNECT_PARALLEL = num('CONNECT_PARALLEL', 50);
 const SETTLE_MS = num('SETTLE_SECS', 3) * 1000;
 const QUIET_MS = num('QUIET_SECS', 60) * 1000;
 const SERVER_PID = process.env.SERVER_PID;
+/** `lean` (bench/lean-ws.mjs, the default) or `ws` (the npm package): the subscribers' WebSocket client. */
+const CLIENT = process.env.CLIENT ?? 'lean';
+if (!['lean', 'ws'].includes(CLIENT)) throw new Error(`CLIENT must be lean or ws, not ${CLIENT}`);
 
 // One page, the policy's number on it (as bench/scaleout.mjs).
 const CERTIFICATE = '#let data = json("/data.json")\n= Certificat\nPolice: #data.policy.number\n';
@@ -84,8 +90,20 @@ function stats(samples) {
   return { n, min: round2(s[0]), p50: round2(at(0.5)), p90: round2(at(0.9)), p99: round2(at(0.99)), max: round2(s[n - 1]), mean: round2(sum / n) };
 }
 
-/** An RFC 3339 instant in ms since the epoch, keeping the fraction below the millisecond. */
+/** The instants already read: every subscriber of an event gets the same `at`. */
+const epochs = new Map();
 function epochMs(text) {
+  let ms = epochs.get(text);
+  if (ms === undefined) {
+    ms = parseEpochMs(text);
+    if (epochs.size > 10_000) epochs.clear();
+    epochs.set(text, ms);
+  }
+  return ms;
+}
+
+/** An RFC 3339 instant in ms since the epoch, keeping the fraction below the millisecond. */
+function parseEpochMs(text) {
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/.exec(text);
   if (!m) throw new Error(`not an RFC 3339 instant: ${text}`);
   return Date.parse(m[1] + m[3]) + (m[2] ? Number(`0${m[2]}`) * 1000 : 0);
@@ -149,6 +167,8 @@ async function shard() {
   const { tokens, agentToken } = JSON.parse(readFileSync(`${WORK}/setup.json`, 'utf8'));
   /** Every socket: {ws, agent, jobs: Map jobId -> {events: [[latencyMs, status, done]], end}} */
   const sockets = [];
+  /** Per job, how many subscribers (not agents) saw it end. */
+  const endedCount = new Map();
   let closed = 0;
   let errors = 0;
   const errorSamples = [];
@@ -156,7 +176,10 @@ async function shard() {
   function open(index, agent) {
     return new Promise((resolve) => {
       const token = agent ? agentToken : tokens[index % tokens.length];
-      const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false, localAddress });
+      const ws =
+        CLIENT === 'ws'
+          ? new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false, localAddress })
+          : new LeanWebSocket(url, 'graphql-transport-ws', { localAddress });
       const s = { ws, agent, jobs: new Map(), acked: false };
       const fail = (why) => {
         errors += 1;
@@ -192,7 +215,10 @@ async function shard() {
           let job = s.jobs.get(e.job.id);
           if (!job) s.jobs.set(e.job.id, (job = { events: [], end: false }));
           job.events.push([recv - epochMs(e.at), e.status, e.done]);
-          if (TERMINAL.has(e.status)) job.end = true;
+          if (TERMINAL.has(e.status) && !job.end) {
+            job.end = true;
+            if (!s.agent) endedCount.set(e.job.id, (endedCount.get(e.job.id) ?? 0) + 1);
+          }
         } else if (msg.type === 'connection_ack') {
           clearTimeout(timer);
           s.acked = true;
@@ -235,9 +261,8 @@ async function shard() {
     },
     /** How many subscribers (not agents) saw the job end. */
     ended({ jobId }) {
-      let n = 0;
-      for (const s of sockets) if (!s.agent && s.jobs.get(jobId)?.end) n += 1;
-      return { ended: n };
+      // Counted as the events come: the coordinator asks every 20 ms, during the delivery.
+      return { ended: endedCount.get(jobId) ?? 0 };
     },
     /** Per job: every latency (subscribers), each subscriber's event count, and what agents saw. */
     report({ jobIds }) {
@@ -284,7 +309,9 @@ async function shard() {
 function startShards() {
   const shards = [];
   for (let k = 0; k < SHARDS; k++) {
-    const child = fork(new URL(import.meta.url).pathname, ['shard'], { env: { ...process.env, SHARD: String(k) } });
+    // SHARD_NODE_ARGS: extra node options for the client processes (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+    const execArgv = (process.env.SHARD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = fork(new URL(import.meta.url).pathname, ['shard'], { env: { ...process.env, SHARD: String(k) }, execArgv });
     const pending = new Map();
     let nextId = 0;
     child.on('message', ({ id, ok, error }) => {

@@ -17,7 +17,9 @@
 # (postgres://postgres@127.0.0.1:5432), BENCH_DB (ma_bench_subs), PORT (18900), SOCKETS (10000),
 # STEPS (1000,5000,10000), USERS (5), AGENT_SOCKETS (20), SHARDS (4), JOBS (3), DOCS (1),
 # CONNECT_PARALLEL (50), SETTLE_SECS (3), QUIET_SECS (60), SERVER_ENV (extra server variables,
-# e.g. "REDIS_URL=redis://127.0.0.1:6379"), KEEP_WORK=1 (keep the logs). See bench/README.md.
+# e.g. "REDIS_URL=redis://127.0.0.1:6379"), CLIENT (lean: bench/lean-ws.mjs, the default; ws: the npm
+# package), SHARD_NODE_ARGS (node options of the client processes), KEEP_WORK=1 (keep the logs).
+# See bench/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -145,7 +147,13 @@ if [[ ! -f $BENCH/node_modules/ws/package.json ]]; then
   (cd "$BENCH" && npm ci --no-audit --no-fund)
 fi
 WS_VERSION=$(node -p "require('$BENCH/node_modules/ws/package.json').version")
-echo "node $(node --version); ws $WS_VERSION"
+export CLIENT=${CLIENT:-lean}
+case $CLIENT in
+  lean) CLIENT_DESC="bench/lean-ws.mjs" ;;
+  ws) CLIENT_DESC="\`ws\` $WS_VERSION" ;;
+  *) die "CLIENT must be lean or ws, not $CLIENT" ;;
+esac
+echo "node $(node --version); ws $WS_VERSION; client: $CLIENT"
 port_free "$PORT" || die "port $PORT is already in use"
 # Each client process connects from its own loopback address (127.0.0.10, .11, ...; all of
 # 127.0.0.0/8 is the loopback): one source address has ~28,000 ephemeral ports towards a server port.
@@ -264,7 +272,7 @@ JOB_TABLE=$(node -e '
   echo "RUST_LOG=warn${SERVER_ENV:+, $SERVER_ENV}) on PostgreSQL $PG_VERSION (database \`$BENCH_DB\`), the in-process event bus."
   echo "$SOCKETS \`jobEvents\` subscribers, each on its own graphql-transport-ws WebSocket, signed in as one of"
   echo "$USERS users of one organization (1 ADMIN, $((USERS - 1)) MANAGERs, in turn), and $AGENT_SOCKETS more signed in as an AGENT;"
-  echo "$SHARDS client processes (node, \`ws\` $WS_VERSION), each from its own loopback address. Subscription:"
+  echo "$SHARDS client processes (node, $CLIENT_DESC), each from its own loopback address. Subscription:"
   echo "\`subscription { jobEvents { at status done failed total message job { id } } }\`. Then $JOBS"
   echo "\`generateDocuments\` jobs of $DOCS document(s) started by the ADMIN, one after the other (after a warm-up job"
   echo "every subscriber had to see end); each job publishes $EXPECTED events (queued, one per item, the final state)."
