@@ -14,7 +14,7 @@ const PREVIEW: &str = "mutation($i: PreviewTemplateInput!) { previewTemplate(inp
 const LOOPING: &str = "#let n = 0\n#for i in range(100000) { for j in range(100000) { n += 1 } }\n#n";
 
 /// The value of a gauge or counter of `/metrics` (a line `name value`).
-async fn metric(app: &TestApp, name: &str) -> i64 {
+pub(super) async fn metric(app: &TestApp, name: &str) -> i64 {
     let text = bounded("GET /metrics", async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() }).await;
     let prefix = format!("{name} ");
     text.lines()
@@ -25,7 +25,7 @@ async fn metric(app: &TestApp, name: &str) -> i64 {
 
 /// Reads `/metrics` until `holds` is true of `name` (the server acts on a message after it is
 /// sent); fails after [`LONG`].
-async fn until_metric(app: &TestApp, name: &str, what: &str, holds: impl Fn(i64) -> bool) {
+pub(super) async fn until_metric(app: &TestApp, name: &str, what: &str, holds: impl Fn(i64) -> bool) {
     bounded(what, async {
         while !holds(metric(app, name).await) {
             tokio::time::sleep(Duration::from_millis(20)).await;

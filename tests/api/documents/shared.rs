@@ -7,6 +7,7 @@
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::abuse::{metric, until_metric};
 use super::subscriptions::{Ws, recv, send, signed_in};
 use super::*;
 
@@ -22,24 +23,6 @@ fn events(id: &str) -> Value {
 
 fn events_own(id: &str) -> Value {
     json!({"id": id, "type": "subscribe", "payload": {"query": EVENTS_SINCE, "variables": {"since": "2099-01-01T00:00:00Z"}}})
-}
-
-async fn metric(app: &TestApp, name: &str) -> i64 {
-    let text = bounded("GET /metrics", async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() }).await;
-    let prefix = format!("{name} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
-}
-
-async fn until_metric(app: &TestApp, name: &str, what: &str, holds: impl Fn(i64) -> bool) {
-    bounded(what, async {
-        while !holds(metric(app, name).await) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
 }
 
 /// The next text message, exactly as it came.
