@@ -67,10 +67,21 @@ const MIGRATION_LOCK: i64 = 0x4d41_4d49_4752;
 /// IMMEDIATE`): a deferred transaction that reads first and then writes fails at once with
 /// `SQLITE_BUSY_SNAPSHOT` when another connection wrote in between (the busy timeout cannot wait
 /// that out), which concurrent sign-ups turned into errors. On PostgreSQL, a plain `BEGIN`.
+///
+/// `BEGIN` runs in a task of its own, to its end even when the caller is dropped meanwhile (a
+/// client gone mid-request, a timeout, an aborted worker): sqlx counts a transaction only once
+/// `BEGIN` is answered, so a caller dropped between the two sent the connection back to the pool
+/// inside a transaction nobody would end, where the next statements of whoever took it were never
+/// committed. Completed, a transaction nobody takes is dropped, which rolls it back.
 pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
-        .await
+    let db = db.clone();
+    tokio::spawn(async move {
+        db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+            .await
+    })
+    .await
+    .map_err(|e| sea_orm::DbErr::Custom(format!("beginning a transaction: {e}")))?
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QuerySelect, Set, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -147,7 +146,7 @@ async fn record(
         Outcome::Delivered { http_status } => (DeliveryStatus::Delivered, Some(*http_status), None),
         Outcome::Failed { http_status, error } => (DeliveryStatus::Failed, *http_status, Some(error.clone())),
     };
-    let tx = state.db.begin().await?;
+    let tx = crate::db::begin(&state.db).await?;
     delivery_attempt::ActiveModel {
         id: Set(Uuid::now_v7()),
         delivery_id: Set(delivery.id),

@@ -3,6 +3,8 @@
 //! timeouts), production defaults, automatic persisted queries and the allow-list mode, and
 //! the metrics operators read.
 
+use std::time::Duration;
+
 use reqwest::{
     Response, StatusCode,
     header::{HeaderMap, HeaderName, HeaderValue},
@@ -326,4 +328,73 @@ async fn metrics_count_requests_operations_errors_and_refusals_without_ids() {
 
     // A download link's route is its template, never the document's id.
     assert!(!text.contains("/files/0") && !text.lines().any(|l| l.contains("route=\"/files/") && !l.contains("{id}")));
+}
+
+/// A caller dropped while its transaction's `BEGIN` is on the wire (a client gone mid-request, a
+/// timeout, an aborted worker) leaves no connection inside a transaction. sqlx counts a
+/// transaction only once `BEGIN` is answered: such a connection went back to the pool inside a
+/// transaction nobody would end, and whatever ran on it next was never committed (a worker that
+/// died mid-job made the next request's statements fail with "current transaction is aborted").
+/// On PostgreSQL, through a proxy that holds the server's answers back, so that some callers are
+/// dropped with `BEGIN` sent and its answer not read yet.
+#[tokio::test]
+async fn a_transaction_dropped_while_it_begins_leaves_no_connection_inside_it() {
+    let app = spawn_app().await;
+    let org = app.org("acme").await;
+    let proxied = match reqwest::Url::parse(&app.database_url) {
+        Ok(mut url) if url.scheme().starts_with("postgres") => {
+            let upstream = format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(5432));
+            let proxy = slow_answers_proxy(upstream, Duration::from_millis(10)).await;
+            url.set_port(Some(proxy.port())).expect("a port");
+            url.set_host(Some("127.0.0.1")).expect("a host");
+            Some(sea_orm::Database::connect(url.as_str()).await.expect("through the proxy"))
+        }
+        _ => None,
+    };
+    let idle_in_transaction = "SELECT count(*)::text FROM pg_stat_activity \
+        WHERE datname = current_database() AND state LIKE 'idle in transaction%'";
+    // Dropped after 0, 5, 10 … 200 ms (through the proxy, taking a connection and BEGIN take
+    // about 100): some while taking a connection, some with BEGIN sent and its answer not read.
+    for ms in (0..=200).step_by(5) {
+        let db = proxied.as_ref().unwrap_or(&app.state.db);
+        let _ = tokio::time::timeout(Duration::from_millis(ms), monassurance::db::begin(db)).await;
+        if proxied.is_some() {
+            // Time for a dropped transaction's rollback to pass the proxy; then none is left open.
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            let open = app.sql_strings(idle_in_transaction).await.remove(0);
+            assert_eq!(open, "0", "a BEGIN dropped after {ms} ms left a connection idle inside a transaction");
+        }
+    }
+    // What is written next is committed, whichever connection it ran on: another connection sees it.
+    for n in 0..12 {
+        let input = json!({"i": {"lastName": format!("Client {n}")}});
+        org.manager.ok("mutation($i: CreateClientInput!) { createClient(input: $i) { id } }", input).await;
+    }
+    assert_eq!(app.sql_strings("SELECT last_name FROM clients").await.len(), 12);
+}
+
+/// A TCP proxy to `upstream` on a free loopback port that passes what the client sends at once
+/// and what the server answers `delay` late.
+async fn slow_answers_proxy(upstream: String, delay: std::time::Duration) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let address = listener.local_addr().expect("its address");
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut from_client, &mut to_server).await });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                    tokio::time::sleep(delay).await;
+                    if to_client.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    address
 }
