@@ -44,6 +44,11 @@ export CONNECT_PARALLEL=${CONNECT_PARALLEL:-50}
 export SETTLE_SECS=${SETTLE_SECS:-3}
 export QUIET_SECS=${QUIET_SECS:-60}
 read -r -a SERVER_ENV_ARGS <<<"${SERVER_ENV:-}"
+# Which event bus the server fans events out with.
+case " ${SERVER_ENV:-} " in
+  *" REDIS_URL="*) BUS="the Redis event bus (REDIS_URL)" ;;
+  *) BUS="the in-process event bus" ;;
+esac
 # Every subscriber user holds its share of the sockets; the agent its own.
 SUBSCRIBERS_PER_USER=$(((SOCKETS + USERS - 1) / USERS + AGENT_SOCKETS))
 # Targets.
@@ -269,7 +274,7 @@ JOB_TABLE=$(node -e '
   echo "# Subscribers benchmark — $STAMP"
   echo
   echo "One \`monassurance serve\` (WORKERS=1, RENDER_WORKERS=1, RATE_LIMIT_RPM=0, MAX_SUBSCRIPTIONS_PER_USER=$SUBSCRIBERS_PER_USER,"
-  echo "RUST_LOG=warn${SERVER_ENV:+, $SERVER_ENV}) on PostgreSQL $PG_VERSION (database \`$BENCH_DB\`), the in-process event bus."
+  echo "RUST_LOG=warn${SERVER_ENV:+, $SERVER_ENV}) on PostgreSQL $PG_VERSION (database \`$BENCH_DB\`), $BUS."
   echo "$SOCKETS \`jobEvents\` subscribers, each on its own graphql-transport-ws WebSocket, signed in as one of"
   echo "$USERS users of one organization (1 ADMIN, $((USERS - 1)) MANAGERs, in turn), and $AGENT_SOCKETS more signed in as an AGENT;"
   echo "$SHARDS client processes (node, $CLIENT_DESC), each from its own loopback address. Subscription:"
