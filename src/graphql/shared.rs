@@ -31,6 +31,9 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use crate::{error::AppError, principal::Principal, state::AppState};
 
+/// A subscriber's place among the user's live subscriptions, held as long as it lives.
+pub type Admission = Box<dyn std::any::Any + Send>;
+
 /// A root subscription field whose live answers may be shared.
 #[derive(Clone, Copy)]
 pub struct SharedField {
@@ -45,7 +48,7 @@ pub struct SharedField {
     pub audience: fn(&Principal) -> Audience,
     /// Admits one more subscriber (its place among the user's live subscriptions, held as long
     /// as the returned value lives); the error is the one the field itself would answer.
-    pub admit: fn(&AppState, &Principal) -> Result<Box<dyn std::any::Any + Send>, AppError>,
+    pub admit: fn(&AppState, &Principal) -> Result<Admission, AppError>,
 }
 
 /// What a principal sees through a [`SharedField`].
@@ -113,14 +116,14 @@ pub enum Frame {
 /// What a shared subscriber is admitted with: its group's key and the field's admission.
 pub struct Admitted {
     pub key: GroupKey,
-    pub admission: Box<dyn std::any::Any + Send>,
+    pub admission: Admission,
 }
 
 type Sender = Arc<Mutex<Option<broadcast::Sender<Frame>>>>;
 
 /// A subscriber's admission and request data, held while its stream (not shared) lives.
 pub struct Held {
-    _admission: Box<dyn std::any::Any + Send>,
+    _admission: Admission,
     _data: async_graphql::Data,
 }
 
@@ -172,7 +175,7 @@ impl Drop for Group {
 pub struct Member {
     frames: BroadcastStream<Frame>,
     _group: Arc<Group>,
-    _held: Box<dyn std::any::Any + Send>,
+    _held: Admission,
     _data: async_graphql::Data,
 }
 
@@ -194,15 +197,6 @@ impl Stream for Member {
 impl Groups {
     pub fn new(fields: Vec<SharedField>, gauge: Gauge) -> Self {
         Groups { fields, live: Default::default(), gauge }
-    }
-
-    /// Groups running now.
-    pub fn len(&self) -> usize {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The group this subscription would join, and the subscriber admitted; `None` when it is

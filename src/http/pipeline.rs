@@ -103,11 +103,6 @@ impl Pipeline {
         &self.schema
     }
 
-    /// Shared subscriptions running now (`graphql::shared`).
-    pub fn shared_groups(&self) -> usize {
-        self.groups.len()
-    }
-
     /// The parsed document of `text`, from the cache when it was parsed before.
     fn document(&self, text: &str) -> Result<Arc<ExecutableDocument>, ServerError> {
         if let Some(doc) = self.documents.get(text) {
@@ -203,11 +198,8 @@ impl Pipeline {
                 }
             }
             let Prepared { mut request, doc, selected, mut pending } = prepared;
-            if let Some(Auth::Authenticated(p)) = data_of::<Auth>(&request.data, Some(&session)) {
-                if data_of::<Loaders>(&request.data, Some(&session)).is_none() {
-                    let loaders = Loaders::new(&this.state.db, p);
-                    request = request.data(loaders);
-                }
+            if let Some(Auth::Authenticated(p)) = data_of::<Auth>(&request.data, Some(&session)).cloned() {
+                request = this.with_loaders(request, &session, &p);
             }
             let mut responses = this.schema.execute_stream_with_session_data(request, session);
             if !subscription {
@@ -254,6 +246,14 @@ impl Pipeline {
             .boxed()
     }
 
+    /// `request` with the caller's DataLoaders, unless it or the socket's session has them.
+    fn with_loaders(&self, request: Request, session: &Data, p: &crate::principal::Principal) -> Request {
+        match data_of::<Loaders>(&request.data, Some(session)) {
+            Some(_) => request,
+            None => request.data(Loaders::new(&self.state.db, p)),
+        }
+    }
+
     /// A signed-in caller's subscription: a member of the group that runs it for everyone who
     /// sees the same thing, or, when it cannot be shared, run for this subscriber alone.
     async fn shared_or_own(self: &Arc<Self>, prepared: Prepared, session: Arc<Data>, p: crate::principal::Principal) -> BoxStream<'static, Answer> {
@@ -264,9 +264,7 @@ impl Pipeline {
         });
         let Some(admitted) = admitted else {
             // Not shareable (or refused: the field answers its own refusal).
-            if data_of::<Loaders>(&request.data, Some(&session)).is_none() {
-                request = request.data(Loaders::new(&self.state.db, &p));
-            }
+            let request = self.with_loaders(request, &session, &p);
             let responses = self.schema.execute_stream_with_session_data(request, session);
             return self.finished(responses, doc, selected, pending).map(Answer::from).boxed();
         };

@@ -16,7 +16,7 @@ use crate::{
         context::{ContextExt, hold_subscription},
         ids,
         pagination::{Page, PageArgs, paginate},
-        shared::{Audience, SharedExecution, SharedField},
+        shared::{Admission, Audience, SharedExecution, SharedField},
     },
     entities::job,
     error::AppError,
@@ -99,7 +99,7 @@ pub const SHARED_JOB_EVENTS: SharedField = SharedField {
     name: "jobEvents",
     live_only: |args| args.get("since") == async_graphql::Value::Null,
     audience: |p| Audience { org_id: p.org_id, role: p.role, user_id: p.is_agent().then_some(p.user_id) },
-    admit: |state, p| hold_subscription(state, p).map(|held| Box::new(held) as Box<dyn std::any::Any + Send>),
+    admit: |state, p| hold_subscription(state, p).map(|held| Box::new(held) as Admission),
 };
 
 /// A place among the caller's live subscriptions (`MAX_SUBSCRIPTIONS_PER_USER`), held while the
