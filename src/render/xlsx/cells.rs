@@ -19,6 +19,41 @@ pub(super) const DECIMAL: &str = "#,##0.00";
 pub(super) const MONEY: &str = "#,##0.00";
 const PERCENT: &str = "0.00%";
 
+/// A formatted cell's format, by name: compared per cell instead of the `Format` itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Style {
+    Integer,
+    Decimal,
+    Percent,
+    Date,
+    Datetime,
+    /// With the currency's code, when it looks like one.
+    Money(Option<[u8; 3]>),
+}
+
+/// A column's own format. rust_xlsxwriter finds a cell's format by hashing the whole `Format`
+/// (~15 % of writing a 100,000-row report); a cell written without one takes its column's format
+/// instead, which costs nothing. So the first formatted cell of a column sets the column's
+/// format, and the cells of that same format are written without one; the others keep theirs.
+/// The file is the same: each cell still names its format (`s="…"`); but the column's empty
+/// cells show that format too, and so does a text cell in it (a date column's "not a date"),
+/// which a number format does not change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ColumnStyle {
+    /// Every cell names its format (a sheet of fields, not of rows).
+    PerCell,
+    /// The column has no format yet: its first formatted cell gives it one.
+    Unset,
+    Set(Style),
+}
+
+/// What a formatted cell holds.
+enum Styled {
+    Number(f64),
+    Day(chrono::NaiveDate),
+    Moment(chrono::NaiveDateTime),
+}
+
 /// The cell formats of one sheet.
 pub(super) struct Formats {
     integer: Format,
@@ -45,10 +80,16 @@ impl Formats {
         }
     }
 
-    fn money(&mut self, currency: Option<&str>) -> &Format {
-        match currency {
-            None => &self.money,
-            Some(code) => {
+    fn format(&mut self, style: Style) -> &Format {
+        match style {
+            Style::Integer => &self.integer,
+            Style::Decimal => &self.decimal,
+            Style::Percent => &self.percent,
+            Style::Date => &self.date,
+            Style::Datetime => &self.datetime,
+            Style::Money(None) => &self.money,
+            Style::Money(Some(code)) => {
+                let code = std::str::from_utf8(&code).expect("an ASCII currency code");
                 // Looked up before it is inserted: no code copied per cell.
                 if !self.money_by_currency.contains_key(code) {
                     let format = Format::new().set_num_format(format!("{MONEY} \"{code}\""));
@@ -59,8 +100,45 @@ impl Formats {
         }
     }
 
+    /// Writes a formatted cell, without its format when it is its column's (see [`ColumnStyle`]).
+    fn write_styled(
+        &mut self,
+        ws: &mut Worksheet,
+        (row, col): (u32, u16),
+        value: Styled,
+        style: Style,
+        column: &mut ColumnStyle,
+    ) -> Result<(), RenderError> {
+        let own_format = match *column {
+            ColumnStyle::PerCell => true,
+            ColumnStyle::Unset => {
+                ws.set_column_format(col, self.format(style)).map_err(internal)?;
+                *column = ColumnStyle::Set(style);
+                false
+            }
+            ColumnStyle::Set(of_column) => of_column != style,
+        };
+        if own_format {
+            let format = self.format(style);
+            match value {
+                Styled::Number(n) => ws.write_number_with_format(row, col, n, format),
+                Styled::Day(d) => ws.write_datetime_with_format(row, col, d, format),
+                Styled::Moment(t) => ws.write_datetime_with_format(row, col, t, format),
+            }
+        } else {
+            match value {
+                Styled::Number(n) => ws.write_number(row, col, n),
+                Styled::Day(d) => ws.write_datetime(row, col, d),
+                Styled::Moment(t) => ws.write_datetime(row, col, t),
+            }
+        }
+        .map(|_| ())
+        .map_err(internal)
+    }
+
     /// Writes `cell` as `format` says; returns the number written, if any, and notes a money
     /// cell's currency (`currency()`, the code beside it) in `seen` (`Some(None)` once two differ).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn write_value<'a>(
         &mut self,
         ws: &mut Worksheet,
@@ -69,6 +147,7 @@ impl Formats {
         cell: Cell<'a>,
         currency: impl FnOnce() -> Option<&'a str>,
         seen: &mut Option<Option<String>>,
+        column: &mut ColumnStyle,
     ) -> Result<Option<f64>, RenderError> {
         match (format, cell) {
             (_, Cell::Empty) => Ok(None),
@@ -85,14 +164,12 @@ impl Formats {
                     // A decimal string is no date.
                     Cell::Amount(_) | Cell::Empty => None,
                 };
-                match when {
-                    Some(When::Day(d)) => ws.write_datetime_with_format(row, col, d, &self.date),
-                    Some(When::Moment(t)) => {
-                        ws.write_datetime_with_format(row, col, t, &self.datetime)
-                    }
+                let (value, style) = match when {
+                    Some(When::Day(d)) => (Styled::Day(d), Style::Date),
+                    Some(When::Moment(t)) => (Styled::Moment(t), Style::Datetime),
                     None => return self.write_text(ws, row, col, cell).map(|_| None),
-                }
-                .map_err(internal)?;
+                };
+                self.write_styled(ws, (row, col), value, style, column)?;
                 Ok(None)
             }
             (_, cell) => {
@@ -106,7 +183,7 @@ impl Formats {
                 let Some(n) = number else {
                     return self.write_text(ws, row, col, cell).map(|_| None);
                 };
-                let fmt = match format {
+                let style = match format {
                     CellFormat::Money => {
                         let code = currency().filter(|code| is_currency_code(code));
                         match seen {
@@ -114,14 +191,13 @@ impl Formats {
                             Some(Some(known)) if Some(known.as_str()) != code => *seen = Some(None),
                             _ => {}
                         }
-                        self.money(code)
+                        Style::Money(code.and_then(|code| code.as_bytes().try_into().ok()))
                     }
-                    CellFormat::Percent => &self.percent,
-                    _ if n.fract() == 0.0 => &self.integer,
-                    _ => &self.decimal,
+                    CellFormat::Percent => Style::Percent,
+                    _ if n.fract() == 0.0 => Style::Integer,
+                    _ => Style::Decimal,
                 };
-                ws.write_number_with_format(row, col, n, fmt)
-                    .map_err(internal)?;
+                self.write_styled(ws, (row, col), Styled::Number(n), style, column)?;
                 Ok(Some(n))
             }
         }
