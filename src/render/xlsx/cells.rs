@@ -32,9 +32,10 @@ pub(super) enum Style {
 }
 
 /// A column's own format. rust_xlsxwriter finds a cell's format by hashing the whole `Format`
-/// (~15 % of writing a 100,000-row report); a cell written without one takes its column's format
-/// instead, which costs nothing. So the first formatted cell of a column sets the column's
-/// format, and the cells of that same format are written without one; the others keep theirs.
+/// (17 % of the writer's time over a 100,000-row report); a cell written without one takes its
+/// column's format instead, which costs nothing. So the first formatted cell of a column sets the
+/// column's format, and the cells of that same format are written without one; the others keep
+/// theirs.
 /// The file is the same: each cell still names its format (`s="…"`); but the column's empty
 /// cells show that format too, and so does a text cell in it (a date column's "not a date"),
 /// which a number format does not change.
