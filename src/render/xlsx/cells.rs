@@ -48,6 +48,20 @@ pub(super) enum ColumnStyle {
     Set(Style),
 }
 
+/// What a sheet remembers of one column while its rows are written.
+#[derive(Clone)]
+pub(super) struct ColumnState {
+    /// The money cells' currency: `Some(None)` once two differ.
+    pub currency: Option<Option<String>>,
+    pub style: ColumnStyle,
+}
+
+impl ColumnState {
+    pub(super) fn new(style: ColumnStyle) -> Self {
+        Self { currency: None, style }
+    }
+}
+
 /// What a formatted cell holds.
 enum Styled {
     Number(f64),
@@ -138,8 +152,7 @@ impl Formats {
     }
 
     /// Writes `cell` as `format` says; returns the number written, if any, and notes a money
-    /// cell's currency (`currency()`, the code beside it) in `seen` (`Some(None)` once two differ).
-    #[allow(clippy::too_many_arguments)]
+    /// cell's currency (`currency()`, the code beside it) in `column`.
     pub(super) fn write_value<'a>(
         &mut self,
         ws: &mut Worksheet,
@@ -147,8 +160,7 @@ impl Formats {
         format: CellFormat,
         cell: Cell<'a>,
         currency: impl FnOnce() -> Option<&'a str>,
-        seen: &mut Option<Option<String>>,
-        column: &mut ColumnStyle,
+        column: &mut ColumnState,
     ) -> Result<Option<f64>, RenderError> {
         match (format, cell) {
             (_, Cell::Empty) => Ok(None),
@@ -170,7 +182,7 @@ impl Formats {
                     Some(When::Moment(t)) => (Styled::Moment(t), Style::Datetime),
                     None => return self.write_text(ws, row, col, cell).map(|_| None),
                 };
-                self.write_styled(ws, (row, col), value, style, column)?;
+                self.write_styled(ws, (row, col), value, style, &mut column.style)?;
                 Ok(None)
             }
             (_, cell) => {
@@ -187,6 +199,7 @@ impl Formats {
                 let style = match format {
                     CellFormat::Money => {
                         let code = currency().filter(|code| is_currency_code(code));
+                        let seen = &mut column.currency;
                         match seen {
                             None => *seen = Some(code.map(str::to_owned)),
                             Some(Some(known)) if Some(known.as_str()) != code => *seen = Some(None),
@@ -198,7 +211,7 @@ impl Formats {
                     _ if n.fract() == 0.0 => Style::Integer,
                     _ => Style::Decimal,
                 };
-                self.write_styled(ws, (row, col), Styled::Number(n), style, column)?;
+                self.write_styled(ws, (row, col), Styled::Number(n), style, &mut column.style)?;
                 Ok(Some(n))
             }
         }

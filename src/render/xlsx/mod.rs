@@ -15,7 +15,7 @@ pub use row::{Cell, Row, currency_beside, lookup};
 pub use spec::{CellFormat, Column, Sheet, SheetSpec, Totals};
 
 use super::RenderError;
-use cells::{ColumnStyle, DECIMAL, Formats, INTEGER, MONEY};
+use cells::{ColumnState, ColumnStyle, DECIMAL, Formats, INTEGER, MONEY};
 
 /// Excel's last row is 1,048,576: a header, the data, and a totals row must fit.
 const MAX_DATA_ROWS: u32 = 1_048_576 - 2;
@@ -106,8 +106,7 @@ pub fn render_fields(spec: &SheetSpec, data: &Value) -> Result<Vec<u8>, RenderEr
                 col.format,
                 data.cell(&field),
                 currency,
-                &mut None,
-                &mut ColumnStyle::PerCell,
+                &mut ColumnState::new(ColumnStyle::PerCell),
             )?;
         }
         ws.autofilter(0, 0, sheet.columns.len() as u32, 1)
@@ -151,8 +150,7 @@ struct SheetWriter<R: Row> {
     fields: Vec<(R::Field, CellFormat)>,
     formats: Formats,
     sums: Vec<f64>,
-    currencies: Vec<Option<Option<String>>>,
-    styles: Vec<ColumnStyle>,
+    columns: Vec<ColumnState>,
 }
 
 impl<R: Row> SheetWriter<R> {
@@ -162,8 +160,7 @@ impl<R: Row> SheetWriter<R> {
             fields: sheet.columns.iter().map(|c| (R::field(&c.field), c.format)).collect(),
             formats: Formats::new(),
             sums: vec![0.0; sheet.columns.len()],
-            currencies: vec![None; sheet.columns.len()],
-            styles: vec![style; sheet.columns.len()],
+            columns: vec![ColumnState::new(style); sheet.columns.len()],
         })
     }
 
@@ -172,8 +169,7 @@ impl<R: Row> SheetWriter<R> {
             fields,
             formats,
             sums,
-            currencies,
-            styles,
+            columns,
         } = self;
         for (i, (field, format)) in fields.iter().enumerate() {
             let at = (row, i as u16);
@@ -184,8 +180,7 @@ impl<R: Row> SheetWriter<R> {
                 *format,
                 item.cell(field),
                 currency,
-                &mut currencies[i],
-                &mut styles[i],
+                &mut columns[i],
             )? {
                 sums[i] += n;
             }
@@ -210,7 +205,7 @@ impl<R: Row> SheetWriter<R> {
                 let formula =
                     Formula::new(format!("SUM({letter}2:{letter}{})", last_row.max(1) + 1))
                         .set_result(self.sums[i].to_string());
-                let fmt = match (column.format, &self.currencies[i]) {
+                let fmt = match (column.format, &self.columns[i].currency) {
                     (CellFormat::Money, Some(Some(code))) => format!("{MONEY} \"{code}\""),
                     (CellFormat::Money, _) => MONEY.to_owned(),
                     _ if self.sums[i].fract() == 0.0 => INTEGER.to_owned(),
