@@ -16,7 +16,13 @@ use super::{client, company, policy};
 
 /// A model that can be read from the first columns of a PostgreSQL row, in its entity's order.
 pub trait Positional: FromQueryResult + Sized {
-    fn from_pg(row: &PgRow) -> Result<Self, sqlx::Error>;
+    /// The model from the row's first columns.
+    fn from_pg(row: &PgRow) -> Result<Self, sqlx::Error> {
+        Self::from_pg_at(row, 0)
+    }
+
+    /// The model from the row's columns from `base` on (a joined table's, after the page's own).
+    fn from_pg_at(row: &PgRow, base: usize) -> Result<Self, sqlx::Error>;
 }
 
 /// `M`, read by position on PostgreSQL and by name elsewhere.
@@ -55,8 +61,8 @@ impl<M> IntoModel<M> for Fast<M> {
 macro_rules! positional {
     ($entity:ident { $($field:ident: $column:ident),* $(,)? }) => {
         impl Positional for $entity::Model {
-            fn from_pg(row: &PgRow) -> Result<Self, sqlx::Error> {
-                Ok($entity::Model { $($field: row.try_get_unchecked($entity::Column::$column as usize)?),* })
+            fn from_pg_at(row: &PgRow, base: usize) -> Result<Self, sqlx::Error> {
+                Ok($entity::Model { $($field: row.try_get_unchecked(base + $entity::Column::$column as usize)?),* })
             }
         }
     };

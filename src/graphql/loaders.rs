@@ -2,22 +2,28 @@
 
 use std::{
     any::{Any, TypeId},
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     marker::PhantomData,
     sync::{Arc, Mutex},
 };
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, ExprTrait, FromQueryResult, IdenStatic, Iterable, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    RuntimeErr, Select,
+    sea_query::{Alias, DynIden, Expr, IntoIden, JoinType, SelectStatement},
+    sqlx::{self, Column as _, Row as _},
+};
 use uuid::Uuid;
 
 use crate::{
     entities::{
         client, company, organization, policy,
-        positional::{Fast, IntoModel},
+        positional::{Fast, IntoModel, Positional},
         user,
     },
     error::AppError,
+    graphql::pagination::Riders,
     principal::Principal,
     scope,
 };
@@ -150,4 +156,123 @@ where
         loader.load_many(keys).await.map_err(loader_error)?;
     }
     Ok(())
+}
+
+/// The rows of `E` a page reads in its own statement (a policy page's clients or companies),
+/// joined to each of its rows through the scoped query of `E`, so they are the rows the loader
+/// would have loaded; then fed to the loader ([`Joined::feed`]), where the page's nodes find them.
+/// Each row is read once however many of the page's rows it is joined to.
+pub struct Joined<E: EntityTrait> {
+    /// The scoped query, until it is joined.
+    scoped: Option<Select<E>>,
+    /// The alias of the joined rows and the prefix of their columns' names.
+    prefix: &'static str,
+    /// The page's column that holds the key: `(table, column)`.
+    link: (DynIden, DynIden),
+    /// Where the joined columns start, and where the key is, in a PostgreSQL row (found on the first).
+    at: Option<(usize, usize)>,
+    seen: HashSet<Uuid>,
+    rows: Vec<(Uuid, E::Model)>,
+}
+
+impl<E> Joined<E>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
+    /// `scoped` joined on its `id` = `link` (the page's column), its columns named `prefix` + name.
+    pub fn new(scoped: Select<E>, prefix: &'static str, link: (impl IntoIden, impl IntoIden)) -> Self {
+        Joined { scoped: Some(scoped), prefix, link: (link.0.into_iden(), link.1.into_iden()), at: None, seen: HashSet::new(), rows: Vec::new() }
+    }
+
+    /// True once the rows were joined to a page (a backward page reads its rows alone).
+    pub fn joined(&self) -> bool {
+        self.scoped.is_none()
+    }
+
+    /// Gives the rows read to `loader`.
+    pub async fn feed<R>(self, loader: &Cached<E, R>)
+    where
+        ScopedLoader<E, R>: Loader<Uuid, Value = E::Model>,
+    {
+        if !self.rows.is_empty() {
+            loader.feed_many(self.rows).await;
+        }
+    }
+
+    fn name(&self, column: &str) -> String {
+        format!("{}{column}", self.prefix)
+    }
+}
+
+impl<E> Riders for Joined<E>
+where
+    E: EntityTrait,
+    E::Model: Positional + Send,
+    Select<E>: Send,
+{
+    fn join(&mut self, page: &mut SelectStatement) {
+        let Some(scoped) = self.scoped.take() else { return };
+        let mut inner = scoped.select_only();
+        for column in E::Column::iter() {
+            inner = inner.column_as(column, self.name(column.as_str()));
+        }
+        let alias = Alias::new(self.prefix);
+        let (table, column) = self.link.clone();
+        page.join_subquery(
+            JoinType::LeftJoin,
+            inner.into_query(),
+            alias.clone(),
+            Expr::col((alias.clone(), Alias::new(self.name("id")))).equals((table, column)),
+        );
+        for column in E::Column::iter() {
+            page.column((alias.clone(), Alias::new(self.name(column.as_str()))));
+        }
+    }
+
+    fn read(&mut self, row: &QueryResult) -> Result<(), DbErr> {
+        let sql = |e: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(e.into()));
+        let Some(pg) = row.try_as_pg_row() else {
+            let Some(id) = row.try_get::<Option<Uuid>>(self.prefix, "id")? else { return Ok(()) };
+            if self.seen.insert(id) {
+                self.rows.push((id, E::Model::from_query_result(row, self.prefix)?));
+            }
+            return Ok(());
+        };
+        let (base, key) = match self.at {
+            Some(at) => at,
+            None => {
+                let first = E::Column::iter().next().map(|c| self.name(c.as_str())).unwrap_or_default();
+                let at = (pg.try_column(first.as_str()).map_err(sql)?.ordinal(), pg.try_column(self.name("id").as_str()).map_err(sql)?.ordinal());
+                *self.at.insert(at)
+            }
+        };
+        let Some(id) = pg.try_get::<Option<Uuid>, _>(key).map_err(sql)? else { return Ok(()) };
+        if self.seen.insert(id) {
+            self.rows.push((id, E::Model::from_pg_at(pg, base).map_err(sql)?));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Riders> Riders for Option<R> {
+    fn join(&mut self, page: &mut SelectStatement) {
+        if let Some(r) = self {
+            r.join(page);
+        }
+    }
+    fn read(&mut self, row: &QueryResult) -> Result<(), DbErr> {
+        self.as_mut().map_or(Ok(()), |r| r.read(row))
+    }
+}
+
+impl<A: Riders, B: Riders> Riders for (A, B) {
+    fn join(&mut self, page: &mut SelectStatement) {
+        self.0.join(page);
+        self.1.join(page);
+    }
+    fn read(&mut self, row: &QueryResult) -> Result<(), DbErr> {
+        self.0.read(row)?;
+        self.1.read(row)
+    }
 }

@@ -14,8 +14,8 @@ use crate::{
     graphql::{
         context::ContextExt,
         direct::Direct,
-        loaders::prefetch,
-        pagination::{Page, PageArgs, paginate_fast},
+        loaders::{Joined, prefetch},
+        pagination::{Page, PageArgs, paginate_joined},
         per_parent::{self, Children},
     },
     principal::Principal,
@@ -85,21 +85,51 @@ pub async fn connection(
     if let Some((parent, id)) = parent {
         q = q.filter(parent.column().eq(id));
     }
-    let conn = paginate_fast(&ctx.state().db, q, PageArgs::new(first, after, last, before).counted(ctx), |row| Direct(Policy(row))).await?;
-    prefetch_parents(ctx, conn.edges.iter().map(|e| &e.node.0.0)).await?;
+    let wants = wanted(ctx);
+    let mut parents = (
+        wants.client.then(|| Joined::new(scope::clients(p), "client__", (policy::Entity, policy::Column::ClientId))),
+        wants.company.then(|| Joined::new(scope::companies(p), "company__", (policy::Entity, policy::Column::CompanyId))),
+    );
+    let args = PageArgs::new(first, after, last, before).counted(ctx);
+    let conn = paginate_joined(&ctx.state().db, q, args, &mut parents, |row| Direct(Policy(row))).await?;
+    let (clients, companies) = parents;
+    // What the page's statement read is fed to the loaders; a backward page read its rows alone.
+    let loaders = ctx.loaders()?;
+    let rest = Wanted {
+        client: wants.client && !clients.as_ref().is_some_and(Joined::joined),
+        company: wants.company && !companies.as_ref().is_some_and(Joined::joined),
+        rates: wants.rates,
+    };
+    if let Some(j) = clients {
+        j.feed(&loaders.clients).await;
+    }
+    if let Some(j) = companies {
+        j.feed(&loaders.companies).await;
+    }
+    prefetch_parents(ctx, rest, conn.edges.iter().map(|e| &e.node.0.0)).await?;
     let ids: Vec<Uuid> = conn.edges.iter().map(|edge| edge.node.0.0.id).collect();
     super::types::prefetch_nested(ctx, &ids).await?;
     Ok(conn)
 }
 
-/// When the page's nodes ask for their client, company or commission, loads them all in one statement each.
-async fn prefetch_parents<'a>(ctx: &Context<'_>, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
+/// Which of the page's nodes' parents its selection asks for.
+#[derive(Clone, Copy)]
+struct Wanted {
+    client: bool,
+    company: bool,
+    /// The commission or its rate: the company's rates.
+    rates: bool,
+}
+
+fn wanted(ctx: &Context<'_>) -> Wanted {
     let look = ctx.look_ahead();
-    let wants = |field: &str| {
-        look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists()
-    };
-    let (client, company) = (wants("client"), wants("company"));
-    let rates = wants("commission") || wants("commissionRate");
+    let wants = |field: &str| look.field("edges").field("node").field(field).exists() || look.field("nodes").field(field).exists();
+    Wanted { client: wants("client"), company: wants("company"), rates: wants("commission") || wants("commissionRate") }
+}
+
+/// Loads the parents `wants` names for the page's `rows` in one statement each.
+async fn prefetch_parents<'a>(ctx: &Context<'_>, wants: Wanted, rows: impl Iterator<Item = &'a crate::entities::policy::Model>) -> Result<()> {
+    let Wanted { client, company, rates } = wants;
     if !client && !company && !rates {
         return Ok(());
     }

@@ -72,11 +72,12 @@ async fn an_agent_cannot_read_another_agents_clients_or_policies() {
     }
     refused(agent2, "NOT_FOUND", BY_NUMBER, json!({"n": "P-AGENT-1"})).await;
 
-    let lists = "query($owner: ID!, $client: ID!) { clients { totalCount nodes { id } } policies { totalCount nodes { id } }
+    let lists = "query($owner: ID!, $client: ID!) { clients { totalCount nodes { id } } policies { totalCount nodes { id client { id } } }
         byOwner: clients(filter: {ownerId: $owner}) { totalCount } byClient: policies(filter: {clientId: $client}) { totalCount } }";
     let d = agent2.ok(lists, json!({"owner": o.org.agent.id, "client": o.client})).await;
     assert_eq!((d["clients"]["totalCount"].clone(), ids(&d["clients"])), (json!(1), vec![o.client2.clone()]));
     assert_eq!((d["policies"]["totalCount"].clone(), ids(&d["policies"])), (json!(1), vec![o.policy2.clone()]));
+    assert_eq!(d["policies"]["nodes"][0]["client"]["id"], json!(o.client2), "the page's client is read with it, in the agent's scope");
     assert_eq!([d["byOwner"]["totalCount"].clone(), d["byClient"]["totalCount"].clone()], [json!(0), json!(0)]);
 
     let d = o.org.agent.ok(lists, json!({"owner": agent2.id, "client": o.client2})).await;
