@@ -203,6 +203,11 @@ cpu_ticks() {
   echo "$total"
 }
 CLK_TCK=$(getconf CLK_TCK)
+# machine_ticks: "<busy> <all>" clock ticks of all CPUs since boot (/proc/stat; idle and iowait
+# are not busy).
+machine_ticks() {
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
 # pg_ticks: "<pid> <ticks>" of every PostgreSQL process (the database's share of the work);
 # pg_delta <before> <after>: the ticks used between the two (a backend started in between counts
 # whole; one that ended in between is lost, so the figure is a floor).
@@ -232,8 +237,12 @@ run_wrk() {
     perf record -q ${PERF_ARGS:--F 499} -p "$pid" -o "$WORK/$name.perf" 2>/dev/null &
     perf_pid=$!
   fi
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" "$url/graphql" | tee "$WORK/$name.wrk"
+  machine_ticks >"$WORK/$name.m0"
+  # wrk's own CPU (user + system s) too: it shares the cores with the servers and PostgreSQL.
+  { TIMEFORMAT='%3U %3S'; time wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$BENCH/body.lua" "$url/graphql" >"$WORK/$name.wrk"; } 2>"$WORK/$name.wrktime"
+  machine_ticks >"$WORK/$name.m1"
   t1=$(cpu_ticks "$pid")
+  cat "$WORK/$name.wrk"
   pg_ticks >"$WORK/$name.pg1"
   pg_delta "$WORK/$name.pg0" "$WORK/$name.pg1" >"$WORK/$name.pgcpu"
   if [[ -n $perf_pid ]]; then
@@ -306,8 +315,8 @@ IDLE_BUSY=$(cpu_busy)
 echo "CPU busy before the run (servers idle): $IDLE_BUSY%"
 
 WARNINGS=()
-TABLE="| page | server | requests/s | p50 (ms) | p99 (ms) | server CPU ms/request | PostgreSQL CPU ms/request | SQL statements/request | bytes/response | errors |
-|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+TABLE="| page | server | requests/s | p50 (ms) | p99 (ms) | server CPU ms/request | PostgreSQL CPU ms/request | wrk CPU ms/request | all CPU ms/request (busy) | SQL statements/request | bytes/response | errors |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 VERDICTS=()
 QUERIES=()
 size_ok() { awk -v r="$1" -v n="$2" -v s="$3" 'BEGIN { exit !(r / n >= 0.95 * s) }'; }
@@ -337,6 +346,10 @@ for page in $PAGES; do
     [[ $req -gt 0 ]] || die "$name: wrk completed no request"
     cpu=$(awk -v t="$(cat "$WORK/$name.cpu")" -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", 1000 * t / hz / n }')
     pgcpu=$(awk -v t="$(cat "$WORK/$name.pgcpu")" -v hz="$CLK_TCK" -v n="$req" 'BEGIN { printf "%.2f", 1000 * t / hz / n }')
+    wrkcpu=$(awk -v n="$req" '{ printf "%.2f", 1000 * ($1 + $2) / n }' "$WORK/$name.wrktime")
+    # All the machine's busy CPU time a request (server, PostgreSQL, wrk, the kernel's network
+    # work, anything else), and how busy the CPUs were during the run.
+    allcpu=$(awk -v hz="$CLK_TCK" -v n="$req" 'NR == 1 { b = $1; a = $2 } NR == 2 { printf "%.2f (%.0f %%)", 1000 * ($1 - b) / hz / n, 100 * ($1 - b) / ($2 - a) }' "$WORK/$name.m0" "$WORK/$name.m1")
     if [[ $server == monassurance ]]; then
       spr=$(awk -v d=$((STMTS_AFTER - STMTS_BEFORE)) -v n="$req" 'BEGIN { printf "%.2f", d / n }')
     else
@@ -349,7 +362,7 @@ for page in $PAGES; do
     [[ $server != monassurance ]] || label="monassurance ($PROFILE)"
     [[ $server != postgraphile-cluster ]] || label="PostGraphile --cluster-workers $GRAPHILE_CLUSTER"
     [[ $server != postgraphile ]] || label="PostGraphile (one process)"
-    TABLE+=$'\n'"| $page | $label | $rps | $p50 | $p99 | $cpu | $pgcpu | $spr | $size | $((non2xx + serr)) |"
+    TABLE+=$'\n'"| $page | $label | $rps | $p50 | $p99 | $cpu | $pgcpu | $wrkcpu | $allcpu | $spr | $size | $((non2xx + serr)) |"
     RPS[$server]=$rps
     P99[$server]=$p99
     [[ $server != monassurance ]] || MA_CPU[$page]=$cpu
@@ -387,7 +400,8 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   echo "\`policies(first: 100)\` pages (big: the broker's list page; small: number, premium, client's and" \
     "company's name); wrk -t$THREADS -c$CONNECTIONS, ${DURATION}s measured after a ${WARMUP}s warm-up;" \
     "2,000 policies, 200 clients, 5 companies. Server CPU: user + system time of the server process" \
-    "(PostGraphile clustered: and its workers) during the measured run, per request."
+    "(PostGraphile clustered: and its workers) during the measured run, per request; all CPU: every" \
+    "core's busy time (/proc/stat) during the run, per request, and how busy the cores were."
   echo
   echo "$TABLE"
   echo
