@@ -174,7 +174,7 @@ where
     E::Model: FromQueryResult + Sized + Send + Sync,
     N: async_graphql::OutputType,
 {
-    paginate_as::<E, E::Model, N>(db, select, args, to_node).await
+    paginate_with::<E, E::Model, N>(db, select, args, &mut NoRiders, to_node).await
 }
 
 /// [`paginate`] for the entities whose rows are read by position (`entities::positional`): the
@@ -190,7 +190,7 @@ where
     E::Model: Positional + Send + Sync,
     N: async_graphql::OutputType,
 {
-    paginate_as::<E, Fast<E::Model>, N>(db, select, args, to_node).await
+    paginate_with::<E, Fast<E::Model>, N>(db, select, args, &mut NoRiders, to_node).await
 }
 
 /// What a page reads in its own statement beside its rows: rows of other tables joined to each
@@ -230,23 +230,7 @@ where
     paginate_with::<E, Fast<E::Model>, N>(db, select, args, riders, to_node).await
 }
 
-/// [`paginate`], each row read as `R`.
-async fn paginate_as<E, R, N>(
-    db: &DatabaseConnection,
-    select: Select<E>,
-    args: PageArgs,
-    to_node: impl Fn(E::Model) -> N,
-) -> AppResult<Page<N>>
-where
-    E: EntityTrait,
-    E::Model: FromQueryResult + Sized + Send + Sync,
-    R: FromQueryResult + IntoModel<E::Model> + Send + Sync,
-    N: async_graphql::OutputType,
-{
-    paginate_with::<E, R, N>(db, select, args, &mut NoRiders, to_node).await
-}
-
-/// `statement` (a SELECT with no LIMIT or OFFSET of its own) limited to `limit` rows from
+/// `statement` (a SELECT with no LIMIT, OFFSET or locking clause of its own) limited to `limit` rows from
 /// `offset`, both written in the SQL rather than bound. PostgreSQL plans a prepared statement
 /// afresh on every run (a "custom plan") until a generic plan, made once, is estimated no dearer;
 /// with `LIMIT $n OFFSET $m` the generic plan guesses a tenth of the rows for each and never
