@@ -279,7 +279,6 @@ where
         if let Some(end) = end {
             limit = limit.min(end.saturating_sub(start));
         }
-        let page = select.clone();
         let mut statement = if args.total {
             // The count comes with the page, as a scalar subquery the database runs once: one
             // statement instead of two, and the page still stops after its rows (a window
@@ -289,9 +288,9 @@ where
             whole.clear_order_by();
             let mut count = SelectStatement::new();
             count.expr(Expr::cust("COUNT(*)")).from_subquery(whole, Alias::new("counted__"));
-            page.column_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), TOTAL_COLUMN).into_query()
+            select.column_as(Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(count))), TOTAL_COLUMN).into_query()
         } else {
-            page.into_query()
+            select.into_query()
         };
         riders.join(&mut statement);
         let results = db.query_all_raw(paged(db, &statement, limit + 1, start)).await?;
